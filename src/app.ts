@@ -1,0 +1,36 @@
+// createApp(deps) -> the Hono application. No I/O happens at import time or here: everything
+// with side effects arrives through deps, so tests build an app in-process and call
+// app.request() without ports.
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { requestId } from 'hono/request-id';
+import type { Deps } from './deps.ts';
+import { accessLog, bodyLimit } from './http/middleware.ts';
+import { notFound, onError } from './http/problem.ts';
+import { healthRoutes } from './http/routes/health.ts';
+import { tokenRoutes } from './http/routes/tokens.ts';
+
+export const API_VERSION = '0.1.0';
+
+export function createApp(deps: Deps): OpenAPIHono {
+  const app = new OpenAPIHono();
+  app.use(requestId({ headerName: 'X-Request-Id' }));
+  app.use(accessLog(deps.logger));
+  app.use(bodyLimit(deps.config.bodyLimit));
+
+  for (const routes of [healthRoutes(deps), tokenRoutes(deps)]) app.route('/', routes);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'waybill',
+      version: API_VERSION,
+      description: 'Supply-chain attestation service: signed provenance, test evidence, promotion verdicts.',
+    },
+    servers: [{ url: deps.config.issuer }],
+  });
+
+  app.notFound(notFound);
+  app.onError(onError(deps.logger));
+  return app;
+}

@@ -1,0 +1,140 @@
+// The only reader of the environment: parseConfig(env) is called once at the entry point and
+// the resulting Config is passed down. Every bad key is reported at once, so an operator fixes
+// a broken deployment in one round trip instead of one key at a time.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const url = z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL');
+
+const pemOrFile = z.string().min(1).optional();
+
+const schema = z.object({
+  PORT: port.default(8787),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  WAYBILL_DATA_DIR: z.string().min(1).default('./.waybill'),
+  DATABASE_URL: z
+    .string()
+    .refine((u) => /^postgres(ql)?:\/\//.test(u), 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  WAYBILL_ISSUER: url.optional(),
+  WAYBILL_POLICIES_DIR: z.string().min(1).default('./policies'),
+  WAYBILL_ADMIN_TOKEN: z
+    .string()
+    .min(32, 'must be at least 32 characters (use a random 256-bit secret)')
+    .optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  WAYBILL_BODY_LIMIT: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  WAYBILL_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  WAYBILL_CA_KEY: pemOrFile,
+  WAYBILL_CA_KEY_FILE: pemOrFile,
+  WAYBILL_CA_CHAIN: pemOrFile,
+  WAYBILL_CA_CHAIN_FILE: pemOrFile,
+  WAYBILL_LOG_KEY: pemOrFile,
+  WAYBILL_LOG_KEY_FILE: pemOrFile,
+  WAYBILL_LOG_TREE_ID: z.coerce.number().int().min(1).optional(),
+});
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  database: { driver: 'pglite'; dataDir: string } | { driver: 'postgres'; url: string };
+  issuer: string;
+  policiesDir: string;
+  adminToken: string | undefined;
+  logLevel: LogLevel;
+  bodyLimit: number;
+  shutdownTimeoutMs: number;
+  keys: {
+    caKeyPem: string | undefined;
+    caChainPem: string | undefined;
+    logKeyPem: string | undefined;
+  };
+  logTreeId: number | undefined;
+}
+
+export class ConfigError extends Error {
+  readonly issues: Array<{ key: string; message: string }>;
+  constructor(issues: Array<{ key: string; message: string }>) {
+    super(
+      'invalid configuration:\n' + issues.map((i) => `  ${i.key}: ${i.message}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
+  // Empty strings are treated as unset: `FOO= npm start` should mean "default", not "invalid".
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = schema.safeParse(cleaned);
+  const issues: Array<{ key: string; message: string }> = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      issues.push({ key: issue.path.join('.') || '(root)', message: issue.message });
+    }
+    throw new ConfigError(issues);
+  }
+  const e = parsed.data;
+
+  const secret = (key: 'WAYBILL_CA_KEY' | 'WAYBILL_CA_CHAIN' | 'WAYBILL_LOG_KEY') => {
+    const inline = e[key];
+    const file = e[`${key}_FILE`];
+    if (inline && file) {
+      issues.push({ key, message: `set either ${key} or ${key}_FILE, not both` });
+      return undefined;
+    }
+    if (file) {
+      try {
+        return readFileSync(path.resolve(cwd, file), 'utf8');
+      } catch (err) {
+        issues.push({ key: `${key}_FILE`, message: `cannot read ${file}: ${(err as Error).message}` });
+        return undefined;
+      }
+    }
+    return inline;
+  };
+  const keys = {
+    caKeyPem: secret('WAYBILL_CA_KEY'),
+    caChainPem: secret('WAYBILL_CA_CHAIN'),
+    logKeyPem: secret('WAYBILL_LOG_KEY'),
+  };
+  const given = Object.values(keys).filter(Boolean).length;
+  if (given !== 0 && given !== 3) {
+    issues.push({
+      key: 'WAYBILL_CA_KEY',
+      message:
+        'WAYBILL_CA_KEY, WAYBILL_CA_CHAIN and WAYBILL_LOG_KEY go together: give all three or none (none generates development keys)',
+    });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  const dataDir = path.resolve(cwd, e.WAYBILL_DATA_DIR);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    database: e.DATABASE_URL
+      ? { driver: 'postgres', url: e.DATABASE_URL }
+      : { driver: 'pglite', dataDir: path.join(dataDir, 'pgdata') },
+    issuer: (e.WAYBILL_ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    policiesDir: path.resolve(cwd, e.WAYBILL_POLICIES_DIR),
+    adminToken: e.WAYBILL_ADMIN_TOKEN,
+    logLevel: e.LOG_LEVEL,
+    bodyLimit: e.WAYBILL_BODY_LIMIT,
+    shutdownTimeoutMs: e.WAYBILL_SHUTDOWN_TIMEOUT_MS,
+    keys,
+    logTreeId: e.WAYBILL_LOG_TREE_ID,
+  };
+}

@@ -1,0 +1,54 @@
+// Shared OpenAPI pieces: the router factory with our validation hook, and common schemas.
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { AppError, type FieldError } from '../errors.ts';
+
+export { z };
+
+/** Zod issues as { path, message } with a JSON-pointer-like dotted path. */
+export function fieldErrors(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): FieldError[] {
+  return issues.map((i) => ({
+    path: i.path.length ? '/' + i.path.map(String).join('/') : '/',
+    message: i.message,
+  }));
+}
+
+/** A router whose validation failures become VALIDATION_FAILED problems listing every field. */
+export function router(): OpenAPIHono {
+  return new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        throw new AppError('VALIDATION_FAILED', `invalid ${result.target}`, {
+          errors: fieldErrors(result.error.issues),
+        });
+      }
+      void c;
+    },
+  });
+}
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    requestId: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem');
+
+export const problemResponses = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((s) => [
+      s,
+      { description: 'Problem', content: { 'application/problem+json': { schema: ProblemSchema } } },
+    ]),
+  );
+
+export const bearerSecurity = [{ bearer: [] as string[] }];
+
+export const PageQuery = z.object({
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});

@@ -1,0 +1,42 @@
+// Every error leaves the service as RFC 9457 application/problem+json. Hono's own defaults
+// answer in plain text, so both onError and notFound are replaced here.
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { Logger } from 'pino';
+import { AppError, toProblem } from '../errors.ts';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export function problemResponse(c: Context, err: AppError): Response {
+  const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
+  if (err.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer realm="waybill"';
+  return new Response(JSON.stringify(toProblem(err, c.get('requestId'))), { status: err.status, headers });
+}
+
+/** Turn anything thrown into an AppError; unknown errors become INTERNAL. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof HTTPException) {
+    if (err.status === 400 && /malformed json/i.test(err.message)) {
+      return new AppError('MALFORMED_JSON', 'the request body is not valid JSON');
+    }
+    if (err.status === 413) return new AppError('PAYLOAD_TOO_LARGE', err.message);
+    if (err.status === 401) return new AppError('UNAUTHENTICATED', err.message);
+    if (err.status === 404) return new AppError('NOT_FOUND', err.message);
+    if (err.status >= 400 && err.status < 500) return new AppError('VALIDATION_FAILED', err.message || 'bad request');
+  }
+  return new AppError('INTERNAL', 'internal error', { cause: err });
+}
+
+export function onError(logger: Logger): ErrorHandler {
+  return (err, c) => {
+    const appErr = toAppError(err);
+    if (appErr.code === 'INTERNAL') {
+      logger.error({ err, requestId: c.get('requestId') }, 'unhandled error');
+    }
+    return problemResponse(c, appErr);
+  };
+}
+
+export const notFound: NotFoundHandler = (c) =>
+  problemResponse(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));

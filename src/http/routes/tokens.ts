@@ -1,0 +1,101 @@
+import { createRoute } from '@hono/zod-openapi';
+import type { Deps } from '../../deps.ts';
+import { ROLES } from '../../services/tokens.ts';
+import { DURATION_PATTERN, parseDuration } from '../../util/duration.ts';
+import { requireRole } from '../auth.ts';
+import { requireJson } from '../middleware.ts';
+import { bearerSecurity, PageQuery, problemResponses, router, z } from '../openapi.ts';
+
+const SubjectUri = z
+  .string()
+  .max(1024)
+  .regex(/^[a-z][a-z0-9+.-]*:[^\s]+$/i, 'must be an absolute URI (e.g. https://ci.example.com/pipelines/api)');
+
+const CreateToken = z
+  .object({
+    subject: SubjectUri,
+    roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length),
+    expiresIn: z.string().regex(DURATION_PATTERN, 'a duration such as 15m, 12h, 30d').optional(),
+  })
+  .strict()
+  .openapi('CreateToken');
+
+const TokenInfo = z
+  .object({
+    id: z.string(),
+    subject: z.string(),
+    roles: z.array(z.enum(ROLES)),
+    createdAt: z.string(),
+    expiresAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+  })
+  .openapi('TokenInfo');
+
+const CreatedToken = TokenInfo.extend({ token: z.string() }).openapi('CreatedToken');
+
+export function tokenRoutes(deps: Pick<Deps, 'tokens'>) {
+  const app = router();
+  const admin = requireRole(deps.tokens, 'admin');
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/tokens',
+      summary: 'Mint a caller token (the secret is shown once)',
+      security: bearerSecurity,
+      middleware: [admin, requireJson] as const,
+      request: { body: { content: { 'application/json': { schema: CreateToken } }, required: true } },
+      responses: {
+        201: { description: 'created', content: { 'application/json': { schema: CreatedToken } } },
+        ...problemResponses(400, 401, 403, 413, 415),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const created = await deps.tokens.create({
+        subject: body.subject,
+        roles: body.roles,
+        expiresInMs: body.expiresIn ? parseDuration(body.expiresIn) : undefined,
+      });
+      return c.json(created, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/tokens',
+      summary: 'List caller tokens (never their secrets)',
+      security: bearerSecurity,
+      middleware: [admin] as const,
+      request: { query: PageQuery },
+      responses: {
+        200: {
+          description: 'tokens',
+          content: {
+            'application/json': { schema: z.object({ items: z.array(TokenInfo), nextCursor: z.string().nullable() }) },
+          },
+        },
+        ...problemResponses(400, 401, 403),
+      },
+    }),
+    async (c) => c.json(await deps.tokens.list(c.req.valid('query')), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/tokens/{id}',
+      summary: 'Revoke a caller token',
+      security: bearerSecurity,
+      middleware: [admin] as const,
+      request: { params: z.object({ id: z.string().min(1).max(64) }) },
+      responses: { 204: { description: 'revoked' }, ...problemResponses(401, 403, 404) },
+    }),
+    async (c) => {
+      await deps.tokens.revoke(c.req.valid('param').id);
+      return c.body(null, 204);
+    },
+  );
+  return app;
+}

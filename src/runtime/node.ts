@@ -1,0 +1,77 @@
+// Start on Node: config -> deps -> app -> HTTP server, and stop cleanly on SIGTERM/SIGINT:
+// stop accepting, let in-flight requests finish, close the database, exit 0.
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { createApp } from '../app.ts';
+import type { Config } from '../config.ts';
+import { buildDeps, type Deps } from '../deps.ts';
+
+export interface RunningServer {
+  deps: Deps;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config): Promise<RunningServer> {
+  const started = performance.now();
+  const deps = await buildDeps(config);
+  const app = createApp(deps);
+  let server: ServerType;
+  try {
+    server = await new Promise<ServerType>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+      s.once('error', reject);
+    });
+  } catch (err) {
+    await deps.close();
+    throw err;
+  }
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  deps.logger.info(
+    {
+      url,
+      issuer: config.issuer,
+      database: config.database.driver,
+      startupMs: Math.round(performance.now() - started),
+    },
+    'waybill listening',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      deps.logger.info('shutting down: no new connections, finishing in-flight requests');
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          deps.logger.warn('shutdown timeout: closing remaining connections');
+          if ('closeAllConnections' in server) server.closeAllConnections();
+        }, config.shutdownTimeoutMs);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      await deps.close();
+      deps.logger.info('stopped');
+    })());
+  return { deps, url, stop };
+}
+
+/** Run until a signal arrives; used by `waybill serve`. */
+export async function runUntilSignal(config: Config): Promise<void> {
+  const running = await startServer(config);
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      running.deps.logger.info({ signal }, 'signal received');
+      running.stop().then(resolve, (err) => {
+        running.deps.logger.error({ err }, 'error during shutdown');
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+}

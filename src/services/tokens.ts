@@ -1,0 +1,139 @@
+// Caller tokens: 256-bit random secrets of which only the SHA-256 is stored. A token is shown
+// once, at creation. Lookups go by hash, so the secret never reaches the database or a log.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { AppError } from '../errors.ts';
+import type { Database } from '../storage/database.ts';
+import { tokens } from '../storage/schema.ts';
+
+export const ROLES = ['builder', 'tester', 'deployer', 'approver', 'auditor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Caller {
+  tokenId: string;
+  subject: string;
+  roles: Role[];
+}
+
+export interface TokenInfo {
+  id: string;
+  subject: string;
+  roles: Role[];
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+export const TOKEN_PREFIX = 'wb_';
+export const BOOTSTRAP_TOKEN_ID = 'bootstrap';
+
+const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export function newTokenSecret(): string {
+  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
+}
+
+function toInfo(row: typeof tokens.$inferSelect): TokenInfo {
+  return {
+    id: row.id,
+    subject: row.subject,
+    roles: row.roles as Role[],
+    createdAt: row.createdAt.toISOString(),
+    expiresAt: row.expiresAt?.toISOString() ?? null,
+    revokedAt: row.revokedAt?.toISOString() ?? null,
+  };
+}
+
+export class TokenService {
+  readonly #database: Database;
+  readonly #bootstrapHash: Buffer | undefined;
+  readonly #bootstrapSubject: string;
+
+  constructor(database: Database, opts: { adminToken?: string | undefined; issuer: string }) {
+    this.#database = database;
+    this.#bootstrapHash = opts.adminToken ? createHash('sha256').update(opts.adminToken).digest() : undefined;
+    this.#bootstrapSubject = `${opts.issuer}/callers/bootstrap-admin`;
+  }
+
+  async create(input: { subject: string; roles: Role[]; expiresInMs?: number | undefined; now?: Date }): Promise<TokenInfo & { token: string }> {
+    const now = input.now ?? new Date();
+    const token = newTokenSecret();
+    const [row] = await this.#database.db
+      .insert(tokens)
+      .values({
+        id: 'tok_' + randomBytes(9).toString('base64url'),
+        sha256: sha256hex(token),
+        subject: input.subject,
+        roles: [...new Set(input.roles)].sort(),
+        createdAt: now,
+        expiresAt: input.expiresInMs ? new Date(now.getTime() + input.expiresInMs) : null,
+      })
+      .returning();
+    return { ...toInfo(row!), token };
+  }
+
+  async list(opts: { cursor?: string | undefined; limit: number }): Promise<{ items: TokenInfo[]; nextCursor: string | null }> {
+    const rows = await this.#database.db
+      .select()
+      .from(tokens)
+      .where(opts.cursor ? gt(tokens.id, opts.cursor) : undefined)
+      .orderBy(asc(tokens.id))
+      .limit(opts.limit + 1);
+    const items = rows.slice(0, opts.limit).map(toInfo);
+    return { items, nextCursor: rows.length > opts.limit ? items[items.length - 1]!.id : null };
+  }
+
+  /** Revoke; idempotent for a token already revoked, NOT_FOUND for an unknown id. */
+  async revoke(id: string, now = new Date()): Promise<void> {
+    const rows = await this.#database.db
+      .update(tokens)
+      .set({ revokedAt: sql`coalesce(${tokens.revokedAt}, ${now.toISOString()}::timestamptz)` })
+      .where(eq(tokens.id, id))
+      .returning({ id: tokens.id });
+    if (rows.length === 0) throw new AppError('NOT_FOUND', `no token with id ${id}`);
+  }
+
+  /** The caller a bearer secret stands for, or undefined for unknown, expired or revoked. */
+  async authenticate(secret: string, now = new Date()): Promise<Caller | undefined> {
+    if (this.#bootstrapHash) {
+      const h = createHash('sha256').update(secret).digest();
+      if (timingSafeEqual(h, this.#bootstrapHash)) {
+        return { tokenId: BOOTSTRAP_TOKEN_ID, subject: this.#bootstrapSubject, roles: ['admin'] };
+      }
+    }
+    if (!secret.startsWith(TOKEN_PREFIX) || secret.length > 128) return undefined;
+    const [row] = await this.#database.db
+      .select()
+      .from(tokens)
+      .where(
+        and(
+          eq(tokens.sha256, sha256hex(secret)),
+          isNull(tokens.revokedAt),
+          or(isNull(tokens.expiresAt), gt(tokens.expiresAt, now)),
+        ),
+      )
+      .limit(1);
+    if (!row) return undefined;
+    return { tokenId: row.id, subject: row.subject, roles: row.roles as Role[] };
+  }
+
+  /** Whether a usable admin token exists in storage. */
+  async hasAdmin(now = new Date()): Promise<boolean> {
+    const rows = await this.#database.db
+      .select({ id: tokens.id })
+      .from(tokens)
+      .where(
+        and(
+          sql`'admin' = any(${tokens.roles})`,
+          isNull(tokens.revokedAt),
+          or(isNull(tokens.expiresAt), gt(tokens.expiresAt, now)),
+        ),
+      )
+      .limit(1);
+    return rows.length > 0;
+  }
+
+  get bootstrapSubject(): string {
+    return this.#bootstrapSubject;
+  }
+}

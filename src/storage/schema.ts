@@ -1,0 +1,177 @@
+// The whole data model of DESIGN.md section 6. Later features fill tables defined here, so the
+// migration history stays linear and every instance agrees on one schema.
+import {
+  bigint,
+  customType,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+// postgres.js returns Buffer, PGlite returns Uint8Array: normalise to Uint8Array for callers.
+export const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (v) => (Buffer.isBuffer(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : v),
+  toDriver: (v) => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)),
+});
+
+const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const tokens = pgTable('tokens', {
+  id: text('id').primaryKey(),
+  sha256: text('sha256').notNull().unique(),
+  subject: text('subject').notNull(),
+  roles: text('roles').array().notNull(),
+  createdAt: createdAt(),
+  expiresAt: tstz('expires_at'),
+  revokedAt: tstz('revoked_at'),
+});
+
+// One row per signed (or ingested) bundle. id = hex SHA-256 of the DSSE envelope JSON.
+export const attestations = pgTable(
+  'attestations',
+  {
+    id: text('id').primaryKey(),
+    predicateType: text('predicate_type').notNull(),
+    statement: jsonb('statement').notNull(),
+    // hex SHA-256 of the statement payload bytes: the idempotency key together with the signer.
+    statementSha256: text('statement_sha256').notNull(),
+    bundle: jsonb('bundle').notNull(),
+    signerSubject: text('signer_subject').notNull(),
+    signerIssuer: text('signer_issuer').notNull(),
+    environment: text('environment'),
+    origin: text('origin', { enum: ['signed', 'ingested'] }).notNull(),
+    logIndex: bigint('log_index', { mode: 'number' }).notNull().unique(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('attestations_signer_statement_uq').on(t.signerSubject, t.statementSha256),
+    index('attestations_predicate_type_idx').on(t.predicateType),
+  ],
+);
+
+export const attestationSubjects = pgTable(
+  'attestation_subjects',
+  {
+    attestationId: text('attestation_id')
+      .notNull()
+      .references(() => attestations.id),
+    digest: text('digest').notNull(),
+    name: text('name'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.attestationId, t.digest] }),
+    index('attestation_subjects_digest_idx').on(t.digest),
+  ],
+);
+
+// The transparency log. Entries are the Rekor-style canonical bodies; the tree is stored as
+// complete subtree nodes (level, index), so any proof needs O(log n) indexed reads.
+export const logEntries = pgTable('log_entries', {
+  logIndex: bigint('log_index', { mode: 'number' }).primaryKey(),
+  body: bytea('body').notNull(),
+  leafHash: bytea('leaf_hash').notNull(),
+  integratedTime: bigint('integrated_time', { mode: 'number' }).notNull(),
+  kind: text('kind').notNull(),
+  attestationId: text('attestation_id')
+    .notNull()
+    .unique()
+    .references(() => attestations.id),
+});
+
+export const logNodes = pgTable(
+  'log_nodes',
+  {
+    level: smallint('level').notNull(),
+    index: bigint('idx', { mode: 'number' }).notNull(),
+    hash: bytea('hash').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.level, t.index] })],
+);
+
+export const logCheckpoints = pgTable('log_checkpoints', {
+  treeSize: bigint('tree_size', { mode: 'number' }).primaryKey(),
+  rootHash: bytea('root_hash').notNull(),
+  note: text('note').notNull(),
+  createdAt: createdAt(),
+});
+
+export const verdicts = pgTable(
+  'verdicts',
+  {
+    id: text('id').primaryKey(),
+    digest: text('digest').notNull(),
+    environment: text('environment').notNull(),
+    decision: text('decision', { enum: ['allow', 'deny'] }).notNull(),
+    policyDigest: text('policy_digest').notNull(),
+    result: jsonb('result').notNull(),
+    vsaAttestationId: text('vsa_attestation_id').references(() => attestations.id),
+    createdAt: createdAt(),
+    expiresAt: tstz('expires_at'),
+  },
+  (t) => [index('verdicts_digest_env_idx').on(t.digest, t.environment)],
+);
+
+export const deployments = pgTable(
+  'deployments',
+  {
+    id: text('id').primaryKey(),
+    digest: text('digest').notNull(),
+    environment: text('environment').notNull(),
+    verdictId: text('verdict_id')
+      .notNull()
+      .references(() => verdicts.id),
+    attestationId: text('attestation_id')
+      .notNull()
+      .references(() => attestations.id),
+    deployer: text('deployer').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('deployments_env_idx').on(t.environment, t.createdAt)],
+);
+
+export const rebuildExceptions = pgTable('rebuild_exceptions', {
+  id: text('id').primaryKey(),
+  original: text('original').notNull(),
+  rebuild: text('rebuild').notNull(),
+  environment: text('environment').notNull(),
+  reason: text('reason').notNull(),
+  ticket: text('ticket'),
+  requestedBy: text('requested_by').notNull(),
+  status: text('status', { enum: ['pending', 'approved', 'rejected', 'expired'] }).notNull().default('pending'),
+  expiresAt: tstz('expires_at'),
+  attestationId: text('attestation_id').references(() => attestations.id),
+  createdAt: createdAt(),
+});
+
+export const exceptionApprovals = pgTable(
+  'exception_approvals',
+  {
+    exceptionId: text('exception_id')
+      .notNull()
+      .references(() => rebuildExceptions.id),
+    approver: text('approver').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.exceptionId, t.approver] })],
+);
+
+// Which migrations applied is drizzle's business; this marks the schema version readyz expects.
+export const SCHEMA_TABLES = [
+  'tokens',
+  'attestations',
+  'attestation_subjects',
+  'log_entries',
+  'log_nodes',
+  'log_checkpoints',
+  'verdicts',
+  'deployments',
+  'rebuild_exceptions',
+  'exception_approvals',
+] as const;
