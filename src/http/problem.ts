@@ -10,7 +10,8 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export function problemResponse(c: Context, err: AppError): Response {
   const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
   if (err.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer realm="waybill"';
-  return new Response(JSON.stringify(toProblem(err, c.get('requestId'))), { status: err.status, headers });
+  // c.body keeps headers already set on the context (X-Request-Id).
+  return c.body(JSON.stringify(toProblem(err, c.get('requestId'))), err.status as 400, headers);
 }
 
 /** Turn anything thrown into an AppError; unknown errors become INTERNAL. */
