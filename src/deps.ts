@@ -2,16 +2,50 @@
 // driver, a key or a clock.
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { AttestService } from './services/attest.ts';
 import { ensureAdminToken } from './services/bootstrap.ts';
 import { TokenService } from './services/tokens.ts';
+import { loadSigningKeys, type SigningKeys } from './signing/keys.ts';
+import { buildTrustedRoot, type TrustedRootJson } from './signing/trusted-root.ts';
 import { openDatabase, type Database } from './storage/database.ts';
+import { LogRepo } from './storage/log-repo.ts';
+import { TransparencyLog } from './tlog/log.ts';
 
 export interface Deps {
   config: Config;
   logger: Logger;
   database: Database;
   tokens: TokenService;
+  keys: SigningKeys;
+  log: TransparencyLog;
+  attest: AttestService;
+  trustedRoot: TrustedRootJson;
   close(): Promise<void>;
+}
+
+/** The trust material an offline verifier needs: our CA chain and log key. */
+export function trustedRootFor(config: Pick<Config, 'issuer'>, keys: SigningKeys, keyName: string): TrustedRootJson {
+  const validFrom = keys.ca.intermediate.certificate.notBefore;
+  return buildTrustedRoot({
+    cas: [{ chainPem: keys.ca.chainPem, validFrom, uri: config.issuer }],
+    tlogs: [{ baseUrl: config.issuer, publicKey: keys.log.publicKey, validFrom, checkpointKeyName: keyName }],
+  });
+}
+
+/** Everything but the database: signing keys, log, services. */
+export async function wireServices(config: Config, database: Database, logger: Logger) {
+  const keys = await loadSigningKeys(config, logger);
+  const log = new TransparencyLog({
+    repo: new LogRepo(database),
+    privateKey: keys.log.privateKey,
+    publicKey: keys.log.publicKey,
+    issuer: config.issuer,
+    treeId: config.logTreeId,
+  });
+  const attest = new AttestService({ database, log, ca: keys.ca, issuer: config.issuer });
+  const tokens = new TokenService(database, { adminToken: config.adminToken, issuer: config.issuer });
+  const trustedRoot = trustedRootFor(config, keys, log.identity.keyName);
+  return { keys, log, attest, tokens, trustedRoot };
 }
 
 export async function buildDeps(config: Config, opts: { logger?: Logger } = {}): Promise<Deps> {
@@ -19,21 +53,15 @@ export async function buildDeps(config: Config, opts: { logger?: Logger } = {}):
   const database = await openDatabase(config.database);
   try {
     await database.migrate();
-    const tokens = new TokenService(database, { adminToken: config.adminToken, issuer: config.issuer });
+    const services = await wireServices(config, database, logger);
     await ensureAdminToken({
-      tokens,
+      tokens: services.tokens,
       dataDir: config.dataDir,
       issuer: config.issuer,
       adminTokenConfigured: Boolean(config.adminToken),
       logger,
     });
-    return {
-      config,
-      logger,
-      database,
-      tokens,
-      close: () => database.close(),
-    };
+    return { config, logger, database, ...services, close: () => database.close() };
   } catch (err) {
     await database.close();
     throw err;

@@ -3,7 +3,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, parseConfig } from '../config.ts';
 import { ROLES } from '../services/tokens.ts';
-import { api, resolveToken } from './client.ts';
+import { api, ApiError, resolveToken } from './client.ts';
+import { addVerifyCommands, CliFailure, VerifyError } from './verify.ts';
 
 const serverOption = () =>
   new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787');
@@ -81,6 +82,7 @@ export function buildProgram(io: Out): Command {
       io.out(`revoked ${id}\n`);
     });
 
+  addVerifyCommands(program, io);
   return program;
 }
 
@@ -99,6 +101,18 @@ export async function main(
     if (err instanceof ConfigError) {
       io.err(err.message + '\n');
       return 2;
+    }
+    if (err instanceof CliFailure) {
+      io.err(`waybill: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (err instanceof VerifyError) {
+      io.err(`verification failed (${err.code}): ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof ApiError) {
+      io.err(`waybill: server answered ${err.status}: ${err.message}\n`);
+      return 1;
     }
     io.err(`waybill: ${(err as Error).message}\n`);
     return 1;

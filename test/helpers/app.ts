@@ -6,7 +6,8 @@ import { createApp } from '../../src/app.ts';
 import { parseConfig, type Config } from '../../src/config.ts';
 import type { Deps } from '../../src/deps.ts';
 import { createLogger } from '../../src/logger.ts';
-import { TokenService, type Role } from '../../src/services/tokens.ts';
+import { wireServices } from '../../src/deps.ts';
+import type { Role } from '../../src/services/tokens.ts';
 import type { Database } from '../../src/storage/database.ts';
 
 /** Captures log lines so tests can assert what was (not) logged. */
@@ -29,8 +30,9 @@ export function testConfig(env: Record<string, string> = {}): Config {
 export async function testApp(database: Database, env: Record<string, string> = {}) {
   const config = testConfig(env);
   const { logger, lines } = memoryLogger();
-  const tokens = new TokenService(database, { adminToken: config.adminToken, issuer: config.issuer });
-  const deps: Deps = { config, logger, database, tokens, close: async () => {} };
+  const services = await wireServices(config, database, logger);
+  const { tokens } = services;
+  const deps: Deps = { config, logger, database, ...services, close: async () => {} };
   const app = createApp(deps);
   const mint = async (roles: Role[], subject = `https://ci.example.com/${roles.join('-')}`) =>
     (await tokens.create({ subject, roles })).token;

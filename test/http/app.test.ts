@@ -45,7 +45,7 @@ describe.each(backends)('HTTP on $name', (backend) => {
   });
 
   it('refuses a missing, malformed or unknown token with 401', async () => {
-    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer wb_notarealtoken' }]) {
+    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer wb_notarealtoken' }] as Array<Record<string, string>>) {
       const res = await t.call('GET', '/v1/tokens', { headers });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);

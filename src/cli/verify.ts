@@ -1,0 +1,214 @@
+// Offline verification commands. `verify-bundle` follows the sigstore-conformance CLI protocol
+// exactly (exit 0 = verified, non-zero = not, the reason on stderr); `verify` is the friendlier
+// alias; `log verify` checks that a server's log is consistent with a checkpoint saved earlier.
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { verifyBundle, VerifyError } from '../signing/verify.ts';
+import { parseCheckpoint, verifyCheckpoint } from '../tlog/checkpoint.ts';
+import { verifyConsistency } from '../tlog/merkle.ts';
+import { api } from './client.ts';
+
+type Out = { out: (s: string) => void; err: (s: string) => void };
+
+export class CliFailure extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 1) {
+    super(message);
+    this.name = 'CliFailure';
+    this.exitCode = exitCode;
+  }
+}
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** The public-good Sigstore trusted root shipped in @sigstore/tuf's seeds (offline; may be stale). */
+function publicGoodRoot(): unknown {
+  const require = createRequire(import.meta.url);
+  const seeds = require('@sigstore/tuf/seeds.json') as Record<string, { targets: Record<string, string> }>;
+  const seed = seeds['https://tuf-repo-cdn.sigstore.dev'];
+  const b64 = seed?.targets['trusted_root.json'];
+  if (!b64) throw new CliFailure('no public-good trusted root in @sigstore/tuf seeds; pass --trusted-root');
+  return JSON.parse(Buffer.from(b64, 'base64').toString('utf8'));
+}
+
+function readJson(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliFailure(`cannot read ${what} ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new CliFailure(`${what} ${file} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+interface VerifyArgs {
+  bundle: string;
+  certificateIdentity?: string;
+  certificateIdentityRegexp?: string;
+  certificateOidcIssuer?: string;
+  key?: string;
+  trustedRoot?: string;
+  staging?: boolean;
+}
+
+async function runVerify(o: VerifyArgs, fileOrDigest: string | undefined, io: Out): Promise<void> {
+  if (o.staging && !o.trustedRoot) throw new CliFailure('--staging needs --trusted-root (this verifier is offline)');
+  const keyed = o.key !== undefined;
+  const identityGiven = o.certificateIdentity !== undefined || o.certificateIdentityRegexp !== undefined;
+  if (keyed && (identityGiven || o.certificateOidcIssuer)) {
+    throw new CliFailure('give either --key or --certificate-identity/--certificate-oidc-issuer, not both', 2);
+  }
+  if (!keyed && (!identityGiven || !o.certificateOidcIssuer)) {
+    throw new CliFailure('give --certificate-identity (or -regexp) and --certificate-oidc-issuer, or --key', 2);
+  }
+  const bundle = readJson(o.bundle, 'bundle');
+  const trustedRoot = o.trustedRoot ? readJson(o.trustedRoot, 'trusted root') : publicGoodRoot();
+
+  // FILE_OR_DIGEST: a well-formed sha256 digest that is not a path on disk is a digest.
+  let artifact: Uint8Array | undefined;
+  let digest: string | undefined;
+  if (fileOrDigest !== undefined) {
+    if (DIGEST.test(fileOrDigest) && !existsSync(fileOrDigest)) digest = fileOrDigest.slice('sha256:'.length);
+    else {
+      try {
+        artifact = readFileSync(fileOrDigest);
+      } catch (err) {
+        throw new CliFailure(`cannot read artifact ${fileOrDigest}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  const result = await verifyBundle(bundle, {
+    trustedRoot,
+    ...(keyed ? { publicKey: { pem: readFileSync(o.key!, 'utf8') } } : {}),
+    ...(identityGiven
+      ? {
+          identity: {
+            ...(o.certificateIdentity !== undefined ? { subjectAlternativeName: o.certificateIdentity } : {}),
+            ...(o.certificateIdentityRegexp !== undefined ? { subjectAlternativeNameRegexp: o.certificateIdentityRegexp } : {}),
+            ...(o.certificateOidcIssuer !== undefined ? { issuer: o.certificateOidcIssuer } : {}),
+          },
+        }
+      : {}),
+    ...(artifact ? { artifact } : {}),
+  });
+  if (digest !== undefined) checkDigest(result.bundle, digest);
+  io.err(`verified: ${o.bundle}${result.signer.subject ? ` signed by ${result.signer.subject}` : ''}${result.signer.issuer ? ` (issuer ${result.signer.issuer})` : ''}\n`);
+}
+
+/** A digest argument must name what the bundle covers: a DSSE subject or the message digest. */
+function checkDigest(bundle: Awaited<ReturnType<typeof verifyBundle>>['bundle'], hex: string): void {
+  const content = bundle.content;
+  if (content.$case === 'messageSignature') {
+    const d = content.messageSignature.messageDigest;
+    if (d && Buffer.from(d.digest).toString('hex') === hex) return;
+    throw new CliFailure(`the bundle's message digest is not sha256:${hex}`);
+  }
+  let statement: { subject?: Array<{ digest?: Record<string, string> }> };
+  try {
+    statement = JSON.parse(Buffer.from(content.dsseEnvelope.payload).toString('utf8'));
+  } catch {
+    throw new CliFailure('the DSSE payload is not JSON, so it cannot be matched to a digest');
+  }
+  if ((statement.subject ?? []).some((s) => s.digest?.sha256?.toLowerCase() === hex)) return;
+  throw new CliFailure(`no subject of the in-toto statement has digest sha256:${hex}`);
+}
+
+function logKeyFromRoot(root: unknown): { publicKey: KeyObject; baseUrl: string }[] {
+  const tlogs = (root as { tlogs?: Array<{ baseUrl: string; publicKey: { rawBytes: string } }> }).tlogs ?? [];
+  return tlogs.map((t) => ({
+    baseUrl: t.baseUrl,
+    publicKey: createPublicKey({ key: Buffer.from(t.publicKey.rawBytes, 'base64'), format: 'der', type: 'spki' }),
+  }));
+}
+
+/** Verify a signed note with whichever log key of the trusted root signed it. */
+function verifyNote(note: string, root: unknown) {
+  const parsed = parseCheckpoint(note);
+  for (const sig of parsed.signatures) {
+    for (const log of logKeyFromRoot(root)) {
+      if (!log.baseUrl.includes(sig.name)) continue;
+      try {
+        return verifyCheckpoint(note, { name: sig.name, publicKey: log.publicKey });
+      } catch {
+        // try the next key
+      }
+    }
+  }
+  throw new CliFailure('the checkpoint is not signed by any log key of the trusted root');
+}
+
+async function runLogVerify(o: { checkpoint: string; server: string; trustedRoot?: string }, io: Out) {
+  const root = o.trustedRoot
+    ? readJson(o.trustedRoot, 'trusted root')
+    : await api<unknown>({ server: o.server }, 'GET', 'v1/trust/root');
+  if (!o.trustedRoot) io.err('warning: no --trusted-root given; using the one the server serves\n');
+  let oldNote: string;
+  try {
+    oldNote = readFileSync(o.checkpoint, 'utf8');
+  } catch (err) {
+    throw new CliFailure(`cannot read ${o.checkpoint}: ${(err as Error).message}`);
+  }
+  const old = verifyNote(oldNote, root);
+  const res = await fetch(new URL('v1/log/checkpoint', o.server.endsWith('/') ? o.server : o.server + '/'));
+  if (!res.ok) throw new CliFailure(`GET /v1/log/checkpoint: HTTP ${res.status}`);
+  const latest = verifyNote(await res.text(), root);
+  if (latest.origin !== old.origin) throw new CliFailure(`origin changed: "${old.origin}" -> "${latest.origin}"`);
+  if (latest.size < old.size) throw new CliFailure(`the log shrank: ${old.size} -> ${latest.size}`);
+  const eq = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
+  if (latest.size === old.size) {
+    if (!eq(latest.rootHash, old.rootHash)) throw new CliFailure(`two different roots for tree size ${old.size}: the log forked`);
+  } else if (old.size > 0) {
+    const proof = await api<{ hashes: string[] }>(
+      { server: o.server },
+      'GET',
+      `v1/log/proof/consistency?from=${old.size}&to=${latest.size}`,
+    );
+    const hashes = proof.hashes.map((h) => new Uint8Array(Buffer.from(h, 'base64')));
+    if (!verifyConsistency(old.size, latest.size, hashes, old.rootHash, latest.rootHash)) {
+      throw new CliFailure(`the log at size ${latest.size} is NOT consistent with the saved checkpoint at size ${old.size}`);
+    }
+  }
+  const digest = createHash('sha256').update(latest.rootHash).digest('hex').slice(0, 16);
+  io.out(`consistent: size ${old.size} -> ${latest.size} (root ${Buffer.from(latest.rootHash).toString('base64')}, ${digest})\n`);
+}
+
+export function addVerifyCommands(program: Command, io: Out): void {
+  const common = (cmd: Command) =>
+    cmd
+      .requiredOption('--bundle <file>', 'the Sigstore bundle (JSON)')
+      .option('--certificate-identity <identity>', "the signing certificate's expected SAN (exact)")
+      .option('--certificate-oidc-issuer <url>', "the signing certificate's expected OIDC issuer")
+      .option('--key <pem>', 'PEM public key file, for bundles signed with a key')
+      .option('--trusted-root <file>', 'TrustedRoot JSON (default: the public-good Sigstore root shipped offline)')
+      .addOption(new Option('--staging', 'use Sigstore staging (needs --trusted-root: offline)'));
+
+  common(program.command('verify-bundle'))
+    .description('verify a Sigstore bundle offline (sigstore-conformance protocol)')
+    .argument('<file_or_digest>', 'the artifact, or sha256:<hex>; for DSSE bundles, a subject of the statement')
+    .action(async (fileOrDigest: string, o: VerifyArgs) => runVerify(o, fileOrDigest, io));
+
+  common(program.command('verify'))
+    .description('verify a Sigstore bundle offline (like verify-bundle, also with --certificate-identity-regexp)')
+    .option('--certificate-identity-regexp <regexp>', 'a regular expression the SAN must match (anchor it)')
+    .argument('[file_or_digest]', 'the artifact, or sha256:<hex> (optional for DSSE bundles)')
+    .action(async (fileOrDigest: string | undefined, o: VerifyArgs) => runVerify(o, fileOrDigest, io));
+
+  const log = program.command('log').description('the transparency log');
+  log
+    .command('verify')
+    .description("check that the server's current log is consistent with a checkpoint saved earlier")
+    .requiredOption('--checkpoint <file>', 'a signed checkpoint (GET /v1/log/checkpoint) saved earlier')
+    .addOption(new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787'))
+    .option('--trusted-root <file>', 'TrustedRoot JSON to check checkpoint signatures with (default: fetched from the server)')
+    .action(async (o: { checkpoint: string; server: string; trustedRoot?: string }) => runLogVerify(o, io));
+}
+
+export { VerifyError };

@@ -1,0 +1,196 @@
+// The signing use case: an in-toto Statement v1 and a caller in, a stored attestation with
+// its Sigstore bundle out. The stock DSSEBundleBuilder runs the flow; our Signer issues the
+// leaf certificate for the caller, our Witness appends to waybill's log. The attestation row
+// is written by the log's batch transaction, so every stored attestation is in the log and
+// every log entry is a stored attestation.
+import { createHash } from 'node:crypto';
+import { bundleToJSON, toDSSEBundle, type SerializedBundle, type TransparencyLogEntry as BundleTlogEntry } from '@sigstore/bundle';
+import { TransparencyLogEntry } from '@sigstore/protobuf-specs';
+import { DSSEBundleBuilder, type Witness } from '@sigstore/sign';
+import canonicalize from 'canonicalize';
+import { and, eq } from 'drizzle-orm';
+import { AppError } from '../errors.ts';
+import { INTOTO_PAYLOAD_TYPE, StatementV1, subjectDigests, type Statement } from '../intoto/statement.ts';
+import { fieldErrors } from '../http/openapi.ts';
+import { caSigner } from '../signing/signer.ts';
+import { pemCertificatesToDer, type CaMaterial } from '../signing/ca.ts';
+import type { Database, Tx } from '../storage/database.ts';
+import { attestations, attestationSubjects } from '../storage/schema.ts';
+import { dsseEntryBody } from '../tlog/entry.ts';
+import type { TlogEntryJson, TransparencyLog } from '../tlog/log.ts';
+
+export interface SignerIdentity {
+  subject: string;
+  issuer: string;
+}
+
+export interface AttestationRecord {
+  id: string;
+  predicateType: string;
+  statement: Statement;
+  bundle: SerializedBundle;
+  signer: SignerIdentity;
+  environment: string | null;
+  origin: 'signed' | 'ingested';
+  logIndex: number;
+  createdAt: string;
+  subjects: Array<{ digest: string; name: string | null }>;
+}
+
+// Our entries always carry logId and kindVersion, which the bundle type requires.
+const toTlogEntry = (json: TlogEntryJson) => TransparencyLogEntry.fromJSON(json) as BundleTlogEntry;
+
+const sha256hex = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
+const jcs = (v: unknown): string => {
+  const s = (canonicalize as unknown as (v: unknown) => string | undefined)(v);
+  if (s === undefined) throw new TypeError('value cannot be canonicalized');
+  return s;
+};
+
+/** The attestation id: hex SHA-256 of the JCS of the bundle's DSSE envelope JSON. */
+export function attestationId(envelopeJson: unknown): string {
+  return sha256hex(jcs(envelopeJson));
+}
+
+function toRecord(row: typeof attestations.$inferSelect, subjects: AttestationRecord['subjects']): AttestationRecord {
+  return {
+    id: row.id,
+    predicateType: row.predicateType,
+    statement: row.statement as Statement,
+    bundle: row.bundle as SerializedBundle,
+    signer: { subject: row.signerSubject, issuer: row.signerIssuer },
+    environment: row.environment,
+    origin: row.origin,
+    logIndex: row.logIndex,
+    createdAt: row.createdAt.toISOString(),
+    subjects,
+  };
+}
+
+export class AttestService {
+  readonly #database: Database;
+  readonly #log: TransparencyLog;
+  readonly #ca: CaMaterial;
+  readonly #issuer: string;
+  readonly #now: () => Date;
+
+  constructor(opts: { database: Database; log: TransparencyLog; ca: CaMaterial; issuer: string; now?: () => Date }) {
+    this.#database = opts.database;
+    this.#log = opts.log;
+    this.#ca = opts.ca;
+    this.#issuer = opts.issuer;
+    this.#now = opts.now ?? (() => new Date());
+  }
+
+  /**
+   * Sign `statement` as `callerSubject`, log it and store it. The same caller submitting the
+   * same statement content again gets the existing record (`created: false`).
+   */
+  async sign(
+    input: unknown,
+    callerSubject: string,
+    opts: { environment?: string | null } = {},
+  ): Promise<{ record: AttestationRecord; created: boolean }> {
+    const parsed = StatementV1.safeParse(input);
+    if (!parsed.success) {
+      throw new AppError('VALIDATION_FAILED', 'invalid in-toto Statement v1', { errors: fieldErrors(parsed.error.issues) });
+    }
+    const statement = parsed.data;
+    // The payload is the JCS form: deterministic bytes, so equal content means equal payload.
+    const payload = jcs(statement);
+    const statementSha256 = sha256hex(payload);
+    const existing = await this.#findBySigner(callerSubject, statementSha256);
+    if (existing) return { record: existing, created: false };
+
+    const subjects = subjectDigests(statement);
+    const environment = opts.environment ?? null;
+    let stored: typeof attestations.$inferSelect | undefined;
+    const witness: Witness = {
+      testify: async (content, certificatePem) => {
+        if (content.$case !== 'dsseEnvelope') throw new Error('expected a DSSE envelope');
+        const env = content.dsseEnvelope;
+        const sig = env.signatures[0];
+        if (!sig || env.signatures.length !== 1) throw new Error('a bundle DSSE envelope carries exactly one signature');
+        const body = dsseEntryBody({
+          envelope: { payload: env.payload, payloadType: env.payloadType, signature: sig.sig },
+          verifierPem: certificatePem,
+        });
+        // The bundle exactly as the builder will assemble it, so the stored copy is the one returned.
+        const unlogged = toDSSEBundle({
+          artifact: env.payload,
+          artifactType: env.payloadType,
+          signature: sig.sig,
+          certificate: pemCertificatesToDer(certificatePem)[0]!,
+          certificateChain: false,
+        });
+        const envelopeJson = bundleToJSON(unlogged).dsseEnvelope;
+        const id = attestationId(envelopeJson);
+        const entry = await this.#log.append({
+          body,
+          kind: { kind: 'dsse', version: '0.0.1' },
+          attestationId: id,
+          write: async (tx: Tx, tlogEntry) => {
+            unlogged.verificationMaterial.tlogEntries = [toTlogEntry(tlogEntry)];
+            unlogged.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: [] };
+            const [row] = await tx
+              .insert(attestations)
+              .values({
+                id,
+                predicateType: statement.predicateType,
+                statement,
+                statementSha256,
+                bundle: bundleToJSON(unlogged),
+                signerSubject: callerSubject,
+                signerIssuer: this.#issuer,
+                environment,
+                origin: 'signed',
+                logIndex: Number(tlogEntry.logIndex),
+                createdAt: new Date(Number(tlogEntry.integratedTime) * 1000),
+              })
+              .returning();
+            if (subjects.length > 0) {
+              await tx.insert(attestationSubjects).values(subjects.map((s) => ({ attestationId: id, ...s })));
+            }
+            stored = row;
+          },
+        });
+        return { tlogEntries: [toTlogEntry(entry)] };
+      },
+    };
+
+    const builder = new DSSEBundleBuilder({
+      signer: caSigner(this.#ca, { subjectUri: callerSubject, issuer: this.#issuer, now: this.#now }),
+      witnesses: [witness],
+    });
+    try {
+      await builder.create({ data: Buffer.from(payload), type: INTOTO_PAYLOAD_TYPE });
+    } catch (err) {
+      // A concurrent identical submission won the race: answer with its record.
+      const raced = await this.#findBySigner(callerSubject, statementSha256);
+      if (raced) return { record: raced, created: false };
+      throw err;
+    }
+    if (!stored) throw new AppError('INTERNAL', 'the log did not store the attestation');
+    return { record: toRecord(stored, subjects), created: true };
+  }
+
+  async get(id: string): Promise<AttestationRecord | undefined> {
+    const [row] = await this.#database.db.select().from(attestations).where(eq(attestations.id, id));
+    return row ? toRecord(row, await this.#subjects(row.id)) : undefined;
+  }
+
+  async #findBySigner(subject: string, statementSha256: string): Promise<AttestationRecord | undefined> {
+    const [row] = await this.#database.db
+      .select()
+      .from(attestations)
+      .where(and(eq(attestations.signerSubject, subject), eq(attestations.statementSha256, statementSha256)));
+    return row ? toRecord(row, await this.#subjects(row.id)) : undefined;
+  }
+
+  async #subjects(id: string) {
+    return this.#database.db
+      .select({ digest: attestationSubjects.digest, name: attestationSubjects.name })
+      .from(attestationSubjects)
+      .where(eq(attestationSubjects.attestationId, id));
+  }
+}
