@@ -1,0 +1,148 @@
+/**
+ * Rekor v1 `dsse` v0.0.1 entry bodies and the signed entry timestamp (SET, "inclusion promise").
+ *
+ * What verifiers check (read from @sigstore/verify 4.x, dist/tlog/{index,dsse,set}.js):
+ * - body `kind`/`apiVersion` must equal the bundle's kindVersion ("dsse"/"0.0.1");
+ * - exactly one entry in spec.signatures, whose base64 `signature` decodes to the DSSE
+ *   envelope's signature bytes;
+ * - spec.payloadHash.value = hex SHA-256 of the raw (decoded) DSSE payload.
+ * sigstore-js checks neither `envelopeHash` nor `verifier`; we still fill both as Rekor does,
+ * because Rekor-compatible tooling indexes and compares them.
+ *
+ * envelopeHash: Rekor computes SHA-256 over the envelope JSON string *as submitted*
+ * (pkg/types/dsse/v0.0.1/entry.go hashes `ProposedContent.Envelope` verbatim). The one
+ * well-defined serialisation is what @sigstore/sign submits: JSON.stringify of the
+ * protobuf-specs JSON form, i.e. {"payload","payloadType","signatures":[{"sig"}]} in that
+ * order, standard padded base64, no whitespace, no empty `keyid`. With no keyid that string
+ * is also its own JCS form and is byte-identical to the envelope inside a v0.3 bundle
+ * serialised by @sigstore/bundle, so anyone can recompute the hash from the bundle.
+ */
+import { createHash, sign, verify } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import canonicalizeModule from 'canonicalize';
+
+// canonicalize is CommonJS (`module.exports = fn`) but its .d.ts declares `export default`;
+// under NodeNext the default import is the function at runtime, so accept either shape.
+type Canonicalize = (input: unknown) => string | undefined;
+const canonicalize: Canonicalize =
+  typeof canonicalizeModule === 'function'
+    ? (canonicalizeModule as Canonicalize)
+    : (canonicalizeModule as unknown as { default: Canonicalize }).default;
+
+/** A single-signature DSSE envelope (the only shape a Sigstore bundle carries). */
+export interface DsseEnvelopeInput {
+  payload: Uint8Array;
+  payloadType: string;
+  signature: Uint8Array;
+}
+
+/** The fields an inclusion promise signs. */
+export interface PromiseFields {
+  /** The canonicalized entry body bytes (exactly as logged). */
+  body: Uint8Array;
+  /** Unix seconds. */
+  integratedTime: number;
+  /** SHA-256 of the log key's SPKI DER. */
+  logId: Uint8Array;
+  logIndex: number;
+}
+
+export const DSSE_KIND = 'dsse';
+export const DSSE_API_VERSION = '0.0.1';
+
+const b64 = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
+const hex = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('hex');
+const sha256Hex = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
+
+// JCS via the canonicalize package; it only returns undefined for non-JSON input (a bug here).
+function jcs(value: unknown): Uint8Array {
+  const text = canonicalize(value);
+  if (text === undefined) throw new Error('entry: value has no JSON form');
+  return new Uint8Array(Buffer.from(text, 'utf8'));
+}
+
+function assertEnvelope(env: DsseEnvelopeInput): void {
+  // protobuf JSON drops empty fields, so an empty one would change the hashed serialisation.
+  if (env.payload.length === 0) throw new Error('entry: DSSE payload is empty');
+  if (env.payloadType.length === 0) throw new Error('entry: DSSE payloadType is empty');
+  if (env.signature.length === 0) throw new Error('entry: DSSE signature is empty');
+}
+
+/**
+ * The DSSE envelope JSON whose SHA-256 is the entry's envelopeHash: the exact string
+ * @sigstore/sign would submit to Rekor (and @sigstore/bundle writes into a bundle).
+ */
+export function dsseEnvelopeJson(envelope: DsseEnvelopeInput): string {
+  assertEnvelope(envelope);
+  return JSON.stringify({
+    payload: b64(envelope.payload),
+    payloadType: envelope.payloadType,
+    signatures: [{ sig: b64(envelope.signature) }],
+  });
+}
+
+/**
+ * JCS bytes of a Rekor v1 dsse v0.0.1 entry body. `verifierPem` is the signer's PEM text
+ * (certificate or public key) exactly as Rekor stores it: base64 of the PEM bytes.
+ */
+export function dsseEntryBody(input: { envelope: DsseEnvelopeInput; verifierPem: string }): Uint8Array {
+  const { envelope, verifierPem } = input;
+  // Rekor's verifier field holds a PEM block; anything else would not parse in Rekor tooling.
+  if (!/^-----BEGIN [A-Z0-9 ]+-----\r?\n/.test(verifierPem)) {
+    throw new Error('entry: verifierPem must be PEM text');
+  }
+  return jcs({
+    apiVersion: DSSE_API_VERSION,
+    kind: DSSE_KIND,
+    spec: {
+      envelopeHash: { algorithm: 'sha256', value: sha256Hex(dsseEnvelopeJson(envelope)) },
+      payloadHash: { algorithm: 'sha256', value: sha256Hex(envelope.payload) },
+      signatures: [{ signature: b64(envelope.signature), verifier: Buffer.from(verifierPem, 'utf8').toString('base64') }],
+    },
+  });
+}
+
+// Reject fields that would make the signed JSON differ from what verifiers rebuild.
+function assertPromiseFields(f: PromiseFields): void {
+  for (const [name, v] of [['integratedTime', f.integratedTime], ['logIndex', f.logIndex]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) {
+      throw new RangeError(`entry: ${name} must be a non-negative safe integer, got ${String(v)}`);
+    }
+  }
+  if (f.logId.length !== 32) throw new Error(`entry: logId must be 32 bytes, got ${f.logId.length}`);
+}
+
+/**
+ * The bytes a SET signs: JCS of {"body":<base64>,"integratedTime":<int>,"logID":<hex>,"logIndex":<int>},
+ * as @sigstore/verify rebuilds them (it uses lower-case hex for logID and Number() for the integers).
+ */
+export function inclusionPromisePayload(fields: PromiseFields): Uint8Array {
+  assertPromiseFields(fields);
+  return jcs({
+    body: b64(fields.body),
+    integratedTime: fields.integratedTime,
+    logID: hex(fields.logId),
+    logIndex: fields.logIndex,
+  });
+}
+
+/** The SET: the log key's DER ECDSA-SHA256 signature over `inclusionPromisePayload(fields)`. */
+export function inclusionPromise(fields: PromiseFields, privateKey: KeyObject): Uint8Array {
+  if (privateKey.type !== 'private') throw new Error('entry: inclusionPromise needs the log private key');
+  const sig = sign('sha256', inclusionPromisePayload(fields), privateKey);
+  return new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength);
+}
+
+/**
+ * Check a SET as @sigstore/verify does (its time-window check against the trusted root's
+ * validFor is the caller's job). Returns false for a bad signature; throws on malformed fields.
+ */
+export function verifyInclusionPromise(fields: PromiseFields, signature: Uint8Array, publicKey: KeyObject): boolean {
+  const data = inclusionPromisePayload(fields);
+  try {
+    return verify('sha256', data, publicKey, signature);
+  } catch {
+    // Malformed DER can make OpenSSL throw instead of returning false.
+    return false;
+  }
+}
