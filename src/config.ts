@@ -37,6 +37,7 @@ const schema = z.object({
   WAYBILL_LOG_KEY: pemOrFile,
   WAYBILL_LOG_KEY_FILE: pemOrFile,
   WAYBILL_LOG_TREE_ID: z.coerce.number().int().min(1).optional(),
+  WAYBILL_TRUST_HISTORY_FILE: z.string().min(1).optional(),
 });
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -58,6 +59,8 @@ export interface Config {
     logKeyPem: string | undefined;
   };
   logTreeId: number | undefined;
+  /** Retired CAs and log keys (a TrustedRoot JSON) still listed in the served trusted root. */
+  trustHistory: { certificateAuthorities: unknown[]; tlogs: unknown[] } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -118,6 +121,21 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
         'WAYBILL_CA_KEY, WAYBILL_CA_CHAIN and WAYBILL_LOG_KEY go together: give all three or none (none generates development keys)',
     });
   }
+  let trustHistory: Config['trustHistory'];
+  if (e.WAYBILL_TRUST_HISTORY_FILE) {
+    try {
+      const json = JSON.parse(readFileSync(path.resolve(cwd, e.WAYBILL_TRUST_HISTORY_FILE), 'utf8')) as Record<string, unknown>;
+      if (!String(json.mediaType ?? '').startsWith('application/vnd.dev.sigstore.trustedroot')) {
+        throw new Error('not a TrustedRoot (mediaType application/vnd.dev.sigstore.trustedroot+json;version=0.1)');
+      }
+      trustHistory = {
+        certificateAuthorities: Array.isArray(json.certificateAuthorities) ? json.certificateAuthorities : [],
+        tlogs: Array.isArray(json.tlogs) ? json.tlogs : [],
+      };
+    } catch (err) {
+      issues.push({ key: 'WAYBILL_TRUST_HISTORY_FILE', message: `cannot use ${e.WAYBILL_TRUST_HISTORY_FILE}: ${(err as Error).message}` });
+    }
+  }
   if (issues.length > 0) throw new ConfigError(issues);
 
   const dataDir = path.resolve(cwd, e.WAYBILL_DATA_DIR);
@@ -136,5 +154,6 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     shutdownTimeoutMs: e.WAYBILL_SHUTDOWN_TIMEOUT_MS,
     keys,
     logTreeId: e.WAYBILL_LOG_TREE_ID,
+    trustHistory,
   };
 }

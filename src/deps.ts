@@ -24,12 +24,25 @@ export interface Deps {
 }
 
 /** The trust material an offline verifier needs: our CA chain and log key. */
-export function trustedRootFor(config: Pick<Config, 'issuer'>, keys: SigningKeys, keyName: string): TrustedRootJson {
+export function trustedRootFor(
+  config: Pick<Config, 'issuer' | 'trustHistory'>,
+  keys: SigningKeys,
+  keyName: string,
+): TrustedRootJson {
   const validFrom = keys.ca.intermediate.certificate.notBefore;
-  return buildTrustedRoot({
+  const current = buildTrustedRoot({
     cas: [{ chainPem: keys.ca.chainPem, validFrom, uri: config.issuer }],
     tlogs: [{ baseUrl: config.issuer, publicKey: keys.log.publicKey, validFrom, checkpointKeyName: keyName }],
   });
+  // After a rotation the retired keys stay listed (with their validFor end), so every bundle
+  // signed before the rotation still verifies.
+  const history = config.trustHistory;
+  if (!history) return current;
+  return {
+    ...current,
+    certificateAuthorities: [...current.certificateAuthorities, ...(history.certificateAuthorities as TrustedRootJson['certificateAuthorities'])],
+    tlogs: [...current.tlogs, ...(history.tlogs as TrustedRootJson['tlogs'])],
+  };
 }
 
 /** Everything but the database: signing keys, log, services. */

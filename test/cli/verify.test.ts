@@ -42,7 +42,8 @@ describe('waybill verify-bundle (sigstore-conformance protocol)', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wb-cli-'));
     const b = JSON.parse(readFileSync(bundle, 'utf8'));
     const payload = Buffer.from(b.dsseEnvelope.payload, 'base64');
-    payload[payload.length - 3] ^= 1;
+    const at = payload.length - 3;
+    payload[at] = payload[at]! ^ 1;
     b.dsseEnvelope.payload = payload.toString('base64');
     writeFileSync(path.join(dir, 'bad.json'), JSON.stringify(b));
     const tampered = await verifyBundle([path.join(dir, 'bad.json'), '--certificate-identity', SIGNER, '--certificate-oidc-issuer', ISSUER, '--trusted-root', root, DIGEST]);
