@@ -1,0 +1,267 @@
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { X509Certificate as CoreX509Certificate } from '@sigstore/core';
+import { X509Certificate as NodeX509Certificate, createHash, generateKeyPairSync, webcrypto } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  LEAF_VALIDITY_MS,
+  OID_FULCIO_BUILD_SIGNER_URI,
+  OID_FULCIO_ISSUER_V1,
+  OID_FULCIO_ISSUER_V2,
+  OID_FULCIO_SOURCE_REPOSITORY_DIGEST,
+  OID_FULCIO_SOURCE_REPOSITORY_REF,
+  OID_FULCIO_SOURCE_REPOSITORY_URI,
+  generateCa,
+  issueLeaf,
+  issueLeafSync,
+  loadCa,
+  pemCertificatesToDer,
+  subjectKeyIdentifier,
+} from '../../src/signing/ca.ts';
+import type { CaMaterial } from '../../src/signing/ca.ts';
+
+const hex = (b: ArrayBuffer | Uint8Array): string => Buffer.from(b instanceof Uint8Array ? b : new Uint8Array(b)).toString('hex');
+
+/** DER UTF8String, written independently of the implementation (short and long forms). */
+function utf8String(s: string): Buffer {
+  const v = Buffer.from(s, 'utf8');
+  const len = v.length < 0x80 ? [v.length] : v.length < 0x100 ? [0x81, v.length] : [0x82, v.length >> 8, v.length & 0xff];
+  return Buffer.concat([Buffer.from([0x0c, ...len]), v]);
+}
+
+function ext(cert: x509.X509Certificate, oid: string): x509.Extension {
+  const e = cert.extensions.find((x) => x.type === oid);
+  if (!e) throw new Error(`missing extension ${oid}`);
+  return e;
+}
+
+const NOW = new Date('2026-03-01T12:00:00.750Z');
+
+describe('generateCa', () => {
+  let ca: CaMaterial;
+  beforeAll(async () => {
+    ca = await generateCa({ commonName: 'waybill-test', organization: 'Example, Inc.', now: NOW });
+  });
+
+  it('makes a self-signed P-256 root: CA, keyCertSign|cRLSign, SKI, ~10 years', async () => {
+    const root = ca.root.certificate;
+    expect(root.subject).toBe(root.issuer);
+    expect(root.subjectName.getField('CN')).toEqual(['waybill-test']);
+    expect(root.subjectName.getField('O')).toEqual(['Example, Inc.']);
+    expect(await root.isSelfSigned(webcrypto as never)).toBe(true);
+    expect((root.publicKey.algorithm as { namedCurve?: string }).namedCurve).toBe('P-256');
+    const bc = root.getExtension(x509.BasicConstraintsExtension)!;
+    expect(bc.ca).toBe(true);
+    expect(bc.critical).toBe(true);
+    const ku = root.getExtension(x509.KeyUsagesExtension)!;
+    expect(ku.critical).toBe(true);
+    expect(ku.usages).toBe(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
+    const ski = root.getExtension(x509.SubjectKeyIdentifierExtension)!;
+    const expected = await x509.SubjectKeyIdentifierExtension.create(root.publicKey, false, webcrypto as never);
+    expect(ski.keyId).toBe(expected.keyId);
+    expect(root.notBefore.toISOString()).toBe('2026-03-01T12:00:00.000Z');
+    expect(root.notAfter.toISOString()).toBe('2036-03-01T12:00:00.000Z');
+    expect(root.signatureAlgorithm).toMatchObject({ name: 'ECDSA', hash: { name: 'SHA-256' } });
+  });
+
+  it('makes an intermediate: CA pathLen 0, EKU codeSigning, SKI/AKI, signed by the root', async () => {
+    const inter = ca.intermediate.certificate;
+    const root = ca.root.certificate;
+    expect(inter.issuer).toBe(root.subject);
+    expect(inter.subjectName.getField('CN')).toEqual(['waybill-test-intermediate']);
+    expect(await inter.verify({ publicKey: root.publicKey, date: NOW }, webcrypto as never)).toBe(true);
+    const bc = inter.getExtension(x509.BasicConstraintsExtension)!;
+    expect(bc.ca).toBe(true);
+    expect(bc.pathLength).toBe(0);
+    expect(bc.critical).toBe(true);
+    expect(inter.getExtension(x509.KeyUsagesExtension)!.usages).toBe(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
+    expect(inter.getExtension(x509.ExtendedKeyUsageExtension)!.usages).toEqual([x509.ExtendedKeyUsage.codeSigning]);
+    const aki = inter.getExtension(x509.AuthorityKeyIdentifierExtension)!;
+    expect(aki.keyId).toBe(root.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId);
+    expect(hex(ca.authorityKeyId)).toBe(inter.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId);
+    // serials: positive, 16 bytes
+    expect(inter.serialNumber).toMatch(/^[0-7][0-9a-f]{31}$/);
+  });
+
+  it('exports PEM (PKCS#8 keys, chain intermediate then root) that loadCa reloads identically', async () => {
+    expect(ca.keyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    expect(ca.rootKeyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    const ders = pemCertificatesToDer(ca.chainPem);
+    expect(ders.map(hex)).toEqual([hex(ca.intermediate.der), hex(ca.root.der)]);
+
+    const again = await loadCa({ keyPem: ca.keyPem, chainPem: ca.chainPem });
+    expect(hex(again.root.der)).toBe(hex(ca.root.der));
+    expect(hex(again.intermediate.der)).toBe(hex(ca.intermediate.der));
+    expect(again.chainPem).toBe(ca.chainPem);
+    expect(again.keyPem).toBe(ca.keyPem);
+    expect(hex(again.issuerNameDer)).toBe(hex(ca.issuerNameDer));
+    expect(hex(again.authorityKeyId)).toBe(hex(ca.authorityKeyId));
+    expect(again.rootKeyPem).toBeUndefined();
+
+    // A leaf from the reloaded CA verifies under the original intermediate.
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const leaf = await issueLeaf(again, { subjectUri: 'https://ci.example.com/p', issuer: 'https://waybill.example', publicKey, now: NOW });
+    const node = new NodeX509Certificate(leaf.certificate);
+    expect(node.verify(new NodeX509Certificate(ca.intermediate.der).publicKey)).toBe(true);
+    expect(node.checkIssued(new NodeX509Certificate(ca.intermediate.der))).toBe(true);
+  });
+
+  it('loadCa rejects a key that does not match, a reversed or short chain', async () => {
+    const other = await generateCa({ now: NOW });
+    await expect(loadCa({ keyPem: other.keyPem, chainPem: ca.chainPem })).rejects.toThrow(/does not match/);
+    await expect(loadCa({ keyPem: ca.keyPem, chainPem: ca.root.pem + ca.intermediate.pem })).rejects.toThrow(/not signed by|not a CA/);
+    await expect(loadCa({ keyPem: ca.keyPem, chainPem: ca.intermediate.pem })).rejects.toThrow(/intermediate then the root/);
+    await expect(loadCa({ keyPem: ca.keyPem, chainPem: other.intermediate.pem + ca.root.pem })).rejects.toThrow(/not signed by/);
+    await expect(loadCa({ keyPem: 'nope', chainPem: ca.chainPem })).rejects.toThrow(/does not parse/);
+  });
+});
+
+describe('issueLeaf', () => {
+  let ca: CaMaterial;
+  beforeAll(async () => {
+    ca = await generateCa({ now: new Date('2026-01-01T00:00:00Z') });
+  });
+
+  const issuer = 'https://waybill.example.com';
+  const subjectUri = 'https://ci.example.com/pipelines/api';
+
+  it('issues a Fulcio-shaped leaf with every extension, correctly DER-encoded', async () => {
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const extensions = {
+      sourceRepositoryUri: 'https://git.example.com/acme/api',
+      sourceRepositoryDigest: '0123456789abcdef0123456789abcdef01234567',
+      sourceRepositoryRef: 'refs/heads/main',
+      buildSignerUri: 'https://ci.example.com/builders/linux@v1',
+    };
+    const leaf = await issueLeaf(ca, { subjectUri, issuer, publicKey, now: NOW, extensions });
+    expect(leaf.pem).toMatch(/^-----BEGIN CERTIFICATE-----\n/);
+    expect(hex(pemCertificatesToDer(leaf.pem)[0]!)).toBe(hex(leaf.certificate));
+
+    const cert = new x509.X509Certificate(leaf.certificate);
+    // subject empty, issuer = intermediate subject, validity 10 minutes from now (second precision)
+    expect(cert.subject).toBe('');
+    expect(cert.issuer).toBe(ca.intermediate.certificate.subject);
+    expect(cert.notBefore.toISOString()).toBe('2026-03-01T12:00:00.000Z');
+    expect(cert.notAfter.getTime() - cert.notBefore.getTime()).toBe(LEAF_VALIDITY_MS);
+    // serial: 16 bytes, positive
+    expect(cert.serialNumber).toMatch(/^[0-7][0-9a-f]{31}$/);
+    expect(cert.serialNumber).not.toMatch(/^00/);
+    expect(await cert.verify({ publicKey: ca.intermediate.certificate.publicKey, date: NOW }, webcrypto as never)).toBe(true);
+    expect(cert.signatureAlgorithm).toMatchObject({ name: 'ECDSA', hash: { name: 'SHA-256' } });
+    expect(hex(cert.publicKey.rawData)).toBe(hex(publicKey.export({ type: 'spki', format: 'der' })));
+
+    const ku = cert.getExtension(x509.KeyUsagesExtension)!;
+    expect(ku.critical).toBe(true);
+    expect(ku.usages).toBe(x509.KeyUsageFlags.digitalSignature);
+    const eku = cert.getExtension(x509.ExtendedKeyUsageExtension)!;
+    expect(eku.critical).toBe(false);
+    expect(eku.usages).toEqual([x509.ExtendedKeyUsage.codeSigning]);
+    const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension)!;
+    expect(ski.keyId).toBe((await x509.SubjectKeyIdentifierExtension.create(cert.publicKey, false, webcrypto as never)).keyId);
+    const aki = cert.getExtension(x509.AuthorityKeyIdentifierExtension)!;
+    expect(aki.keyId).toBe(ca.intermediate.certificate.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId);
+    const san = cert.getExtension(x509.SubjectAlternativeNameExtension)!;
+    expect(san.critical).toBe(true);
+    expect(san.names.toJSON()).toEqual([{ type: 'url', value: subjectUri }]);
+    expect(cert.getExtension(x509.BasicConstraintsExtension)).toBeNull();
+
+    // Fulcio extensions: 1.1 raw bytes, the others DER UTF8String; none critical.
+    expect(hex(ext(cert, OID_FULCIO_ISSUER_V1).value)).toBe(hex(Buffer.from(issuer)));
+    expect(hex(ext(cert, OID_FULCIO_ISSUER_V2).value)).toBe(hex(utf8String(issuer)));
+    expect(hex(ext(cert, OID_FULCIO_SOURCE_REPOSITORY_URI).value)).toBe(hex(utf8String(extensions.sourceRepositoryUri)));
+    expect(hex(ext(cert, OID_FULCIO_SOURCE_REPOSITORY_DIGEST).value)).toBe(hex(utf8String(extensions.sourceRepositoryDigest)));
+    expect(hex(ext(cert, OID_FULCIO_SOURCE_REPOSITORY_REF).value)).toBe(hex(utf8String(extensions.sourceRepositoryRef)));
+    expect(hex(ext(cert, OID_FULCIO_BUILD_SIGNER_URI).value)).toBe(hex(utf8String(extensions.buildSignerUri)));
+    for (const oid of [OID_FULCIO_ISSUER_V1, OID_FULCIO_ISSUER_V2, OID_FULCIO_SOURCE_REPOSITORY_URI, OID_FULCIO_BUILD_SIGNER_URI]) {
+      expect(ext(cert, oid).critical).toBe(false);
+    }
+    expect(cert.extensions.map((e) => e.type)).toEqual([
+      '2.5.29.15',
+      '2.5.29.37',
+      '2.5.29.14',
+      '2.5.29.35',
+      '2.5.29.17',
+      OID_FULCIO_ISSUER_V1,
+      OID_FULCIO_ISSUER_V2,
+      OID_FULCIO_BUILD_SIGNER_URI,
+      OID_FULCIO_SOURCE_REPOSITORY_URI,
+      OID_FULCIO_SOURCE_REPOSITORY_DIGEST,
+      OID_FULCIO_SOURCE_REPOSITORY_REF,
+    ]);
+
+    // What sigstore-js reads out of it.
+    const core = CoreX509Certificate.parse(Buffer.from(leaf.certificate));
+    expect(core.subjectAltName).toBe(subjectUri);
+    expect(core.extension(OID_FULCIO_ISSUER_V2)!.valueObj.subs[0]!.value.toString('ascii')).toBe(issuer);
+    expect(core.verify(CoreX509Certificate.parse(Buffer.from(ca.intermediate.der)))).toBe(true);
+    expect(core.issuer.equals(CoreX509Certificate.parse(Buffer.from(ca.intermediate.der)).subject)).toBe(true);
+
+    // And OpenSSL (through node:crypto).
+    const node = new NodeX509Certificate(leaf.certificate);
+    expect(node.subjectAltName).toBe(`URI:${subjectUri}`);
+    expect(node.keyUsage).toEqual(['1.3.6.1.5.5.7.3.3']);
+    expect(node.ca).toBe(false);
+  });
+
+  it('omits optional extensions that are not given', async () => {
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const leaf = await issueLeaf(ca, { subjectUri, issuer, publicKey, now: NOW, extensions: { sourceRepositoryRef: 'refs/tags/v1' } });
+    const cert = new x509.X509Certificate(leaf.certificate);
+    expect(cert.extensions.map((e) => e.type).slice(5)).toEqual([OID_FULCIO_ISSUER_V1, OID_FULCIO_ISSUER_V2, OID_FULCIO_SOURCE_REPOSITORY_REF]);
+  });
+
+  it('encodes long values with multi-byte DER lengths', async () => {
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const longUri = `https://ci.example.com/${'p'.repeat(300)}`;
+    const longIssuer = `https://issuer.example.com/${'i'.repeat(140)}`;
+    const leaf = await issueLeaf(ca, { subjectUri: longUri, issuer: longIssuer, publicKey, now: NOW, extensions: { sourceRepositoryRef: 'é'.repeat(100) } });
+    const cert = new x509.X509Certificate(leaf.certificate);
+    expect(cert.getExtension(x509.SubjectAlternativeNameExtension)!.names.toJSON()).toEqual([{ type: 'url', value: longUri }]);
+    expect(hex(ext(cert, OID_FULCIO_ISSUER_V2).value)).toBe(hex(utf8String(longIssuer)));
+    expect(hex(ext(cert, OID_FULCIO_SOURCE_REPOSITORY_REF).value)).toBe(hex(utf8String('é'.repeat(100))));
+    expect(new NodeX509Certificate(leaf.certificate).verify(new NodeX509Certificate(ca.intermediate.der).publicKey)).toBe(true);
+  });
+
+  it('accepts the public key as KeyObject (public or private), CryptoKey or SPKI DER alike', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const spki = publicKey.export({ type: 'spki', format: 'der' });
+    const cryptoKey = await webcrypto.subtle.importKey('spki', spki, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']);
+    const expectedSki = createHash('sha1').update(spki.subarray(26)).digest('hex');
+    expect(hex(subjectKeyIdentifier(spki))).toBe(expectedSki);
+    for (const key of [publicKey, privateKey, cryptoKey, new Uint8Array(spki)]) {
+      const cert = new x509.X509Certificate(issueLeafSync(ca, { subjectUri, issuer, publicKey: key, now: NOW }).certificate);
+      expect(hex(cert.publicKey.rawData)).toBe(hex(spki));
+      expect(cert.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId).toBe(expectedSki);
+    }
+    // Other key types go through the generic SPKI path.
+    const ed = generateKeyPairSync('ed25519').publicKey;
+    const edCert = new x509.X509Certificate(issueLeafSync(ca, { subjectUri, issuer, publicKey: ed, now: NOW }).certificate);
+    expect(hex(edCert.publicKey.rawData)).toBe(hex(ed.export({ type: 'spki', format: 'der' })));
+    expect(edCert.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId).toBe(
+      createHash('sha1').update(ed.export({ type: 'spki', format: 'der' }).subarray(12)).digest('hex'),
+    );
+  });
+
+  it('rejects bad input', () => {
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    expect(() => issueLeafSync(ca, { subjectUri: 'https://ci.example.com/é', issuer, publicKey, now: NOW })).toThrow(/ASCII/);
+    expect(() => issueLeafSync(ca, { subjectUri: 'not a uri', issuer, publicKey, now: NOW })).toThrow(/absolute URI/);
+    expect(() => issueLeafSync(ca, { subjectUri, issuer: '', publicKey, now: NOW })).toThrow(/issuer/);
+    expect(() => issueLeafSync(ca, { subjectUri, issuer, publicKey, now: new Date(NaN) })).toThrow(/now/);
+    expect(() => issueLeafSync(ca, { subjectUri, issuer, publicKey: new Uint8Array([1, 2, 3]), now: NOW })).toThrow();
+  });
+
+  it('uses a fresh random serial each time and costs well under a millisecond', () => {
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const serials = new Set<string>();
+    const n = 500;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      serials.add(CoreX509Certificate.parse(Buffer.from(issueLeafSync(ca, { subjectUri, issuer, publicKey, now: NOW }).certificate)).serialNumber.toString('hex'));
+    }
+    const perLeaf = (performance.now() - t0) / n;
+    expect(serials.size).toBe(n);
+    // Generous bound (measured ~0.1-0.15 ms per leaf, parse included); catches an accidental slow path.
+    expect(perLeaf).toBeLessThan(5);
+  });
+});
