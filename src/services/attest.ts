@@ -33,8 +33,28 @@ export interface AttestationRecord {
   environment: string | null;
   origin: 'signed' | 'ingested';
   logIndex: number;
+  /** When waybill's log integrated the entry (unix seconds). */
+  integratedTime: number;
   createdAt: string;
   subjects: Array<{ digest: string; name: string | null }>;
+}
+
+export type AttestationRow = typeof attestations.$inferSelect;
+
+/**
+ * Insert an attestation and its subject rows inside the log batch transaction (the only place
+ * attestations are written, so every one is in the log). Used for signed and ingested bundles.
+ */
+export async function insertAttestation(
+  tx: Tx,
+  row: typeof attestations.$inferInsert,
+  subjects: AttestationRecord['subjects'],
+): Promise<AttestationRow> {
+  const [inserted] = await tx.insert(attestations).values(row).returning();
+  if (subjects.length > 0) {
+    await tx.insert(attestationSubjects).values(subjects.map((s) => ({ attestationId: row.id, ...s })));
+  }
+  return inserted!;
 }
 
 // Our entries always carry logId and kindVersion, which the bundle type requires.
@@ -52,7 +72,7 @@ export function attestationId(envelopeJson: unknown): string {
   return sha256hex(jcs(envelopeJson));
 }
 
-function toRecord(row: typeof attestations.$inferSelect, subjects: AttestationRecord['subjects']): AttestationRecord {
+export function toRecord(row: AttestationRow, subjects: AttestationRecord['subjects']): AttestationRecord {
   return {
     id: row.id,
     predicateType: row.predicateType,
@@ -62,6 +82,7 @@ function toRecord(row: typeof attestations.$inferSelect, subjects: AttestationRe
     environment: row.environment,
     origin: row.origin,
     logIndex: row.logIndex,
+    integratedTime: Math.floor(row.createdAt.getTime() / 1000),
     createdAt: row.createdAt.toISOString(),
     subjects,
   };
@@ -132,9 +153,9 @@ export class AttestService {
           write: async (tx: Tx, tlogEntry) => {
             unlogged.verificationMaterial.tlogEntries = [toTlogEntry(tlogEntry)];
             unlogged.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: [] };
-            const [row] = await tx
-              .insert(attestations)
-              .values({
+            stored = await insertAttestation(
+              tx,
+              {
                 id,
                 predicateType: statement.predicateType,
                 statement,
@@ -146,12 +167,9 @@ export class AttestService {
                 origin: 'signed',
                 logIndex: Number(tlogEntry.logIndex),
                 createdAt: new Date(Number(tlogEntry.integratedTime) * 1000),
-              })
-              .returning();
-            if (subjects.length > 0) {
-              await tx.insert(attestationSubjects).values(subjects.map((s) => ({ attestationId: id, ...s })));
-            }
-            stored = row;
+              },
+              subjects,
+            );
           },
         });
         return { tlogEntries: [toTlogEntry(entry)] };
