@@ -38,7 +38,25 @@ const schema = z.object({
   WAYBILL_LOG_KEY_FILE: pemOrFile,
   WAYBILL_LOG_TREE_ID: z.coerce.number().int().min(1).optional(),
   WAYBILL_TRUST_HISTORY_FILE: z.string().min(1).optional(),
+  WAYBILL_ALLOWED_PREDICATES: z.string().min(1).optional(),
+  WAYBILL_EXTERNAL_TRUST_ROOTS: z.string().min(1).optional(),
+  WAYBILL_EXTERNAL_IDENTITIES: z.string().min(1).optional(),
+  WAYBILL_EXTERNAL_KEYS: z.string().min(1).optional(),
 });
+
+/** Evidence types POST /v1/attestations accepts unless WAYBILL_ALLOWED_PREDICATES says otherwise. */
+export const DEFAULT_ALLOWED_PREDICATES = [
+  'https://in-toto.io/attestation/test-result/v0.1',
+  'https://in-toto.io/attestation/vulns/v0.2',
+  'https://in-toto.io/attestation/vulns',
+  'https://spdx.dev/Document',
+  'https://spdx.dev/Document/v2.3',
+  'https://spdx.dev/Document/v3.0',
+  'https://cyclonedx.org/bom',
+  'https://cyclonedx.org/bom/v1.4',
+  'https://cyclonedx.org/bom/v1.5',
+  'https://cyclonedx.org/bom/v1.6',
+] as const;
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -61,6 +79,8 @@ export interface Config {
   logTreeId: number | undefined;
   /** Retired CAs and log keys (a TrustedRoot JSON) still listed in the served trusted root. */
   trustHistory: { certificateAuthorities: unknown[]; tlogs: unknown[] } | undefined;
+  allowedPredicates: string[];
+  external: { trustRootFiles: string[]; identitiesFile: string | undefined; keyFiles: string[] };
 }
 
 export class ConfigError extends Error {
@@ -136,6 +156,21 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       issues.push({ key: 'WAYBILL_TRUST_HISTORY_FILE', message: `cannot use ${e.WAYBILL_TRUST_HISTORY_FILE}: ${(err as Error).message}` });
     }
   }
+  const list = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const allowedPredicates = e.WAYBILL_ALLOWED_PREDICATES ? list(e.WAYBILL_ALLOWED_PREDICATES) : [...DEFAULT_ALLOWED_PREDICATES];
+  for (const p of allowedPredicates) {
+    if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$/.test(p)) issues.push({ key: 'WAYBILL_ALLOWED_PREDICATES', message: `"${p}" is not a URI` });
+  }
+  const resolveFile = (f: string) => (f === 'public-good' ? f : path.resolve(cwd, f));
+  const external = {
+    // Ingestion trusts the public-good Sigstore root by default, so GitHub and npm bundles work.
+    trustRootFiles: (e.WAYBILL_EXTERNAL_TRUST_ROOTS ? list(e.WAYBILL_EXTERNAL_TRUST_ROOTS) : ['public-good']).map(resolveFile),
+    identitiesFile: e.WAYBILL_EXTERNAL_IDENTITIES ? path.resolve(cwd, e.WAYBILL_EXTERNAL_IDENTITIES) : undefined,
+    keyFiles: list(e.WAYBILL_EXTERNAL_KEYS).map((k) => {
+      const at = k.indexOf('=');
+      return at > 0 ? `${k.slice(0, at)}=${path.resolve(cwd, k.slice(at + 1))}` : path.resolve(cwd, k);
+    }),
+  };
   if (issues.length > 0) throw new ConfigError(issues);
 
   const dataDir = path.resolve(cwd, e.WAYBILL_DATA_DIR);
@@ -155,5 +190,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     keys,
     logTreeId: e.WAYBILL_LOG_TREE_ID,
     trustHistory,
+    allowedPredicates,
+    external,
   };
 }

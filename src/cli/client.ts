@@ -17,6 +17,7 @@ export class ApiError extends Error {
 export interface ClientOptions {
   server: string;
   token?: string | undefined;
+  headers?: Record<string, string>;
 }
 
 /** The admin token: --token / WAYBILL_TOKEN, else the file the first start wrote. */
@@ -31,7 +32,7 @@ export function resolveToken(opts: { token?: string | undefined; dataDir?: strin
 }
 
 export async function api<T>(opts: ClientOptions, method: string, route: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(new URL(route, opts.server.endsWith('/') ? opts.server : opts.server + '/'), {

@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, parseConfig } from '../config.ts';
 import { ROLES } from '../services/tokens.ts';
 import { api, ApiError, resolveToken } from './client.ts';
+import { addAttestCommands } from './attest.ts';
 import { addKeyCommands } from './keys.ts';
 import { addVerifyCommands, CliFailure, VerifyError } from './verify.ts';
 
@@ -85,6 +86,7 @@ export function buildProgram(io: Out): Command {
 
   addVerifyCommands(program, io);
   addKeyCommands(program, io);
+  addAttestCommands(program, io);
   return program;
 }
 

@@ -174,4 +174,23 @@ export const SCHEMA_TABLES = [
   'deployments',
   'rebuild_exceptions',
   'exception_approvals',
+  'idempotency_keys',
 ] as const;
+
+// Idempotency-Key on POSTs: a retried request with the same key and body gets the original
+// answer; the same key with another body is a conflict.
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    callerSubject: text('caller_subject').notNull(),
+    key: text('key').notNull(),
+    route: text('route').notNull(),
+    requestSha256: text('request_sha256').notNull(),
+    status: smallint('status').notNull(),
+    attestationId: text('attestation_id')
+      .notNull()
+      .references(() => attestations.id),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.callerSubject, t.key] })],
+);

@@ -1,0 +1,133 @@
+// `waybill attest`: what a CI job runs to get provenance or a test result signed. It builds the
+// request, posts it, and writes the returned bundle to a file for the job's artifacts.
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { api } from './client.ts';
+import { CliFailure } from './verify.ts';
+
+type Out = { out: (s: string) => void; err: (s: string) => void };
+type Env = Record<string, string | undefined>;
+
+/** NAME=sha256:HEX -> an in-toto subject. */
+export function parseSubject(arg: string): { name: string; digest: Record<string, string> } {
+  const m = /^(.+)=(sha256|sha384|sha512):([0-9a-fA-F]+)$/.exec(arg);
+  if (!m) throw new CliFailure(`--subject "${arg}": expected NAME=sha256:HEX`, 2);
+  return { name: m[1]!, digest: { [m[2]!]: m[3]!.toLowerCase() } };
+}
+
+/**
+ * Build facts from the GitHub Actions environment, following the GitHub Actions workflow
+ * buildType (https://actions.github.io/buildtypes/workflow/v1).
+ */
+export function githubBuildFacts(env: Env): Record<string, unknown> {
+  const need = (k: string) => {
+    const v = env[k];
+    if (!v) throw new CliFailure(`--from-github-env: ${k} is not set (is this a GitHub Actions job?)`, 2);
+    return v;
+  };
+  const server = need('GITHUB_SERVER_URL');
+  const repository = need('GITHUB_REPOSITORY');
+  const sha = need('GITHUB_SHA');
+  const ref = need('GITHUB_REF');
+  const workflowRef = need('GITHUB_WORKFLOW_REF'); // owner/repo/.github/workflows/x.yml@refs/heads/main
+  const runId = need('GITHUB_RUN_ID');
+  const attempt = env.GITHUB_RUN_ATTEMPT ?? '1';
+  const [workflowPath, workflowGitRef] = workflowRef.slice(repository.length + 1).split('@');
+  const defined = (o: Record<string, string | undefined>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v));
+  return {
+    buildType: 'https://actions.github.io/buildtypes/workflow/v1',
+    externalParameters: { workflow: { ref: workflowGitRef ?? ref, repository: `${server}/${repository}`, path: workflowPath } },
+    internalParameters: {
+      github: defined({
+        event_name: env.GITHUB_EVENT_NAME,
+        repository_id: env.GITHUB_REPOSITORY_ID,
+        repository_owner_id: env.GITHUB_REPOSITORY_OWNER_ID,
+        runner_environment: env.RUNNER_ENVIRONMENT,
+      }),
+    },
+    resolvedDependencies: [{ uri: `git+${server}/${repository}@${ref}`, digest: { gitCommit: sha } }],
+    builder: { id: `${server}/${workflowRef}` },
+    metadata: { invocationId: `${server}/${repository}/actions/runs/${runId}/attempts/${attempt}` },
+  };
+}
+
+const common = (cmd: Command) =>
+  cmd
+    .addOption(new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787'))
+    .addOption(new Option('--token <token>', 'bearer token').env('WAYBILL_TOKEN').makeOptionMandatory())
+    .option('--out <file>', 'write the returned bundle here')
+    .option('--idempotency-key <key>', 'sent as Idempotency-Key, so a retried job never signs twice');
+
+async function post(o: { server: string; token: string; out?: string; idempotencyKey?: string }, route: string, body: unknown, io: Out) {
+  const record = await api<{ id: string; logIndex: number; bundle: unknown }>(
+    { server: o.server, token: o.token, ...(o.idempotencyKey ? { headers: { 'idempotency-key': o.idempotencyKey } } : {}) },
+    'POST',
+    route,
+    body,
+  );
+  if (o.out) writeFileSync(o.out, JSON.stringify(record.bundle, null, 2) + '\n');
+  io.out(JSON.stringify({ id: record.id, logIndex: record.logIndex, ...(o.out ? { bundle: o.out } : {}) }) + '\n');
+}
+
+export function addAttestCommands(program: Command, io: Out, env: Env = process.env): void {
+  const attest = program.command('attest').description('submit evidence for signing (CI)');
+
+  common(attest.command('provenance'))
+    .description('sign SLSA v1 provenance for build outputs (role builder)')
+    .requiredOption('--subject <name=sha256:hex...>', 'a build output; repeat for several', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--from-github-env', 'take the build facts from the GitHub Actions environment')
+    .option('--build-type <uri>', 'buildType (without --from-github-env)')
+    .option('--builder-id <uri>', 'builder.id (without --from-github-env)')
+    .option('--source <uri@gitCommit>', 'the source repository and commit, e.g. git+https://github.com/o/r@<sha>')
+    .option('--parameters <json>', 'externalParameters as JSON', '{}')
+    .action(async (o) => {
+      const subjects = (o.subject as string[]).map(parseSubject);
+      let facts: Record<string, unknown>;
+      if (o.fromGithubEnv) facts = githubBuildFacts(env);
+      else {
+        if (!o.buildType || !o.builderId) throw new CliFailure('give --build-type and --builder-id, or --from-github-env', 2);
+        let externalParameters: unknown;
+        try {
+          externalParameters = JSON.parse(o.parameters);
+        } catch {
+          throw new CliFailure('--parameters is not JSON', 2);
+        }
+        const source = o.source ? /^(.+)@([0-9a-f]{40}|[0-9a-f]{64})$/.exec(o.source) : null;
+        if (o.source && !source) throw new CliFailure('--source: expected URI@<40 or 64 hex gitCommit>', 2);
+        facts = {
+          buildType: o.buildType,
+          externalParameters,
+          builder: { id: o.builderId },
+          ...(source ? { resolvedDependencies: [{ uri: source[1], digest: { gitCommit: source[2] } }] } : {}),
+        };
+      }
+      await post(o, 'v1/provenance', { subjects, ...facts }, io);
+    });
+
+  common(attest.command('test-result'))
+    .description('sign a test result for an environment (role tester)')
+    .requiredOption('--environment <name>', 'where the tests ran')
+    .addOption(new Option('--result <result>', 'the outcome').choices(['PASSED', 'WARNED', 'FAILED']).makeOptionMandatory())
+    .requiredOption('--subject <name=sha256:hex...>', 'the artifact tested; repeat for several', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--url <url>', 'link to the test run')
+    .option('--passed <name...>', 'passed tests')
+    .option('--warned <name...>', 'warned tests')
+    .option('--failed <name...>', 'failed tests')
+    .action(async (o) => {
+      const statement = {
+        _type: 'https://in-toto.io/Statement/v1',
+        subject: (o.subject as string[]).map(parseSubject),
+        predicateType: 'https://in-toto.io/attestation/test-result/v0.1',
+        predicate: {
+          result: o.result,
+          configuration: [],
+          ...(o.url ? { url: o.url } : {}),
+          ...(o.passed ? { passedTests: o.passed } : {}),
+          ...(o.warned ? { warnedTests: o.warned } : {}),
+          ...(o.failed ? { failedTests: o.failed } : {}),
+        },
+      };
+      await post(o, 'v1/attestations', { environment: o.environment, statement }, io);
+    });
+}
