@@ -6,6 +6,7 @@ import { requestId } from 'hono/request-id';
 import type { Deps } from './deps.ts';
 import { accessLog, bodyLimit } from './http/middleware.ts';
 import { notFound, onError } from './http/problem.ts';
+import { attestationRoutes } from './http/routes/attestations.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { logRoutes } from './http/routes/log.ts';
 import { tokenRoutes } from './http/routes/tokens.ts';
@@ -18,7 +19,7 @@ export function createApp(deps: Deps): OpenAPIHono {
   app.use(accessLog(deps.logger));
   app.use(bodyLimit(deps.config.bodyLimit));
 
-  for (const routes of [healthRoutes(deps), tokenRoutes(deps), logRoutes(deps)]) app.route('/', routes);
+  for (const routes of [healthRoutes(deps), tokenRoutes(deps), logRoutes(deps), attestationRoutes(deps)]) app.route('/', routes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

@@ -2,7 +2,12 @@
 // driver, a key or a clock.
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { listEnvironments } from './policy/environments.ts';
 import { AttestService } from './services/attest.ts';
+import { IdempotencyStore } from './services/idempotency.ts';
+import { IngestService } from './services/ingest.ts';
+import { IntakeService } from './services/intake.ts';
+import { loadExternalTrust } from './signing/external.ts';
 import { ensureAdminToken } from './services/bootstrap.ts';
 import { TokenService } from './services/tokens.ts';
 import { loadSigningKeys, type SigningKeys } from './signing/keys.ts';
@@ -19,6 +24,9 @@ export interface Deps {
   keys: SigningKeys;
   log: TransparencyLog;
   attest: AttestService;
+  intake: IntakeService;
+  ingest: IngestService;
+  idempotency: IdempotencyStore;
   trustedRoot: TrustedRootJson;
   close(): Promise<void>;
 }
@@ -56,9 +64,18 @@ export async function wireServices(config: Config, database: Database, logger: L
     treeId: config.logTreeId,
   });
   const attest = new AttestService({ database, log, ca: keys.ca, issuer: config.issuer });
+  const intake = new IntakeService({
+    database,
+    attest,
+    issuer: config.issuer,
+    environments: listEnvironments(config.policiesDir),
+    allowedPredicates: config.allowedPredicates,
+  });
+  const ingest = new IngestService({ database, log, external: loadExternalTrust(config.external), issuer: config.issuer });
+  const idempotency = new IdempotencyStore(database, attest);
   const tokens = new TokenService(database, { adminToken: config.adminToken, issuer: config.issuer });
   const trustedRoot = trustedRootFor(config, keys, log.identity.keyName);
-  return { keys, log, attest, tokens, trustedRoot };
+  return { keys, log, attest, intake, ingest, idempotency, tokens, trustedRoot };
 }
 
 export async function buildDeps(config: Config, opts: { logger?: Logger } = {}): Promise<Deps> {

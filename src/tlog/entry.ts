@@ -146,3 +146,48 @@ export function verifyInclusionPromise(fields: PromiseFields, signature: Uint8Ar
     return false;
   }
 }
+
+/**
+ * Rekor v1 `hashedrekord` v0.0.1: the entry kind for a message signature (cosign sign-blob).
+ *
+ * What verifiers check (@sigstore/verify 4.x, dist/tlog/hashedrekord.js): body kind/apiVersion
+ * equal the bundle's kindVersion; base64 `spec.signature.content` decodes to the bundle's
+ * signature bytes; `spec.data.hash.value` (hex) equals the bundle's message digest. Rekor stores
+ * the verifier (certificate or public key) as base64 of its PEM text, as for dsse.
+ */
+export const HASHEDREKORD_KIND = 'hashedrekord';
+export const HASHEDREKORD_API_VERSION = '0.0.1';
+
+const HASHEDREKORD_DIGEST_HEX_LENGTH = { sha256: 64, sha384: 96, sha512: 128 } as const;
+
+/** JCS bytes of a Rekor v1 hashedrekord v0.0.1 entry body. `publicKeyPem`: the signing certificate or public key, PEM. */
+export function hashedrekordEntryBody(input: {
+  digestHex: string;
+  signature: Uint8Array;
+  publicKeyPem: string;
+  /** The message digest algorithm (Rekor allows these three). Default sha256. */
+  algorithm?: keyof typeof HASHEDREKORD_DIGEST_HEX_LENGTH;
+}): Uint8Array {
+  const algorithm = input.algorithm ?? 'sha256';
+  const length = HASHEDREKORD_DIGEST_HEX_LENGTH[algorithm];
+  if (length === undefined) throw new Error(`entry: unsupported hashedrekord digest algorithm ${String(algorithm)}`);
+  // Rekor compares the hex value as given; only lower-case hex of the right length is canonical.
+  if (input.digestHex.length !== length || !/^[0-9a-f]+$/.test(input.digestHex)) {
+    throw new Error(`entry: digestHex must be ${length} lower-case hex characters for ${algorithm}`);
+  }
+  if (input.signature.length === 0) throw new Error('entry: hashedrekord signature is empty');
+  if (!/^-----BEGIN [A-Z0-9 ]+-----\r?\n/.test(input.publicKeyPem)) {
+    throw new Error('entry: publicKeyPem must be PEM text');
+  }
+  return jcs({
+    apiVersion: HASHEDREKORD_API_VERSION,
+    kind: HASHEDREKORD_KIND,
+    spec: {
+      data: { hash: { algorithm, value: input.digestHex } },
+      signature: {
+        content: b64(input.signature),
+        publicKey: { content: Buffer.from(input.publicKeyPem, 'utf8').toString('base64') },
+      },
+    },
+  });
+}

@@ -1,0 +1,271 @@
+// The ingestion use case: a Sigstore bundle signed elsewhere (GitHub Actions, npm, cosign) in, a
+// stored attestation out. The bundle is verified against the configured external trust (roots,
+// identity rules, keys), recorded in waybill's own log and stored in the log's batch transaction,
+// exactly as a bundle waybill signs itself, with origin 'ingested'. The stored bundle is the
+// submitted one (normalised through @sigstore/bundle), so it still verifies under its own root.
+import { createHash } from 'node:crypto';
+import { bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
+import type { Bundle, SerializedBundle } from '@sigstore/bundle';
+import { HashAlgorithm } from '@sigstore/protobuf-specs';
+import canonicalize from 'canonicalize';
+import { and, eq } from 'drizzle-orm';
+import { AppError } from '../errors.ts';
+import type { FieldError } from '../errors.ts';
+import { INTOTO_PAYLOAD_TYPE, STATEMENT_V1, subjectDigests, validateStatement } from '../intoto/statement.ts';
+import type { Statement } from '../intoto/statement.ts';
+import type { ExternalTrust, ExternalVerification } from '../signing/external.ts';
+import { VerifyError } from '../signing/verify.ts';
+import type { Database, Tx } from '../storage/database.ts';
+import { attestations, attestationSubjects } from '../storage/schema.ts';
+import { dsseEntryBody, hashedrekordEntryBody } from '../tlog/entry.ts';
+import type { TransparencyLog } from '../tlog/log.ts';
+import { attestationId, insertAttestation, toRecord } from './attest.ts';
+import type { AttestationRecord, AttestationRow } from './attest.ts';
+
+/** The predicate of the statement synthesized for a message-signature bundle (docs/predicates.md). */
+export const SIGNATURE_PREDICATE_TYPE = 'https://waybill.dev/signature/v1';
+
+export interface IngestOptions {
+  environment?: string | null;
+  /** When given, the statement's predicate type must be one of these. */
+  allowedPredicates?: string[];
+}
+
+const sha256hex = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
+const jcs = (v: unknown): string => {
+  const s = (canonicalize as unknown as (v: unknown) => string | undefined)(v);
+  if (s === undefined) throw new TypeError('value cannot be canonicalized');
+  return s;
+};
+
+/** What a bundle says, before it is verified: the statement to store and how to log it. */
+interface Content {
+  id: string;
+  statement: Statement;
+  /** The log entry body for waybill's log, given the verifier PEM (certificate or key). */
+  entry(verifierPem: string): { body: Uint8Array; kind: { kind: string; version: string } };
+}
+
+export class IngestService {
+  readonly #database: Database;
+  readonly #log: TransparencyLog;
+  readonly #external: ExternalTrust;
+  readonly #issuer: string;
+
+  constructor(opts: { database: Database; log: TransparencyLog; external: ExternalTrust; issuer: string }) {
+    this.#database = opts.database;
+    this.#log = opts.log;
+    this.#external = opts.external;
+    this.#issuer = opts.issuer;
+  }
+
+  /**
+   * Verify, log and store an externally signed bundle. The same bundle (same DSSE envelope, or
+   * same message signature) again returns the existing record with `created: false`; so does
+   * another bundle with the same signer and statement (the (signer, statement) pair is unique).
+   * `caller` is who submitted it; the signer recorded is the bundle's, never the caller.
+   */
+  async ingest(
+    bundleJson: unknown,
+    caller: { subject: string },
+    opts: IngestOptions = {},
+  ): Promise<{ record: AttestationRecord; created: boolean }> {
+    void caller; // not stored: the attestation row has no submitter column
+    const bundle = parseBundle(bundleJson);
+    const serialized = bundleToJSON(bundle);
+    const content = bundle.content.$case === 'dsseEnvelope' ? dsseContent(bundle, serialized) : messageContent(bundle, serialized);
+    const { statement } = content;
+    if (opts.allowedPredicates && !opts.allowedPredicates.includes(statement.predicateType)) {
+      throw new AppError('VALIDATION_FAILED', `predicate type ${statement.predicateType} is not accepted here`, {
+        errors: [{ path: '/predicateType', message: `must be one of: ${opts.allowedPredicates.join(', ') || '(none)'}` }],
+      });
+    }
+
+    const existing = await this.#byId(content.id);
+    if (existing) return { record: existing, created: false };
+
+    let verified: ExternalVerification;
+    try {
+      verified = await this.#external.verify(serialized);
+    } catch (err) {
+      if (err instanceof VerifyError) {
+        if (err.code === 'INVALID_BUNDLE') throw new AppError('VALIDATION_FAILED', err.message, { cause: err });
+        throw new AppError('VERIFICATION_FAILED', `the bundle does not verify (${err.code}): ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+    const signer = verified.signer;
+    // A policy telling waybill's own attestations apart by issuer must not be fooled by an
+    // external CA that issued a certificate naming waybill as the OIDC issuer.
+    if (verified.via === 'certificate' && signer.issuer === this.#issuer) {
+      throw new AppError('VERIFICATION_FAILED', `an externally signed certificate names waybill's own issuer ${this.#issuer}`);
+    }
+
+    const statementSha256 = sha256hex(jcs(statement));
+    const subjects = subjectDigests(statement);
+    const { body, kind } = content.entry(verified.verifierPem);
+    let stored: AttestationRow | undefined;
+    try {
+      await this.#log.append({
+        body,
+        kind,
+        attestationId: content.id,
+        write: async (tx: Tx, entry) => {
+          stored = await insertAttestation(
+            tx,
+            {
+              id: content.id,
+              predicateType: statement.predicateType,
+              statement,
+              statementSha256,
+              bundle: serialized,
+              signerSubject: signer.subject,
+              signerIssuer: signer.issuer,
+              environment: opts.environment ?? null,
+              origin: 'ingested',
+              logIndex: Number(entry.logIndex),
+              createdAt: new Date(Number(entry.integratedTime) * 1000),
+            },
+            subjects,
+          );
+        },
+      });
+    } catch (err) {
+      // A concurrent identical submission (same id, or same signer and statement) won the race.
+      const raced = (await this.#byId(content.id)) ?? (await this.#bySigner(signer.subject, statementSha256));
+      if (raced) return { record: raced, created: false };
+      throw err;
+    }
+    if (!stored) throw new AppError('INTERNAL', 'the log did not store the attestation');
+    return { record: toRecord(stored, subjects), created: true };
+  }
+
+  async #byId(id: string): Promise<AttestationRecord | undefined> {
+    const [row] = await this.#database.db.select().from(attestations).where(eq(attestations.id, id));
+    return row ? toRecord(row, await this.#subjects(row.id)) : undefined;
+  }
+
+  async #bySigner(subject: string, statementSha256: string): Promise<AttestationRecord | undefined> {
+    const [row] = await this.#database.db
+      .select()
+      .from(attestations)
+      .where(and(eq(attestations.signerSubject, subject), eq(attestations.statementSha256, statementSha256)));
+    return row ? toRecord(row, await this.#subjects(row.id)) : undefined;
+  }
+
+  async #subjects(id: string) {
+    return this.#database.db
+      .select({ digest: attestationSubjects.digest, name: attestationSubjects.name })
+      .from(attestationSubjects)
+      .where(eq(attestationSubjects.attestationId, id));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** The bundle's JSON shape (400 on any problem, with the offending fields). */
+function parseBundle(input: unknown): Bundle {
+  let json: unknown = input;
+  if (typeof input === 'string') {
+    try {
+      json = JSON.parse(input);
+    } catch {
+      throw new AppError('VALIDATION_FAILED', 'the bundle is not valid JSON');
+    }
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new AppError('VALIDATION_FAILED', 'a Sigstore bundle must be a JSON object');
+  }
+  // Said plainly before the generic shape check, which would only name the field.
+  const signatures = (json as { dsseEnvelope?: { signatures?: unknown } }).dsseEnvelope?.signatures;
+  if (Array.isArray(signatures) && signatures.length !== 1) {
+    throw new AppError('VALIDATION_FAILED', `a DSSE envelope in a Sigstore bundle carries exactly one signature, this one has ${signatures.length}`, {
+      errors: [{ path: '/dsseEnvelope/signatures', message: 'must hold exactly one signature' }],
+    });
+  }
+  try {
+    return bundleFromJSON(json);
+  } catch (err) {
+    const fields = (err as { fields?: unknown }).fields;
+    const errors: FieldError[] = Array.isArray(fields)
+      ? fields.map((f) => ({ path: fieldPath(String(f)), message: 'missing or invalid' }))
+      : [{ path: '/', message: err instanceof Error ? err.message : String(err) }];
+    throw new AppError('VALIDATION_FAILED', 'not a valid Sigstore bundle', { errors, cause: err });
+  }
+}
+
+/** @sigstore/bundle field names (`content.dsseEnvelope.signatures[0].sig`) as JSON paths of the bundle. */
+function fieldPath(field: string): string {
+  return '/' + field.replace(/^content\./, '').replace(/\[(\d+)\]/g, '.$1').split('.').join('/');
+}
+
+function dsseContent(bundle: Bundle, serialized: SerializedBundle): Content {
+  if (bundle.content.$case !== 'dsseEnvelope') throw new Error('expected a DSSE bundle');
+  const env = bundle.content.dsseEnvelope;
+  if (env.payloadType !== INTOTO_PAYLOAD_TYPE) {
+    throw new AppError('VALIDATION_FAILED', `the DSSE payload type must be ${INTOTO_PAYLOAD_TYPE}, not ${JSON.stringify(env.payloadType)}`, {
+      errors: [{ path: '/dsseEnvelope/payloadType', message: `must be ${INTOTO_PAYLOAD_TYPE}` }],
+    });
+  }
+  const sig = env.signatures[0];
+  if (!sig || env.signatures.length !== 1) throw new AppError('VALIDATION_FAILED', 'a DSSE envelope in a Sigstore bundle carries exactly one signature');
+  const statement = parsePayload(env.payload);
+  return {
+    id: attestationId(serialized.dsseEnvelope),
+    statement,
+    entry: (verifierPem) => ({
+      body: dsseEntryBody({ envelope: { payload: env.payload, payloadType: env.payloadType, signature: sig.sig }, verifierPem }),
+      kind: { kind: 'dsse', version: '0.0.1' },
+    }),
+  };
+}
+
+/** A message signature is stored as a statement about the signed digest (docs/predicates.md). */
+function messageContent(bundle: Bundle, serialized: SerializedBundle): Content {
+  if (bundle.content.$case !== 'messageSignature') throw new Error('expected a message-signature bundle');
+  const ms = bundle.content.messageSignature;
+  const digest = ms.messageDigest;
+  if (!digest || digest.algorithm !== HashAlgorithm.SHA2_256 || digest.digest.length !== 32) {
+    throw new AppError('VALIDATION_FAILED', 'only message signatures over a SHA-256 digest can be ingested', {
+      errors: [{ path: '/messageSignature/messageDigest', message: 'algorithm must be SHA2_256 with a 32-byte digest' }],
+    });
+  }
+  const digestHex = Buffer.from(digest.digest).toString('hex');
+  const statement: Statement = {
+    _type: STATEMENT_V1,
+    subject: [{ digest: { sha256: digestHex } }],
+    predicateType: SIGNATURE_PREDICATE_TYPE,
+    predicate: {},
+  };
+  return {
+    id: sha256hex(jcs(serialized.messageSignature)),
+    statement,
+    entry: (verifierPem) => ({
+      body: hashedrekordEntryBody({ digestHex, signature: ms.signature, publicKeyPem: verifierPem }),
+      kind: { kind: 'hashedrekord', version: '0.0.1' },
+    }),
+  };
+}
+
+/**
+ * The DSSE payload as an in-toto Statement v1 or v0.1 (with its predicate, when waybill knows
+ * the predicate type), kept exactly as it was signed, unknown fields included.
+ */
+function parsePayload(payload: Uint8Array): Statement {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  } catch {
+    throw new AppError('VALIDATION_FAILED', 'the DSSE payload is not UTF-8 JSON', {
+      errors: [{ path: '/dsseEnvelope/payload', message: 'must be an in-toto Statement (JSON)' }],
+    });
+  }
+  const result = validateStatement(json);
+  if (!result.ok) {
+    throw new AppError('VALIDATION_FAILED', 'the DSSE payload is not a valid in-toto Statement v1 or v0.1', {
+      errors: result.errors.map((e) => ({ path: e.path || '/', message: e.message })),
+    });
+  }
+  // v0.1 has the v1 shape (subject, predicateType, predicate) under another _type.
+  return json as Statement;
+}
