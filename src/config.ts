@@ -166,10 +166,8 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     // Ingestion trusts the public-good Sigstore root by default, so GitHub and npm bundles work.
     trustRootFiles: (e.WAYBILL_EXTERNAL_TRUST_ROOTS ? list(e.WAYBILL_EXTERNAL_TRUST_ROOTS) : ['public-good']).map(resolveFile),
     identitiesFile: e.WAYBILL_EXTERNAL_IDENTITIES ? path.resolve(cwd, e.WAYBILL_EXTERNAL_IDENTITIES) : undefined,
-    keyFiles: list(e.WAYBILL_EXTERNAL_KEYS).map((k) => {
-      const at = k.indexOf('=');
-      return at > 0 ? `${k.slice(0, at)}=${path.resolve(cwd, k.slice(at + 1))}` : path.resolve(cwd, k);
-    }),
+    // `[hint=]path` specs; the hint may end in base64 padding, so external.ts's parseKeySpec splits them.
+    keyFiles: list(e.WAYBILL_EXTERNAL_KEYS),
   };
   if (issues.length > 0) throw new ConfigError(issues);
 
