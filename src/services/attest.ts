@@ -14,7 +14,7 @@ import { INTOTO_PAYLOAD_TYPE, StatementV1, subjectDigests, type Statement } from
 import { fieldErrors } from '../http/openapi.ts';
 import { caSigner } from '../signing/signer.ts';
 import { pemCertificatesToDer, type CaMaterial } from '../signing/ca.ts';
-import type { Database, Tx } from '../storage/database.ts';
+import type { Database } from '../storage/database.ts';
 import { attestations, attestationSubjects } from '../storage/schema.ts';
 import { dsseEntryBody } from '../tlog/entry.ts';
 import type { TlogEntryJson, TransparencyLog } from '../tlog/log.ts';
@@ -40,22 +40,6 @@ export interface AttestationRecord {
 }
 
 export type AttestationRow = typeof attestations.$inferSelect;
-
-/**
- * Insert an attestation and its subject rows inside the log batch transaction (the only place
- * attestations are written, so every one is in the log). Used for signed and ingested bundles.
- */
-export async function insertAttestation(
-  tx: Tx,
-  row: typeof attestations.$inferInsert,
-  subjects: AttestationRecord['subjects'],
-): Promise<AttestationRow> {
-  const [inserted] = await tx.insert(attestations).values(row).returning();
-  if (subjects.length > 0) {
-    await tx.insert(attestationSubjects).values(subjects.map((s) => ({ attestationId: row.id, ...s })));
-  }
-  return inserted!;
-}
 
 // Our entries always carry logId and kindVersion, which the bundle type requires.
 const toTlogEntry = (json: TlogEntryJson) => TransparencyLogEntry.fromJSON(json) as BundleTlogEntry;
@@ -150,26 +134,24 @@ export class AttestService {
           body,
           kind: { kind: 'dsse', version: '0.0.1' },
           attestationId: id,
-          write: async (tx: Tx, tlogEntry) => {
+          record: (tlogEntry) => {
             unlogged.verificationMaterial.tlogEntries = [toTlogEntry(tlogEntry)];
             unlogged.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: [] };
-            stored = await insertAttestation(
-              tx,
-              {
-                id,
-                predicateType: statement.predicateType,
-                statement,
-                statementSha256,
-                bundle: bundleToJSON(unlogged),
-                signerSubject: callerSubject,
-                signerIssuer: this.#issuer,
-                environment,
-                origin: 'signed',
-                logIndex: Number(tlogEntry.logIndex),
-                createdAt: new Date(Number(tlogEntry.integratedTime) * 1000),
-              },
-              subjects,
-            );
+            const row: AttestationRow = {
+              id,
+              predicateType: statement.predicateType,
+              statement,
+              statementSha256,
+              bundle: bundleToJSON(unlogged),
+              signerSubject: callerSubject,
+              signerIssuer: this.#issuer,
+              environment,
+              origin: 'signed',
+              logIndex: Number(tlogEntry.logIndex),
+              createdAt: new Date(Number(tlogEntry.integratedTime) * 1000),
+            };
+            stored = row;
+            return { row, subjects };
           },
         });
         return { tlogEntries: [toTlogEntry(entry)] };

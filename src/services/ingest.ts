@@ -15,11 +15,11 @@ import { INTOTO_PAYLOAD_TYPE, STATEMENT_V1, subjectDigests, validateStatement } 
 import type { Statement } from '../intoto/statement.ts';
 import type { ExternalTrust, ExternalVerification } from '../signing/external.ts';
 import { VerifyError } from '../signing/verify.ts';
-import type { Database, Tx } from '../storage/database.ts';
+import type { Database } from '../storage/database.ts';
 import { attestations, attestationSubjects } from '../storage/schema.ts';
 import { dsseEntryBody, hashedrekordEntryBody } from '../tlog/entry.ts';
 import type { TransparencyLog } from '../tlog/log.ts';
-import { attestationId, insertAttestation, toRecord } from './attest.ts';
+import { attestationId, toRecord } from './attest.ts';
 import type { AttestationRecord, AttestationRow } from './attest.ts';
 
 /** The predicate of the statement synthesized for a message-signature bundle (docs/predicates.md). */
@@ -110,24 +110,22 @@ export class IngestService {
         body,
         kind,
         attestationId: content.id,
-        write: async (tx: Tx, entry) => {
-          stored = await insertAttestation(
-            tx,
-            {
-              id: content.id,
-              predicateType: statement.predicateType,
-              statement,
-              statementSha256,
-              bundle: serialized,
-              signerSubject: signer.subject,
-              signerIssuer: signer.issuer,
-              environment: opts.environment ?? null,
-              origin: 'ingested',
-              logIndex: Number(entry.logIndex),
-              createdAt: new Date(Number(entry.integratedTime) * 1000),
-            },
-            subjects,
-          );
+        record: (entry) => {
+          const row: AttestationRow = {
+          id: content.id,
+          predicateType: statement.predicateType,
+          statement,
+          statementSha256,
+          bundle: serialized,
+          signerSubject: signer.subject,
+          signerIssuer: signer.issuer,
+          environment: opts.environment ?? null,
+          origin: 'ingested',
+          logIndex: Number(entry.logIndex),
+          createdAt: new Date(Number(entry.integratedTime) * 1000),
+        };
+          stored = row;
+          return { row, subjects };
         },
       });
     } catch (err) {

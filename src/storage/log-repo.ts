@@ -5,7 +5,7 @@ import { desc, eq, sql } from 'drizzle-orm';
 import type { HashedNode, NodeId } from '../tlog/merkle.ts';
 import { nodeKey } from '../tlog/merkle.ts';
 import { ADVISORY_LOCKS, type Database, type Tx } from './database.ts';
-import { logCheckpoints, logEntries, logNodes } from './schema.ts';
+import { attestations, attestationSubjects, logCheckpoints, logEntries, logNodes } from './schema.ts';
 
 export interface StoredCheckpoint {
   treeSize: number;
@@ -20,6 +20,12 @@ export interface StoredEntry {
   integratedTime: number;
   kind: string;
   attestationId: string;
+}
+
+/** The attestation a log entry records: written in the same transaction as the entry. */
+export interface LoggedRecord {
+  row: typeof attestations.$inferInsert;
+  subjects: Array<{ digest: string; name: string | null }>;
 }
 
 const toBuf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -80,8 +86,19 @@ export class LogRepo {
     return row ?? undefined;
   }
 
-  /** Write a batch's entries, new nodes and checkpoint; call inside `locked`. */
-  async writeBatch(tx: Tx, batch: { entries: StoredEntry[]; nodes: HashedNode[]; checkpoint: StoredCheckpoint }): Promise<void> {
+  /**
+   * Write a batch's attestations, entries, new nodes and checkpoint, each table in one
+   * multi-row INSERT; call inside `locked`.
+   */
+  async writeBatch(
+    tx: Tx,
+    batch: { records: LoggedRecord[]; entries: StoredEntry[]; nodes: HashedNode[]; checkpoint: StoredCheckpoint },
+  ): Promise<void> {
+    if (batch.records.length > 0) {
+      await tx.insert(attestations).values(batch.records.map((r) => r.row));
+      const subjects = batch.records.flatMap((r) => r.subjects.map((s) => ({ attestationId: r.row.id, ...s })));
+      for (let i = 0; i < subjects.length; i += 10_000) await tx.insert(attestationSubjects).values(subjects.slice(i, i + 10_000));
+    }
     if (batch.entries.length > 0) {
       await tx.insert(logEntries).values(batch.entries.map((e) => ({ ...e, body: toBuf(e.body), leafHash: toBuf(e.leafHash) })));
     }

@@ -1,13 +1,12 @@
 // waybill's transparency log: an RFC 6962 tree in PostgreSQL, appended to through a
 // sequencer. Concurrent appends wait in one queue; each batch is a single transaction under
-// the log's advisory lock that assigns indices, writes the entries (and, through each item's
-// `write`, the attestation rows that they log), the new complete nodes and the signed
+// the log's advisory lock that assigns indices, writes the entries (and the attestation rows
+// that they log, from each item's `record`), the new complete nodes and the signed
 // checkpoint. Only after commit does any caller get its entry and proof, so an acknowledged
 // append survives a crash and a crashed batch leaves nothing behind. Several processes on one
 // database share the lock and therefore one log with no gap and no duplicate index.
 import type { KeyObject } from 'node:crypto';
-import type { LogRepo, StoredCheckpoint } from '../storage/log-repo.ts';
-import type { Tx } from '../storage/database.ts';
+import type { LoggedRecord, LogRepo, StoredCheckpoint } from '../storage/log-repo.ts';
 import { checkpointBody, logId as logIdOf, signCheckpoint } from './checkpoint.ts';
 import { inclusionPromise } from './entry.ts';
 import {
@@ -47,8 +46,8 @@ export interface AppendItem {
   body: Uint8Array;
   kind: { kind: string; version: string };
   attestationId: string;
-  /** Writes the rows this entry logs, in the batch's transaction, before the entry itself. */
-  write(tx: Tx, entry: TlogEntryJson): Promise<void>;
+  /** The attestation this entry logs, given its log entry; written in the batch's transaction. */
+  record(entry: TlogEntryJson): LoggedRecord;
 }
 
 export interface LogIdentity {
@@ -182,8 +181,8 @@ export class TransparencyLog {
           canonicalizedBody: b64(item.body),
         };
       });
-      for (let i = 0; i < items.length; i++) await items[i]!.write(tx, entries[i]!);
       await this.#repo.writeBatch(tx, {
+        records: items.map((item, i) => item.record(entries[i]!)),
         entries: items.map((item, i) => ({
           logIndex: oldSize + i,
           body: item.body,
