@@ -1,0 +1,585 @@
+// Where the time goes per signed statement, four ways:
+//  1. stage costs: each CPU step of AttestService.sign timed alone, single thread, no database;
+//  2. the sequencer: an instrumented run (LogRepo / TransparencyLog methods wrapped by patching
+//     their prototypes for the duration of the run, nothing in src/ changed) splitting each
+//     batch transaction into its queries;
+//  3. a V8 CPU profile of that same run (node:inspector), aggregated by package and function;
+//  4. on PostgreSQL, what one attestation row costs through Drizzle vs postgres.js, row by row
+//     vs multi-row (the batch transaction's biggest part).
+import { createHash, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import type { Profiler } from 'node:inspector';
+import { Session } from 'node:inspector/promises';
+import { bundleFromJSON, bundleToJSON, toDSSEBundle } from '@sigstore/bundle';
+import { dsse } from '@sigstore/core';
+import { DSSEBundleBuilder, type Witness } from '@sigstore/sign';
+import canonicalizeModule from 'canonicalize';
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { INTOTO_PAYLOAD_TYPE, StatementV1 } from '../src/intoto/statement.ts';
+import { attestationId } from '../src/services/attest.ts';
+import { issueLeafSync, pemCertificatesToDer } from '../src/signing/ca.ts';
+import { caSigner } from '../src/signing/signer.ts';
+import { LogRepo } from '../src/storage/log-repo.ts';
+import { attestations } from '../src/storage/schema.ts';
+import { checkpointBody, signCheckpoint } from '../src/tlog/checkpoint.ts';
+import { dsseEntryBody, inclusionPromise } from '../src/tlog/entry.ts';
+import { TransparencyLog, type AppendItem, type TlogEntryJson } from '../src/tlog/log.ts';
+import { leafHash } from '../src/tlog/merkle.ts';
+import type { BenchDatabase } from './db.ts';
+import { BENCH_ISSUER, signLoad, type Services } from './signing.ts';
+import { rate, summarize, type CpuWindow } from './stats.ts';
+import { BENCH_CALLER, provenanceStatement } from './statements.ts';
+
+const canonicalize = canonicalizeModule as unknown as (v: unknown) => string;
+
+// ---------------------------------------------------------------------------------------------
+// 1. Stage costs
+
+export interface StageCost {
+  stage: string;
+  /** What the stage covers, in code terms. */
+  covers: string;
+  usPerStatement: number;
+  /** usPerStatement ÷ µs per raw ECDSA sign. */
+  rawSigns: number;
+  /** True for per-batch work, shown amortised over `batchAssumed` statements. */
+  perBatch?: boolean;
+  /** True for a part of the row above it (not added to the sum). */
+  part?: boolean;
+}
+
+export interface StageCosts {
+  stages: StageCost[];
+  /** Sum of the per-statement CPU stages (per-batch ones amortised): the crypto + serialisation floor. */
+  floorUs: number;
+  /** 1e6 / floorUs: statements/s one core could sign if nothing but these stages ran. */
+  floorCeilingPerSec: number;
+  batchAssumed: number;
+}
+
+export async function stageCosts(
+  services: Services,
+  opts: { rawSignUs: number; sampleBundle: unknown; batchAssumed: number; ms?: number },
+): Promise<StageCosts> {
+  const { rawSignUs, sampleBundle, batchAssumed } = opts;
+  const ms = opts.ms ?? 250;
+  const ca = services.keys.ca;
+  const logKey = services.keys.log.privateKey;
+  const logId = services.log.identity.logId;
+  const statement = provenanceStatement();
+  const payload = canonicalize(StatementV1.parse(statement));
+  const pae = dsse.preAuthEncoding(INTOTO_PAYLOAD_TYPE, Buffer.from(payload));
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const now = new Date();
+
+  // One real bundle build, to get the envelope and certificate the witness sees.
+  let seen: { content: Parameters<Witness['testify']>[0]; pem: string } | undefined;
+  const capture: Witness = {
+    testify: async (content, pem) => {
+      seen = { content, pem };
+      return {};
+    },
+  };
+  const signer = caSigner(ca, { subjectUri: BENCH_CALLER, issuer: BENCH_ISSUER });
+  await new DSSEBundleBuilder({ signer, witnesses: [capture] }).create({ data: Buffer.from(payload), type: INTOTO_PAYLOAD_TYPE });
+  if (!seen || seen.content.$case !== 'dsseEnvelope') throw new Error('profile: no DSSE envelope captured');
+  const env = seen.content.dsseEnvelope;
+  const sig = env.signatures[0]!.sig;
+  const certPem = seen.pem;
+  const witnessCpu = () => {
+    const body = dsseEntryBody({ envelope: { payload: env.payload, payloadType: env.payloadType, signature: sig }, verifierPem: certPem });
+    const unlogged = toDSSEBundle({
+      artifact: env.payload,
+      artifactType: env.payloadType,
+      signature: sig,
+      certificate: pemCertificatesToDer(certPem)[0]!,
+      certificateChain: false,
+    });
+    attestationId(bundleToJSON(unlogged).dsseEnvelope);
+    return { body, unlogged };
+  };
+  const { body } = witnessCpu();
+
+  const stages: Array<Omit<StageCost, 'rawSigns'>> = [];
+  const time = (stage: string, covers: string, fn: () => unknown, perBatch = false, part = false) => {
+    const r = rate(ms, fn, 20);
+    stages.push({
+      stage,
+      covers,
+      usPerStatement: 1e6 / r.opsPerSec / (perBatch ? batchAssumed : 1),
+      ...(perBatch ? { perBatch } : {}),
+      ...(part ? { part } : {}),
+    });
+  };
+
+  time('validate + canonicalize', 'zod StatementV1.safeParse, JCS, SHA-256 of the payload', () =>
+    createPayload(statement),
+  );
+  // The signer as the builder drives it; its three expensive steps follow as "of which" rows.
+  const builder = new DSSEBundleBuilder({ signer, witnesses: [{ testify: async () => ({}) }] });
+  const b = await rateAsync(ms, () => builder.create({ data: Buffer.from(payload), type: INTOTO_PAYLOAD_TYPE }));
+  stages.push({
+    stage: 'bundle builder + caSigner',
+    covers: 'DSSEBundleBuilder.create: PAE, ephemeral key, leaf, DSSE signature, packaging',
+    usPerStatement: 1e6 / b,
+  });
+  time('↳ of which: ephemeral key', "generateKeyPairSync('ec', P-256)", () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }), false, true);
+  time(
+    '↳ of which: leaf certificate',
+    'issueLeafSync: SPKI (JWK) export, DER build, CA ECDSA sign, PEM',
+    () => issueLeafSync(ca, { subjectUri: BENCH_CALLER, issuer: BENCH_ISSUER, publicKey, now }),
+    false,
+    true,
+  );
+  time('↳ of which: DSSE signature', 'ECDSA sign of the PAE with the ephemeral key', () => cryptoSign('sha256', pae, privateKey), false, true);
+  time('witness: entry body + ids', 'dsseEntryBody, toDSSEBundle, bundleToJSON, attestationId', witnessCpu);
+  let logIndex = 0;
+  time('log entry: leaf hash + SET', 'leafHash + inclusionPromise (ECDSA sign with the log key)', () => {
+    leafHash(body);
+    return inclusionPromise({ body, integratedTime: 1_700_000_000, logId, logIndex: logIndex++ }, logKey);
+  });
+  if (sampleBundle !== undefined) {
+    // A bundle as stored (with its tlog entry and proof): the JSON the attestation row carries.
+    const logged = bundleFromJSON(sampleBundle);
+    time('stored row JSON', 'bundleToJSON of the logged bundle + JSON text of the jsonb values (statement, bundle)', () =>
+      JSON.stringify(bundleToJSON(logged)).length + JSON.stringify(statement).length,
+    );
+  }
+  let size = 1;
+  time(
+    `checkpoint signature (per batch, ÷ ${batchAssumed})`,
+    'checkpointBody + signCheckpoint (ECDSA sign with the log key), once per batch',
+    () =>
+      signCheckpoint(checkpointBody({ origin: services.log.identity.origin, size: size++, rootHash: leafHash(body) }), {
+        name: services.log.identity.keyName,
+        privateKey: logKey,
+      }),
+    true,
+  );
+  const floorUs = stages.filter((s) => !s.part).reduce((a, s) => a + s.usPerStatement, 0);
+  return {
+    stages: stages.map((s) => ({ ...s, rawSigns: s.usPerStatement / rawSignUs })),
+    floorUs,
+    floorCeilingPerSec: 1e6 / floorUs,
+    batchAssumed,
+  };
+}
+
+function createPayload(statement: unknown): string {
+  const parsed = StatementV1.safeParse(statement);
+  if (!parsed.success) throw new Error('invalid statement');
+  const payload = canonicalize(parsed.data);
+  createHash('sha256').update(payload).digest('hex');
+  return payload;
+}
+
+async function rateAsync(ms: number, fn: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 20; i++) await fn();
+  let ops = 0;
+  const t0 = performance.now();
+  let elapsed = 0;
+  do {
+    for (let i = 0; i < 20; i++) await fn();
+    ops += 20;
+    elapsed = performance.now() - t0;
+  } while (elapsed < ms);
+  return (ops * 1000) / elapsed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2 + 3. Instrumented run with a CPU profile
+
+export interface Timer {
+  calls: number;
+  totalMs: number;
+}
+
+export interface SequencerProfile {
+  callers: number;
+  seconds: number;
+  statements: number;
+  opsPerSec: number;
+  cpu: CpuWindow;
+  batches: number;
+  meanBatchSize: number;
+  /** Mean milliseconds per batch transaction and its parts (one batch = one `locked` call). */
+  perBatchMs: {
+    transaction: number;
+    latestCheckpoint: number;
+    nodeReads: number;
+    /** The items' own callbacks (`write`: per-item INSERTs; `record`: building the row). */
+    itemCallbacks: number;
+    writeBatch: number;
+    /** BEGIN, advisory lock, COMMIT, in-transaction CPU (SETs, checkpoint, proofs) and event-loop waits. */
+    rest: number;
+  };
+  /** Sequencer ceiling at this batch size: meanBatchSize / transaction time. */
+  sequencerCeilingPerSec: number;
+  /** Mean milliseconds per statement of the caller-visible phases. */
+  perStatementMs: {
+    signLatency: number;
+    /** From append() to its entry: waiting for the running batch, then its own batch transaction. */
+    logAppend: number;
+    /** sign() before append(): validation, dedupe query, key, leaf, DSSE signature, builder. */
+    beforeAppend: number;
+    /** One statement's item callback inside the batch transaction. */
+    itemCallback: number;
+  };
+  /** The AppendItem callback that was timed (`write` or `record`), null if none was seen. */
+  itemCallback: string | null;
+  cpuProfile: CpuProfileSummary;
+}
+
+export interface CpuBucket {
+  name: string;
+  ms: number;
+  share: number;
+  /** Milliseconds of this process's CPU per statement. */
+  msPerStatement: number;
+  /** msPerStatement ÷ ms per raw ECDSA sign. */
+  rawSigns: number;
+}
+
+export interface CpuProfileSummary {
+  sampledMs: number;
+  /** Samples in which the main thread was idle (waiting on I/O), as a share of the profile. */
+  idleShare: number;
+  byCategory: CpuBucket[];
+  topFunctions: CpuBucket[];
+  /** CPU with these waybill functions on the (synchronous) stack. */
+  inclusive: CpuBucket[];
+  file?: string;
+}
+
+type Fn = (...args: never[]) => unknown;
+
+function patch<T extends object, K extends keyof T>(proto: T, name: K, make: (orig: T[K]) => T[K]): () => void {
+  const orig = proto[name];
+  proto[name] = make(orig);
+  return () => {
+    proto[name] = orig;
+  };
+}
+
+export async function profileSequencer(
+  services: Services,
+  opts: { callers: number; seconds: number; rawSignUs: number; profileFile?: string },
+): Promise<SequencerProfile> {
+  const timers = new Map<string, Timer>();
+  const add = (k: string, ms: number) => {
+    const t = timers.get(k) ?? { calls: 0, totalMs: 0 };
+    t.calls++;
+    t.totalMs += ms;
+    timers.set(k, t);
+  };
+  const timed = <F extends Fn>(label: string, orig: F): F =>
+    async function (this: unknown, ...args: Parameters<F>) {
+      const t = performance.now();
+      try {
+        return await (orig as unknown as (...a: Parameters<F>) => Promise<unknown>).apply(this, args);
+      } finally {
+        add(label, performance.now() - t);
+      }
+    } as unknown as F;
+
+  let batchItems = 0;
+  let itemCallback: string | undefined;
+  const restores = [
+    patch(LogRepo.prototype, 'locked', (o) => timed('transaction', o)),
+    patch(LogRepo.prototype, 'latestCheckpoint', (o) => timed('latestCheckpoint', o)),
+    patch(LogRepo.prototype, 'nodes', (o) => timed('nodeReads', o)),
+    patch(LogRepo.prototype, 'writeBatch', (o) =>
+      async function (this: LogRepo, ...args: Parameters<LogRepo['writeBatch']>) {
+        batchItems += args[1].entries.length;
+        return timed('writeBatch', o).apply(this, args);
+      },
+    ),
+    patch(TransparencyLog.prototype, 'append', (o) =>
+      function (this: TransparencyLog, item: AppendItem): Promise<TlogEntryJson> {
+        const t = performance.now();
+        // Time the item's callbacks, whatever the AppendItem shape of the day: `write(tx, entry)`
+        // (rows inserted per item) or `record(entry)` (rows handed to the batch's INSERTs).
+        const wrapped: Record<string, unknown> = { ...item };
+        for (const [key, value] of Object.entries(item)) {
+          if (typeof value !== 'function') continue;
+          itemCallback ??= key;
+          wrapped[key] = function (this: unknown, ...args: unknown[]) {
+            const t1 = performance.now();
+            const done = () => add('itemCallback', performance.now() - t1);
+            const result: unknown = (value as (...a: unknown[]) => unknown).apply(this, args);
+            if (result instanceof Promise) return result.finally(done);
+            done();
+            return result;
+          };
+        }
+        return o.call(this, wrapped as unknown as AppendItem).finally(() => add('logAppend', performance.now() - t));
+      },
+    ),
+  ];
+
+  const session = new Session();
+  session.connect();
+  let profile: Profiler.Profile;
+  let run: Awaited<ReturnType<typeof signLoad>>;
+  try {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 250 });
+    await session.post('Profiler.start');
+    run = await signLoad(services, opts.callers, opts.seconds);
+    ({ profile } = await session.post('Profiler.stop'));
+  } finally {
+    for (const r of restores) r();
+    session.disconnect();
+  }
+
+  const n = run.latencies.length;
+  const get = (k: string) => timers.get(k) ?? { calls: 0, totalMs: 0 };
+  const batches = get('transaction').calls;
+  const perBatch = (k: string) => (batches ? get(k).totalMs / batches : Number.NaN);
+  const tx = perBatch('transaction');
+  const parts = {
+    latestCheckpoint: perBatch('latestCheckpoint'),
+    nodeReads: perBatch('nodeReads'),
+    itemCallbacks: perBatch('itemCallback'),
+    writeBatch: perBatch('writeBatch'),
+  };
+  const meanBatchSize = batches ? batchItems / batches : Number.NaN;
+  const signMean = summarize(run.latencies).mean;
+  const appendMean = get('logAppend').calls ? get('logAppend').totalMs / get('logAppend').calls : Number.NaN;
+  if (opts.profileFile) writeFileSync(opts.profileFile, JSON.stringify(profile));
+  return {
+    callers: opts.callers,
+    seconds: opts.seconds,
+    statements: n,
+    opsPerSec: (n * 1000) / run.elapsedMs,
+    cpu: run.cpu,
+    batches,
+    meanBatchSize,
+    perBatchMs: {
+      transaction: tx,
+      ...parts,
+      rest: tx - parts.latestCheckpoint - parts.nodeReads - parts.itemCallbacks - parts.writeBatch,
+    },
+    sequencerCeilingPerSec: (meanBatchSize * 1000) / tx,
+    itemCallback: itemCallback ?? null,
+    perStatementMs: {
+      signLatency: signMean,
+      logAppend: appendMean,
+      beforeAppend: signMean - appendMean,
+      itemCallback: get('itemCallback').calls ? get('itemCallback').totalMs / get('itemCallback').calls : Number.NaN,
+    },
+    cpuProfile: summarizeProfile(profile, n, opts.rawSignUs / 1000, opts.profileFile),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU profile aggregation
+
+// Self time by where the code lives. Order matters: the first match wins.
+const CATEGORIES: Array<[name: string, test: (fn: string, url: string) => boolean]> = [
+  ['idle (waiting for I/O)', (fn) => fn === '(idle)'],
+  ['garbage collection', (fn) => fn === '(garbage collector)'],
+  ['ECDSA sign/verify (node:crypto)', (fn, url) => url.endsWith('crypto/sig')],
+  ['EC key generation (node:crypto)', (fn, url) => url.endsWith('crypto/keygen')],
+  ['key export/inspection (node:crypto)', (fn, url) => url.endsWith('crypto/keys')],
+  ['hashing (node:crypto)', (fn, url) => url.endsWith('crypto/hash') || url.endsWith('crypto/random')],
+  ['socket writes/reads (libuv, kernel loopback)', (fn, url) => /^(writeBuffer|writev|writeUtf8String|writeLatin1String)$/.test(fn) || url.includes('stream_base_commons') || url.includes('net.js') || url === 'node:net'],
+  ['drizzle-orm (query building, row mapping)', (fn, url) => url.includes('/drizzle-orm/')],
+  ['postgres.js driver', (fn, url) => url.includes('/node_modules/postgres/')],
+  ['PGlite (WASM PostgreSQL)', (fn, url) => url.includes('@electric-sql/pglite') || url.startsWith('wasm://')],
+  ['@sigstore/* (bundle, protobuf JSON)', (fn, url) => url.includes('/@sigstore/')],
+  ['zod (statement validation)', (fn, url) => url.includes('/zod/')],
+  ['canonicalize (JCS)', (fn, url) => url.includes('/canonicalize/')],
+  ['@peculiar/asn1 (x509)', (fn, url) => url.includes('/@peculiar/') || url.includes('/asn1js/') || url.includes('/pvtsutils/')],
+  ['waybill src/', (fn, url) => url.includes('/src/') && !url.includes('/node_modules/')],
+  ['bench/ harness', (fn, url) => url.includes('/bench/') && !url.includes('/node_modules/')],
+  ['node buffers/strings (Buffer, base64, utf8)', (fn, url) => url === 'node:buffer' || url.includes('internal/buffer') || /Slice$|^(toString|from|byteLengthUtf8|compare)$/.test(fn)],
+  ['promises, timers, microtasks', (fn, url) => fn === 'runMicrotasks' || url.includes('task_queues') || url.includes('timers')],
+  ['V8/native (program)', (fn) => fn === '(program)'],
+];
+
+const INCLUSIVE: Array<[name: string, fn: string, file: string]> = [
+  ['AttestService.sign (synchronous parts)', 'sign', 'src/services/attest.ts'],
+  ['signWithEphemeralKey (key + leaf + DSSE sig)', 'signWithEphemeralKey', 'src/signing/signer.ts'],
+  ['issueLeafSync (leaf certificate)', 'issueLeafSync', 'src/signing/ca.ts'],
+  ['witness testify (entry body, bundle JSON)', 'testify', 'src/services/attest.ts'],
+  ['item `write` callback (row building + INSERTs, sync parts)', 'write', 'src/services/attest.ts'],
+  ['item `record` callback (row building)', 'record', 'src/services/attest.ts'],
+  ['insertAttestation (Drizzle INSERTs, sync parts)', 'insertAttestation', 'src/services/attest.ts'],
+  ['TransparencyLog #commit (sync parts)', '#commit', 'src/tlog/log.ts'],
+  ['inclusionPromise (SET signatures)', 'inclusionPromise', 'src/tlog/entry.ts'],
+  ['signCheckpoint', 'signCheckpoint', 'src/tlog/checkpoint.ts'],
+  ['LogRepo.writeBatch (sync parts)', 'writeBatch', 'src/storage/log-repo.ts'],
+];
+
+function shortUrl(url: string): string {
+  const u = url.replace(/^file:\/\//, '');
+  return u.includes('/node_modules/') ? u.replace(/.*\/node_modules\//, '') : u.replace(/.*\/(src|bench)\//, '$1/');
+}
+
+export function summarizeProfile(profile: Profiler.Profile, statements: number, rawSignMs: number, file?: string): CpuProfileSummary {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const selfUs = new Map<number, number>();
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  for (let i = 0; i < samples.length; i++) {
+    // timeDeltas[i] is the gap before sample i; attribute the gap after it (the next delta).
+    const dt = deltas[i + 1] ?? 0;
+    selfUs.set(samples[i]!, (selfUs.get(samples[i]!) ?? 0) + dt);
+  }
+  let total = 0;
+  for (const v of selfUs.values()) total += v;
+
+  const cat = new Map<string, number>();
+  const fnSelf = new Map<string, number>();
+  const incl = new Map<string, number>();
+  // Native frames (no URL, e.g. the `run` of a crypto job) count where their JS caller lives.
+  const effectiveUrl = (id: number): string => {
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const url = nodes.get(cur)!.callFrame.url;
+      if (url) return url;
+    }
+    return '';
+  };
+  for (const [id, us] of selfUs) {
+    const node = nodes.get(id)!;
+    const fn = node.callFrame.functionName || '(anonymous)';
+    const url = node.callFrame.url;
+    const special = fn.startsWith('(');
+    const category = CATEGORIES.find(([, t]) => t(fn, special ? url : effectiveUrl(id)))?.[0] ?? 'other';
+    cat.set(category, (cat.get(category) ?? 0) + us);
+    if (fn !== '(idle)') {
+      const caller = special ? '' : effectiveUrl(id);
+      const where = url ? `${shortUrl(url)}:${node.callFrame.lineNumber + 1}` : caller ? `native, from ${shortUrl(caller)}` : 'native';
+      const key = `${fn} (${where})`;
+      fnSelf.set(key, (fnSelf.get(key) ?? 0) + us);
+    }
+    // Inclusive: count each sample once per listed function found on its stack.
+    const found = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const f = nodes.get(cur)!.callFrame;
+      for (const [name, want, path] of INCLUSIVE) {
+        if (f.functionName === want && f.url.endsWith(path)) found.add(name);
+      }
+    }
+    for (const name of found) incl.set(name, (incl.get(name) ?? 0) + us);
+  }
+  const bucket = (name: string, us: number): CpuBucket => {
+    const msPer = statements ? us / 1000 / statements : Number.NaN;
+    return { name, ms: us / 1000, share: total ? us / total : 0, msPerStatement: msPer, rawSigns: msPer / rawSignMs };
+  };
+  const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => bucket(k, v));
+  return {
+    sampledMs: total / 1000,
+    idleShare: total ? (cat.get(CATEGORIES[0]![0]) ?? 0) / total : 0,
+    byCategory: sorted(cat),
+    topFunctions: sorted(fnSelf).slice(0, 15),
+    inclusive: INCLUSIVE.map(([name]) => bucket(name, incl.get(name) ?? 0)),
+    ...(file ? { file } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Database client costs (PostgreSQL): what one row costs through Drizzle vs postgres.js,
+//    one statement per row vs one multi-row statement. One connection, sequential, each
+//    measured inside transactions of `perTx` rows (the size of a batch under load).
+
+export interface DbClientCost {
+  operation: string;
+  /** Microseconds of wall time per row (or per round trip). */
+  usPerRow: number;
+  rawSigns: number;
+}
+
+export async function dbClientCosts(
+  bench: BenchDatabase,
+  opts: { sampleBundle: unknown; rawSignUs: number; perTx: number; ms?: number },
+): Promise<DbClientCost[]> {
+  if (!bench.url) return [];
+  const ms = opts.ms ?? 400;
+  const raw = postgres(bench.url, { max: 1, onnotice: () => {} });
+  const db = bench.database.db;
+  const statement = StatementV1.parse(provenanceStatement());
+  const bundle = opts.sampleBundle ?? { mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json' };
+  // Rows far beyond any real log index, deleted at the end.
+  const BASE = 1e12;
+  let n = 0;
+  const row = () => {
+    const i = n++;
+    const id = createHash('sha256').update(`bench-db-${i}`).digest('hex');
+    return {
+      id,
+      predicateType: statement.predicateType,
+      statement,
+      statementSha256: id,
+      bundle,
+      signerSubject: BENCH_CALLER,
+      signerIssuer: BENCH_ISSUER,
+      environment: null,
+      origin: 'signed' as const,
+      logIndex: BASE + i,
+      createdAt: new Date(),
+    };
+  };
+  const rawRow = (r: ReturnType<typeof row>) => ({
+    id: r.id,
+    predicate_type: r.predicateType,
+    statement: raw.json(r.statement as never),
+    statement_sha256: r.statementSha256,
+    bundle: raw.json(r.bundle as never),
+    signer_subject: r.signerSubject,
+    signer_issuer: r.signerIssuer,
+    environment: r.environment,
+    origin: r.origin,
+    log_index: r.logIndex,
+    created_at: r.createdAt,
+  });
+  const measure = async (rowsPerCall: number, call: () => Promise<unknown>): Promise<number> => {
+    for (let k = 0; k < 3; k++) await call();
+    let rows = 0;
+    const t0 = performance.now();
+    do {
+      await call();
+      rows += rowsPerCall;
+    } while (performance.now() - t0 < ms);
+    return ((performance.now() - t0) * 1000) / rows;
+  };
+  const out: DbClientCost[] = [];
+  const push = (operation: string, us: number) => out.push({ operation, usPerRow: us, rawSigns: us / opts.rawSignUs });
+  const k = opts.perTx;
+  try {
+    push('round trip: postgres.js `select 1`', await measure(1, () => raw`select 1`));
+    push('round trip: Drizzle `db.execute(sql`select 1`)`', await measure(1, () => db.execute(sql`select 1`)));
+    push(
+      `attestation INSERT … RETURNING, Drizzle, one statement per row, ${k} per transaction`,
+      await measure(k, () =>
+        db.transaction(async (tx) => {
+          for (let i = 0; i < k; i++) await tx.insert(attestations).values(row()).returning();
+        }),
+      ),
+    );
+    push(
+      `attestation INSERT, postgres.js, one statement per row, ${k} per transaction`,
+      await measure(k, () =>
+        raw.begin(async (t) => {
+          for (let i = 0; i < k; i++) await t`insert into attestations ${raw(rawRow(row()))}`;
+        }),
+      ),
+    );
+    push(
+      `attestation INSERT, Drizzle, one ${k}-row statement per transaction`,
+      await measure(k, () => db.transaction(async (tx) => tx.insert(attestations).values(Array.from({ length: k }, row)))),
+    );
+    push(
+      `attestation INSERT, postgres.js, one ${k}-row statement per transaction`,
+      await measure(k, () => raw.begin(async (t) => t`insert into attestations ${raw(Array.from({ length: k }, () => rawRow(row())))}`)),
+    );
+  } finally {
+    await raw`delete from attestations where log_index >= ${BASE}`.catch(() => {});
+    await raw.end({ timeout: 5 });
+  }
+  return out;
+}

@@ -1,0 +1,126 @@
+// Signed+logged statements per second through AttestService.sign, closed loop: N concurrent
+// callers, each awaiting its call before starting the next, every call a distinct statement.
+import { availableParallelism } from 'node:os';
+import { parseConfig } from '../src/config.ts';
+import { wireServices } from '../src/deps.ts';
+import { createLogger } from '../src/logger.ts';
+import { verifyBundle } from '../src/signing/verify.ts';
+import type { BackendName, BenchDatabase } from './db.ts';
+import { cpuWindow, summarize, type CpuWindow, type LatencySummary } from './stats.ts';
+import { BENCH_CALLER, provenanceStatement } from './statements.ts';
+
+export const BENCH_ISSUER = 'https://waybill.bench';
+
+export type Services = Awaited<ReturnType<typeof wireServices>>;
+
+export interface SignLevelResult {
+  backend: BackendName;
+  callers: number;
+  /** Wall time from the first call to the last completion (the load stops at `seconds`). */
+  elapsedSeconds: number;
+  ops: number;
+  opsPerSec: number;
+  /** opsPerSec ÷ raw ECDSA signs per second. */
+  ratioToRawSign: number;
+  latencyMs: LatencySummary;
+  cpu: CpuWindow;
+  /** This process's CPU milliseconds per statement. */
+  processCpuMsPerOp: number;
+  /** The rest of the machine's CPU milliseconds per statement: PostgreSQL's server processes, plus any background load. */
+  otherCpuMsPerOp: number | null;
+  errors: number;
+  firstError?: string;
+}
+
+/** The services as the server wires them, on `bench`'s database, with keys in `dataDir`. */
+export async function benchServices(bench: BenchDatabase, dataDir: string): Promise<Services> {
+  const config = parseConfig({ WAYBILL_DATA_DIR: dataDir, WAYBILL_ISSUER: BENCH_ISSUER, LOG_LEVEL: 'silent' });
+  return wireServices(config, bench.database, createLogger('silent'));
+}
+
+/** Closed-loop load: `callers` workers call sign() back to back for `seconds`. */
+export async function signLoad(
+  services: Services,
+  callers: number,
+  seconds: number,
+): Promise<{ latencies: number[]; errors: number; firstError?: string; elapsedMs: number; cpu: CpuWindow; lastBundle?: unknown }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  let lastBundle: unknown;
+  const endCpu = cpuWindow();
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const statement = provenanceStatement();
+      const start = performance.now();
+      try {
+        const { record, created } = await services.attest.sign(statement, BENCH_CALLER);
+        if (!created) throw new Error('a distinct statement came back as an existing record');
+        latencies.push(performance.now() - start);
+        lastBundle = record.bundle;
+      } catch (err) {
+        errors++;
+        firstError ??= (err as Error).message;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: callers }, worker));
+  const elapsedMs = performance.now() - t0;
+  const cpu = endCpu();
+  return { latencies, errors, ...(firstError !== undefined ? { firstError } : {}), elapsedMs, cpu, lastBundle };
+}
+
+export async function signLevel(
+  services: Services,
+  backend: BackendName,
+  callers: number,
+  seconds: number,
+  rawSignPerSec: number,
+): Promise<{ result: SignLevelResult; lastBundle: unknown }> {
+  const run = await signLoad(services, callers, seconds);
+  const ops = run.latencies.length;
+  const opsPerSec = (ops * 1000) / run.elapsedMs;
+  const result: SignLevelResult = {
+    backend,
+    callers,
+    elapsedSeconds: run.elapsedMs / 1000,
+    ops,
+    opsPerSec,
+    ratioToRawSign: opsPerSec / rawSignPerSec,
+    latencyMs: summarize(run.latencies),
+    cpu: run.cpu,
+    processCpuMsPerOp: ops > 0 ? run.cpu.processCpuMs / ops : Number.NaN,
+    otherCpuMsPerOp:
+      run.cpu.machineBusy === null || ops === 0
+        ? null
+        : Math.max(0, run.cpu.machineBusy * availableParallelism() - run.cpu.processCores) * (run.elapsedMs / ops),
+    errors: run.errors,
+    ...(run.firstError !== undefined ? { firstError: run.firstError } : {}),
+  };
+  return { result, lastBundle: run.lastBundle };
+}
+
+/**
+ * After a backend's runs: the log holds exactly the statements signed (no gap, no duplicate
+ * index) and a bundle from the run verifies offline against the served trusted root.
+ */
+export async function sanityCheck(services: Services, expectedEntries: number, bundle: unknown): Promise<string[]> {
+  const problems: string[] = [];
+  const cp = await services.log.checkpoint();
+  if (cp.treeSize !== expectedEntries) problems.push(`log size ${cp.treeSize}, expected ${expectedEntries}`);
+  if (bundle !== undefined) {
+    try {
+      await verifyBundle(bundle, {
+        trustedRoot: services.trustedRoot,
+        identity: { subjectAlternativeName: BENCH_CALLER, issuer: BENCH_ISSUER },
+      });
+    } catch (err) {
+      problems.push(`a signed bundle does not verify: ${(err as Error).message}`);
+    }
+  } else {
+    problems.push('no bundle was signed');
+  }
+  return problems;
+}

@@ -1,0 +1,30 @@
+// A small SLSA v1 provenance statement, as test/helpers/statements.ts builds it (copied so the
+// benchmark does not move when the tests do). Every call names a new artifact digest, so every
+// AttestService.sign call in the benchmark signs and logs a distinct statement.
+import { createHash, randomBytes } from 'node:crypto';
+
+const sha256 = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
+const RUN = randomBytes(8).toString('hex');
+let counter = 0;
+
+export function provenanceStatement() {
+  const digest = sha256(`${RUN}/${counter++}`);
+  return {
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name: 'ghcr.io/example/app', digest: { sha256: digest } }],
+    predicateType: 'https://slsa.dev/provenance/v1',
+    predicate: {
+      buildDefinition: {
+        buildType: 'https://example.com/build/v1',
+        externalParameters: { repository: 'https://github.com/example/app', ref: 'refs/heads/main' },
+        resolvedDependencies: [
+          { uri: 'git+https://github.com/example/app@refs/heads/main', digest: { gitCommit: sha256('c').slice(0, 40) } },
+        ],
+      },
+      runDetails: { builder: { id: 'https://ci.example.com/builder/v1' }, metadata: { invocationId: 'run-1' } },
+    },
+  };
+}
+
+/** The caller identity every benchmark statement is signed as. */
+export const BENCH_CALLER = 'https://ci.example.com/pipelines/bench';
