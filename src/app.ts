@@ -9,6 +9,7 @@ import { notFound, onError } from './http/problem.ts';
 import { attestationRoutes } from './http/routes/attestations.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { logRoutes } from './http/routes/log.ts';
+import { promotionRoutes } from './http/routes/promotion.ts';
 import { tokenRoutes } from './http/routes/tokens.ts';
 
 export const API_VERSION = '0.1.0';
@@ -19,7 +20,7 @@ export function createApp(deps: Deps): OpenAPIHono {
   app.use(accessLog(deps.logger));
   app.use(bodyLimit(deps.config.bodyLimit));
 
-  for (const routes of [healthRoutes(deps), tokenRoutes(deps), logRoutes(deps), attestationRoutes(deps)]) app.route('/', routes);
+  for (const routes of [healthRoutes(deps), tokenRoutes(deps), logRoutes(deps), attestationRoutes(deps), promotionRoutes(deps)]) app.route('/', routes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

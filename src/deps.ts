@@ -2,8 +2,11 @@
 // driver, a key or a clock.
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { listEnvironments } from './policy/environments.ts';
+import { loadPolicies } from './policy/load.ts';
+import type { PolicySet } from './policy/types.ts';
 import { AttestService } from './services/attest.ts';
+import { EvidenceVerifier } from './services/evidence.ts';
+import { PromotionService } from './services/promotion.ts';
 import { IdempotencyStore } from './services/idempotency.ts';
 import { IngestService } from './services/ingest.ts';
 import { IntakeService } from './services/intake.ts';
@@ -27,6 +30,8 @@ export interface Deps {
   intake: IntakeService;
   ingest: IngestService;
   idempotency: IdempotencyStore;
+  policies: PolicySet;
+  promotion: PromotionService;
   trustedRoot: TrustedRootJson;
   close(): Promise<void>;
 }
@@ -54,7 +59,7 @@ export function trustedRootFor(
 }
 
 /** Everything but the database: signing keys, log, services. */
-export async function wireServices(config: Config, database: Database, logger: Logger) {
+export async function wireServices(config: Config, database: Database, logger: Logger, opts: { now?: () => Date } = {}) {
   const keys = await loadSigningKeys(config, logger);
   const log = new TransparencyLog({
     repo: new LogRepo(database),
@@ -63,19 +68,24 @@ export async function wireServices(config: Config, database: Database, logger: L
     issuer: config.issuer,
     treeId: config.logTreeId,
   });
+  // An invalid policy file stops start-up here, with file:line:column and the reason.
+  const policies = loadPolicies(config.policiesDir, { issuer: config.issuer });
   const attest = new AttestService({ database, log, ca: keys.ca, issuer: config.issuer });
   const intake = new IntakeService({
     database,
     attest,
     issuer: config.issuer,
-    environments: listEnvironments(config.policiesDir),
+    environments: policies.order,
     allowedPredicates: config.allowedPredicates,
   });
-  const ingest = new IngestService({ database, log, external: loadExternalTrust(config.external), issuer: config.issuer });
+  const external = loadExternalTrust(config.external);
+  const ingest = new IngestService({ database, log, external, issuer: config.issuer });
   const idempotency = new IdempotencyStore(database, attest);
   const tokens = new TokenService(database, { adminToken: config.adminToken, issuer: config.issuer });
   const trustedRoot = trustedRootFor(config, keys, log.identity.keyName);
-  return { keys, log, attest, intake, ingest, idempotency, tokens, trustedRoot };
+  const evidence = new EvidenceVerifier({ trustedRoot, external });
+  const promotion = new PromotionService({ database, policies, attest, intake, evidence, issuer: config.issuer, logger, ...(opts.now ? { now: opts.now } : {}) });
+  return { keys, log, attest, intake, ingest, idempotency, tokens, trustedRoot, policies, promotion };
 }
 
 export async function buildDeps(config: Config, opts: { logger?: Logger } = {}): Promise<Deps> {

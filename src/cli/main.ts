@@ -6,6 +6,7 @@ import { ROLES } from '../services/tokens.ts';
 import { api, ApiError, resolveToken } from './client.ts';
 import { addAttestCommands } from './attest.ts';
 import { addKeyCommands } from './keys.ts';
+import { addPromotionCommands } from './promotion.ts';
 import { addVerifyCommands, CliFailure, VerifyError } from './verify.ts';
 
 const serverOption = () =>
@@ -87,6 +88,7 @@ export function buildProgram(io: Out): Command {
   addVerifyCommands(program, io);
   addKeyCommands(program, io);
   addAttestCommands(program, io);
+  addPromotionCommands(program, io);
   return program;
 }
 

@@ -27,10 +27,10 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return parseConfig({ WAYBILL_DATA_DIR: dataDir, WAYBILL_ISSUER: 'https://waybill.test', ...env });
 }
 
-export async function testApp(database: Database, env: Record<string, string> = {}) {
+export async function testApp(database: Database, env: Record<string, string> = {}, opts: { now?: () => Date } = {}) {
   const config = testConfig(env);
   const { logger, lines } = memoryLogger();
-  const services = await wireServices(config, database, logger);
+  const services = await wireServices(config, database, logger, opts);
   const { tokens } = services;
   const deps: Deps = { config, logger, database, ...services, close: async () => {} };
   const app = createApp(deps);

@@ -101,7 +101,7 @@ function recordJson(r: AttestationRecord) {
   return { ...r, bundle: r.bundle as unknown };
 }
 
-export function attestationRoutes(deps: Pick<Deps, 'tokens' | 'intake' | 'attest' | 'idempotency' | 'ingest'>) {
+export function attestationRoutes(deps: Pick<Deps, 'tokens' | 'intake' | 'attest' | 'idempotency' | 'ingest' | 'promotion'>) {
   const app = router();
   const anyRole = requireRole(deps.tokens);
 
@@ -228,7 +228,15 @@ export function attestationRoutes(deps: Pick<Deps, 'tokens' | 'intake' | 'attest
           description: 'the artifact',
           content: {
             'application/json': {
-              schema: z.object({ digest: z.string(), names: z.array(z.string()), attestations: z.array(AttestationRecordSchema) }).openapi('Artifact'),
+              schema: z
+                .object({
+                  digest: z.string(),
+                  names: z.array(z.string()),
+                  attestations: z.array(AttestationRecordSchema),
+                  verdicts: z.array(z.unknown()),
+                  deployments: z.array(z.unknown()),
+                })
+                .openapi('Artifact'),
             },
           },
         },
@@ -239,7 +247,8 @@ export function attestationRoutes(deps: Pick<Deps, 'tokens' | 'intake' | 'attest
       const digest = digestParam(c.req.valid('param').digest, '/digest');
       const artifact = await deps.intake.artifact(digest);
       if (!artifact) throw new AppError('NOT_FOUND', `nothing is known about ${digest}`);
-      return c.json({ ...artifact, attestations: artifact.attestations.map(recordJson) }, 200) as never;
+      const history = await deps.promotion.historyOf(digest);
+      return c.json({ ...artifact, attestations: artifact.attestations.map(recordJson), ...history }, 200) as never;
     },
   );
   return app;

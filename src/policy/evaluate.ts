@@ -1,0 +1,192 @@
+// evaluate(policy, input, now) -> Decision: pure and deterministic (no I/O, no clock but `now`).
+// It fails closed: anything that cannot be shown to hold (a CEL error, unverifiable evidence for
+// an `absent` rule, an unknown deployment history, a thrown error) is a deny with its reason.
+import { normalizeDigest } from '../intoto/digest.ts';
+import { isPlainObject } from '../intoto/fields.ts';
+import { subjectDigests } from '../intoto/statement.ts';
+import type { Decision, Deployment, EvaluationInput, Evidence, Policy, PolicySet, Rule, RuleResult } from './types.ts';
+import { deployedRuleName } from './types.ts';
+
+/** A deny that evaluated nothing: unknown environment, storage error, bad input. */
+export function denyAll(environment: string, digest: string, reason: string): Decision {
+  return { environment, digest, decision: 'deny', rules: [], inputAttestations: [], reasons: [reason] };
+}
+
+/** Evaluate the policy of `environment` in `set`; an environment with no policy is a deny. */
+export function evaluateEnvironment(set: PolicySet, environment: string, input: EvaluationInput, now: Date): Decision {
+  const policy = set.policies.get(environment);
+  if (!policy) {
+    return denyAll(environment, input.digest, `unknown environment "${environment}"; the environments are ${set.order.join(', ')}`);
+  }
+  return evaluate(policy, input, now);
+}
+
+export function evaluate(policy: Policy, input: EvaluationInput, now: Date): Decision {
+  const withPolicy = (d: Decision): Decision => ({ ...d, policy: { uri: policy.uri, digest: { ...policy.digest } } });
+  let digest: string;
+  try {
+    digest = normalizeDigest(input.digest);
+  } catch (err) {
+    return withPolicy(denyAll(policy.environment, String(input.digest), `invalid digest: ${messageOf(err)}`));
+  }
+  try {
+    if (Number.isNaN(now.getTime())) throw new RangeError('the evaluation time is not a valid date');
+    const rules: RuleResult[] = [];
+    if (policy.after !== null) rules.push(deployedTo(policy.after, digest, input.deployments));
+    for (const rule of policy.rules) rules.push(evaluateRule(rule, digest, input.evidence, now));
+    const satisfied = rules.filter((r) => r.satisfied);
+    return withPolicy({
+      environment: policy.environment,
+      digest,
+      decision: rules.length > 0 && satisfied.length === rules.length ? 'allow' : 'deny',
+      rules,
+      inputAttestations: unique(satisfied.flatMap((r) => r.evidence)),
+      reasons: rules.filter((r) => !r.satisfied).map((r) => `${r.name}: ${r.reason}`),
+    });
+  } catch (err) {
+    return withPolicy(denyAll(policy.environment, digest, `policy evaluation failed: ${messageOf(err)}`));
+  }
+}
+
+/** The implicit rule `after: <environment>` adds: this exact digest was deployed there. */
+function deployedTo(environment: string, digest: string, deployments: readonly Deployment[] | undefined): RuleResult {
+  const name = deployedRuleName(environment);
+  if (!deployments) {
+    return { name, satisfied: false, evidence: [], reason: `the deployment history was not provided, so a deployment of ${digest} to ${environment} cannot be shown` };
+  }
+  const matching = deployments.filter((d) => d.environment === environment && sameDigest(d.digest, digest));
+  if (matching.length === 0) {
+    return { name, satisfied: false, evidence: [], reason: `${digest} has not been deployed to ${environment}` };
+  }
+  const latest = matching.reduce((a, b) => (b.createdAt.getTime() > a.createdAt.getTime() ? b : a));
+  return { name, satisfied: true, evidence: [latest.attestationId] };
+}
+
+function evaluateRule(rule: Rule, digest: string, evidence: readonly Evidence[], now: Date): RuleResult {
+  const about = `${rule.predicateType} evidence for ${digest}${rule.environment === null ? '' : ` in environment ${rule.environment}`}`;
+  const inScope = evidence.filter((e) => e.predicateType === rule.predicateType && e.subjects.includes(digest));
+  const candidates = rule.environment === null ? inScope : inScope.filter((e) => e.environment === rule.environment);
+
+  const matched: Evidence[] = [];
+  const unusable: string[] = []; // cannot be trusted: never counts, and an `absent` rule cannot be shown
+  const rejected: string[] = []; // trusted, but does not match the rule
+  const errors: string[] = [];
+  for (const e of candidates) {
+    const subject = subjectEntry(e.statement, digest);
+    const integrity = !e.verified
+      ? `could not be verified${e.verifyError ? `: ${e.verifyError}` : ''}`
+      : Number.isNaN(e.createdAt.getTime())
+        ? 'has no valid creation time'
+        : subject === undefined
+          ? `has no statement subject with digest ${digest}`
+          : undefined;
+    if (integrity !== undefined) {
+      unusable.push(`evidence ${e.id} ${integrity}`);
+      continue;
+    }
+    const mismatch = signerMismatch(rule, e) ?? ageMismatch(rule, e, now);
+    if (mismatch !== undefined) {
+      rejected.push(`evidence ${e.id}: ${mismatch}`);
+      continue;
+    }
+    if (rule.where !== null) {
+      let holds: boolean;
+      try {
+        holds = rule.where.evaluate(celVariables(e, subject!));
+      } catch (err) {
+        errors.push(`where failed on evidence ${e.id}: ${messageOf(err)}`);
+        continue;
+      }
+      if (!holds) {
+        rejected.push(`evidence ${e.id} does not satisfy where: ${rule.where.source}`);
+        continue;
+      }
+    }
+    matched.push(e);
+  }
+
+  const fail = (reason: string): RuleResult => ({ name: rule.name, satisfied: false, evidence: [], reason });
+  // Fail closed: an expression that errors on any candidate decides nothing.
+  if (errors.length > 0) return fail(listed(errors));
+  if (rule.absent) {
+    if (matched.length > 0) return fail(`found ${about} that must be absent: ${listed(matched.map(describe))}`);
+    if (unusable.length > 0) return fail(`cannot show that no ${about} matches: ${listed(unusable)}`);
+    return { name: rule.name, satisfied: true, evidence: [] };
+  }
+  if (matched.length > 0) return { name: rule.name, satisfied: true, evidence: unique(matched.map((e) => e.id)) };
+  if (candidates.length === 0) {
+    const elsewhere = unique(inScope.map((e) => e.environment ?? 'none'));
+    return fail(`no ${about}${elsewhere.length > 0 ? ` (only in environments: ${elsewhere.join(', ')})` : ''}`);
+  }
+  return fail(`no ${about} qualifies: ${listed([...unusable, ...rejected])}`);
+}
+
+function signerMismatch(rule: Rule, e: Evidence): string | undefined {
+  const signer = rule.signer;
+  if (signer === null) return undefined;
+  if (signer.issuer !== null && e.signer.issuer !== signer.issuer) {
+    return `issuer ${e.signer.issuer} is not ${signer.issuer}`;
+  }
+  if (signer.subjectPattern !== null && !signer.subjectPattern.test(e.signer.subject)) {
+    return `signer ${e.signer.subject} does not match ${signer.subject}`;
+  }
+  return undefined;
+}
+
+function ageMismatch(rule: Rule, e: Evidence, now: Date): string | undefined {
+  if (rule.maxAgeMs === null) return undefined;
+  return now.getTime() - e.createdAt.getTime() >= rule.maxAgeMs
+    ? `is older than ${rule.maxAge} (created ${e.createdAt.toISOString()})`
+    : undefined;
+}
+
+/** The statement's subject entry carrying `digest`, as the CEL variable `subject`. */
+function subjectEntry(statement: Readonly<Record<string, unknown>>, digest: string): Record<string, unknown> | undefined {
+  const subjects = statement.subject;
+  if (!Array.isArray(subjects)) return undefined;
+  return subjects.find(
+    (s: unknown): s is Record<string, unknown> =>
+      isPlainObject(s) && isPlainObject(s.digest) && subjectDigests({ subject: [s as { digest: Record<string, string> }] }).some((d) => d.digest === digest),
+  );
+}
+
+/** The variables a `where` sees (docs/policies.md). */
+function celVariables(e: Evidence, subject: Record<string, unknown>): Record<string, unknown> {
+  const predicate = e.statement.predicate;
+  return {
+    statement: e.statement,
+    // in-toto: an unset predicate is the same as an empty one.
+    predicate: isPlainObject(predicate) ? predicate : {},
+    subject,
+    signer: { subject: e.signer.subject, issuer: e.signer.issuer },
+    environment: e.environment,
+    attestation: { id: e.id, createdAt: e.createdAt.toISOString(), predicateType: e.predicateType },
+  };
+}
+
+function describe(e: Evidence): string {
+  return `evidence ${e.id} (signed by ${e.signer.subject}, created ${e.createdAt.toISOString()})`;
+}
+
+function sameDigest(candidate: string, digest: string): boolean {
+  try {
+    return normalizeDigest(candidate) === digest;
+  } catch {
+    return false;
+  }
+}
+
+const MAX_LISTED = 5;
+
+function listed(items: readonly string[]): string {
+  const shown = items.slice(0, MAX_LISTED).join('; ');
+  return items.length > MAX_LISTED ? `${shown}; and ${items.length - MAX_LISTED} more` : shown;
+}
+
+function unique<T>(items: readonly T[]): T[] {
+  return [...new Set(items)];
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

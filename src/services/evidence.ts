@@ -1,0 +1,77 @@
+// Evidence for a decision: every stored attestation about a digest, each re-verified offline
+// before the policy may count it (a row in the database is not proof; its bundle is). Bundles
+// never change, so a verification result is cached by attestation id.
+import type { Evidence } from '../policy/types.ts';
+import type { ExternalTrust } from '../signing/external.ts';
+import type { TrustedRootJson } from '../signing/trusted-root.ts';
+import { verifyBundle } from '../signing/verify.ts';
+import type { AttestationRecord } from './attest.ts';
+
+interface Verified {
+  verified: boolean;
+  error?: string;
+}
+
+export class EvidenceVerifier {
+  readonly #trustedRoot: TrustedRootJson;
+  readonly #external: ExternalTrust;
+  readonly #cache = new Map<string, Verified>();
+  readonly #max: number;
+
+  constructor(opts: { trustedRoot: TrustedRootJson; external: ExternalTrust; cacheSize?: number }) {
+    this.#trustedRoot = opts.trustedRoot;
+    this.#external = opts.external;
+    this.#max = opts.cacheSize ?? 100_000;
+  }
+
+  /** Verify a record's bundle and that the verified signer is the one the record names. */
+  async verify(record: AttestationRecord): Promise<Verified> {
+    const cached = this.#cache.get(record.id);
+    if (cached) return cached;
+    const result = await this.#verify(record);
+    // Only successes are cached: a failure may be transient (e.g. a trust root reloaded later).
+    if (result.verified) {
+      if (this.#cache.size >= this.#max) this.#cache.delete(this.#cache.keys().next().value!);
+      this.#cache.set(record.id, result);
+    }
+    return result;
+  }
+
+  async #verify(record: AttestationRecord): Promise<Verified> {
+    try {
+      if (record.origin === 'signed') {
+        await verifyBundle(record.bundle, {
+          trustedRoot: this.#trustedRoot,
+          identity: { subjectAlternativeName: record.signer.subject, issuer: record.signer.issuer },
+        });
+        return { verified: true };
+      }
+      const v = await this.#external.verify(record.bundle);
+      if (v.signer.subject !== record.signer.subject || v.signer.issuer !== record.signer.issuer) {
+        return { verified: false, error: `the bundle's signer ${v.signer.subject} is not the recorded ${record.signer.subject}` };
+      }
+      return { verified: true };
+    } catch (err) {
+      return { verified: false, error: (err as Error).message };
+    }
+  }
+
+  async evidence(records: readonly AttestationRecord[]): Promise<Evidence[]> {
+    return Promise.all(
+      records.map(async (r) => {
+        const v = await this.verify(r);
+        return {
+          id: r.id,
+          predicateType: r.predicateType,
+          statement: r.statement as Readonly<Record<string, unknown>>,
+          signer: r.signer,
+          environment: r.environment,
+          createdAt: new Date(r.createdAt),
+          subjects: r.subjects.map((s) => s.digest),
+          verified: v.verified,
+          ...(v.error ? { verifyError: v.error } : {}),
+        };
+      }),
+    );
+  }
+}
