@@ -4,7 +4,7 @@
 import { normalizeDigest } from '../intoto/digest.ts';
 import { isPlainObject } from '../intoto/fields.ts';
 import { subjectDigests } from '../intoto/statement.ts';
-import type { Decision, Deployment, EvaluationInput, Evidence, Policy, PolicySet, Rule, RuleResult } from './types.ts';
+import type { Decision, Deployment, EvaluationInput, Evidence, Policy, PolicySet, RebuildException, Rule, RuleResult } from './types.ts';
 import { deployedRuleName } from './types.ts';
 
 /** A deny that evaluated nothing: unknown environment, storage error, bad input. */
@@ -32,8 +32,24 @@ export function evaluate(policy: Policy, input: EvaluationInput, now: Date): Dec
   try {
     if (Number.isNaN(now.getTime())) throw new RangeError('the evaluation time is not a valid date');
     const rules: RuleResult[] = [];
-    if (policy.after !== null) rules.push(deployedTo(policy.after, digest, input.deployments));
-    for (const rule of policy.rules) rules.push(evaluateRule(rule, digest, input.evidence, now));
+    const exception = input.exception;
+    const original = exception ? normalizeDigest(exception.original) : undefined;
+    if (policy.after !== null) {
+      let result = deployedTo(policy.after, digest, input.deployments);
+      // Under an exception the original's promotion through the prior stage counts.
+      if (!result.satisfied && exception && original) result = borrowed(result, deployedTo(policy.after, original, exception.deployments), exception);
+      rules.push(result);
+    }
+    for (const rule of policy.rules) {
+      let result = evaluateRule(rule, digest, input.evidence, now);
+      if (rule.transferable && exception && original) {
+        const theirs = evaluateRule(rule, original, exception.evidence, now);
+        // An `absent` rule must hold for both: the original's failures are not forgiven.
+        if (rule.absent) result = result.satisfied && !theirs.satisfied ? { ...theirs, reason: `the original ${original}: ${theirs.reason}` } : result;
+        else if (!result.satisfied) result = borrowed(result, theirs, exception);
+      }
+      rules.push(result);
+    }
     const satisfied = rules.filter((r) => r.satisfied);
     return withPolicy({
       environment: policy.environment,
@@ -46,6 +62,12 @@ export function evaluate(policy: Policy, input: EvaluationInput, now: Date): Dec
   } catch (err) {
     return withPolicy(denyAll(policy.environment, digest, `policy evaluation failed: ${messageOf(err)}`));
   }
+}
+
+/** A rule satisfied by the original's evidence under an exception cites the exception too. */
+function borrowed(own: RuleResult, theirs: RuleResult, exception: RebuildException): RuleResult {
+  if (!theirs.satisfied) return { ...own, reason: `${own.reason}; nor does the original ${exception.original} under the rebuild exception: ${theirs.reason}` };
+  return { name: own.name, satisfied: true, evidence: [...theirs.evidence, exception.attestationId], reason: `satisfied by the original ${exception.original} under rebuild exception ${exception.attestationId}` };
 }
 
 /** The implicit rule `after: <environment>` adds: this exact digest was deployed there. */

@@ -100,6 +100,21 @@ export interface EvaluationInput {
   evidence: readonly Evidence[];
   /** Needed when the policy has `after`; missing means the history is unknown (deny). */
   deployments?: readonly Deployment[];
+  /**
+   * An approved, unexpired rebuild exception (the caller checked approval, expiry, scope and
+   * the required checklist): rules marked `transferable`, and the implicit `after` rule, may be
+   * satisfied by the original digest's evidence. The exception attestation is then cited.
+   */
+  exception?: RebuildException;
+}
+
+export interface RebuildException {
+  /** The signed rebuild-exception attestation. */
+  attestationId: string;
+  /** The original digest whose history the rebuild borrows. */
+  original: string;
+  evidence: readonly Evidence[];
+  deployments?: readonly Deployment[];
 }
 
 export interface RuleResult {
