@@ -10,6 +10,7 @@ import { attestationRoutes } from './http/routes/attestations.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { logRoutes } from './http/routes/log.ts';
 import { promotionRoutes } from './http/routes/promotion.ts';
+import { rebuildRoutes } from './http/routes/rebuilds.ts';
 import { tokenRoutes } from './http/routes/tokens.ts';
 
 export const API_VERSION = '0.1.0';
@@ -20,7 +21,7 @@ export function createApp(deps: Deps): OpenAPIHono {
   app.use(accessLog(deps.logger));
   app.use(bodyLimit(deps.config.bodyLimit));
 
-  for (const routes of [healthRoutes(deps), tokenRoutes(deps), logRoutes(deps), attestationRoutes(deps), promotionRoutes(deps)]) app.route('/', routes);
+  for (const routes of [healthRoutes(deps), tokenRoutes(deps), logRoutes(deps), attestationRoutes(deps), promotionRoutes(deps), rebuildRoutes(deps)]) app.route('/', routes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

@@ -7,6 +7,7 @@ import type { PolicySet } from './policy/types.ts';
 import { AttestService } from './services/attest.ts';
 import { EvidenceVerifier } from './services/evidence.ts';
 import { PromotionService } from './services/promotion.ts';
+import { RebuildService } from './services/rebuilds.ts';
 import { IdempotencyStore } from './services/idempotency.ts';
 import { IngestService } from './services/ingest.ts';
 import { IntakeService } from './services/intake.ts';
@@ -32,6 +33,7 @@ export interface Deps {
   idempotency: IdempotencyStore;
   policies: PolicySet;
   promotion: PromotionService;
+  rebuilds: RebuildService;
   trustedRoot: TrustedRootJson;
   close(): Promise<void>;
 }
@@ -85,7 +87,9 @@ export async function wireServices(config: Config, database: Database, logger: L
   const trustedRoot = trustedRootFor(config, keys, log.identity.keyName);
   const evidence = new EvidenceVerifier({ trustedRoot, external });
   const promotion = new PromotionService({ database, policies, attest, intake, evidence, issuer: config.issuer, logger, ...(opts.now ? { now: opts.now } : {}) });
-  return { keys, log, attest, intake, ingest, idempotency, tokens, trustedRoot, policies, promotion };
+  const rebuilds = new RebuildService({ database, attest, intake, policies, issuer: config.issuer, ...(opts.now ? { now: opts.now } : {}) });
+  promotion.useRebuilds(rebuilds);
+  return { keys, log, attest, intake, ingest, idempotency, tokens, trustedRoot, policies, promotion, rebuilds };
 }
 
 export async function buildDeps(config: Config, opts: { logger?: Logger } = {}): Promise<Deps> {

@@ -8,6 +8,7 @@ export const REBUILD_REQUIREMENTS = [
   'same-builder',
   'documented-reason',
   'distinct-approvers',
+  'own-tests',
 ] as const;
 export type RebuildRequirement = (typeof REBUILD_REQUIREMENTS)[number];
 

@@ -14,6 +14,7 @@ import { deployments, verdicts } from '../storage/schema.ts';
 import type { AttestationRecord, AttestService } from './attest.ts';
 import type { EvidenceVerifier } from './evidence.ts';
 import type { IntakeService } from './intake.ts';
+import type { RebuildService } from './rebuilds.ts';
 import type { Caller } from './tokens.ts';
 
 export const DEPLOYMENT_V1 = 'https://waybill.dev/deployment/v1';
@@ -26,6 +27,8 @@ export interface VerdictView {
   rules: Decision['rules'];
   reasons: string[];
   policy: { uri: string; digest: { sha256: string } } | null;
+  /** The rebuild exception the allow relied on, if any. */
+  exception: { id: string; attestationId: string; original: string } | null;
   createdAt: string;
   expiresAt: string | null;
   attestationId: string | null;
@@ -62,6 +65,7 @@ export class PromotionService {
   readonly #issuer: string;
   readonly #logger: Pick<Logger, 'error'>;
   readonly #now: () => Date;
+  #rebuilds: RebuildService | undefined;
 
   constructor(opts: {
     database: Database;
@@ -81,6 +85,11 @@ export class PromotionService {
     this.#issuer = opts.issuer;
     this.#logger = opts.logger;
     this.#now = opts.now ?? (() => new Date());
+  }
+
+  /** Rebuild detection and exceptions (set once at wiring; the two services refer to each other). */
+  useRebuilds(rebuilds: RebuildService): void {
+    this.#rebuilds = rebuilds;
   }
 
   /** The identity VSAs are signed with: waybill as the verifier, not the caller who asked. */
@@ -103,11 +112,27 @@ export class PromotionService {
     }
     const now = this.#now();
     let decision: Decision;
+    let exception: { id: string; attestationId: string; original: string } | undefined;
     try {
       const records = await this.#allAbout(digest);
       const evidence = await this.#evidence.evidence(records);
       const deployed = policy.after ? await this.#deploymentsOf(digest, policy.after) : [];
-      decision = evaluate(policy, { digest, evidence, deployments: deployed }, now);
+      const approved = await this.#rebuilds?.approvedFor(digest, environment);
+      if (approved) {
+        const original = approved.view.original;
+        exception = { id: approved.view.id, attestationId: approved.attestationId, original };
+      }
+      const borrowed = exception
+        ? {
+            attestationId: exception.attestationId,
+            original: exception.original,
+            evidence: await this.#evidence.evidence(await this.#allAbout(exception.original)),
+            deployments: policy.after ? await this.#deploymentsOf(exception.original, policy.after) : [],
+          }
+        : undefined;
+      decision = evaluate(policy, { digest, evidence, deployments: deployed, ...(borrowed ? { exception: borrowed } : {}) }, now);
+      if (decision.decision === 'deny') decision.reasons.unshift(...(await this.#rebuildReasons(digest, environment)));
+      if (!decision.inputAttestations.includes(exception?.attestationId ?? '')) exception = undefined;
     } catch (err) {
       // Fail closed: a storage or engine error is a deny, never an allow.
       this.#logger.error({ err, digest, environment }, 'verdict evaluation failed');
@@ -138,7 +163,7 @@ export class PromotionService {
     const signed = await this.#attest.sign(vsa, this.verifierSubject, { environment });
     const expiresAt = allow ? new Date(now.getTime() + policy.verdictTtlMs) : null;
     const id = newId('vd');
-    const result = { rules: decision.rules, reasons: decision.reasons, policy: decision.policy, requestedBy: caller.subject };
+    const result = { rules: decision.rules, reasons: decision.reasons, policy: decision.policy, requestedBy: caller.subject, exception: exception ?? null };
     const [row] = await this.#database.db
       .insert(verdicts)
       .values({
@@ -156,6 +181,28 @@ export class PromotionService {
     return this.#verdictView(row!, signed.record);
   }
 
+  // A deny for a rebuild says so: the evidence it lacks exists, for another digest.
+  async #rebuildReasons(digest: string, environment: string): Promise<string[]> {
+    const rel = await this.#rebuilds?.relations(digest);
+    if (!rel || rel.rebuildOf.length === 0) return [];
+    const policy = this.#policies.policies.get(environment)!;
+    const out: string[] = [];
+    for (const original of rel.rebuildOf) {
+      const theirs = evaluate(
+        policy,
+        {
+          digest: original.digest,
+          evidence: await this.#evidence.evidence(await this.#allAbout(original.digest)),
+          deployments: policy.after ? await this.#deploymentsOf(original.digest, policy.after) : [],
+        },
+        this.#now(),
+      );
+      const has = theirs.decision === 'allow' ? `which has the ${policy.after ?? environment} evidence` : 'which lacks it too';
+      out.push(`${digest} is a rebuild of ${original.digest} (same ${original.name} from ${original.source.uri}@${original.source.digest}), ${has}; this digest has none`);
+    }
+    return out;
+  }
+
   // A waybill VSA claims Build L1 (provenance exists and was verified) when a provenance rule
   // held; it makes no higher claim it cannot check.
   #levels(decision: Decision): string[] {
@@ -170,7 +217,7 @@ export class PromotionService {
   }
 
   #verdictView(row: VerdictRow, record: AttestationRecord | undefined): VerdictView {
-    const result = row.result as { rules: Decision['rules']; reasons: string[]; policy: VerdictView['policy'] };
+    const result = row.result as { rules: Decision['rules']; reasons: string[]; policy: VerdictView['policy']; exception?: VerdictView['exception'] };
     return {
       id: row.id,
       digest: row.digest,
@@ -179,6 +226,7 @@ export class PromotionService {
       rules: result.rules,
       reasons: result.reasons,
       policy: result.policy,
+      exception: result.exception ?? null,
       createdAt: row.createdAt.toISOString(),
       expiresAt: row.expiresAt?.toISOString() ?? null,
       attestationId: row.vsaAttestationId,
@@ -198,6 +246,7 @@ export class PromotionService {
       throw new AppError('CONFLICT', `verdict ${verdict.id} expired at ${verdict.expiresAt?.toISOString() ?? '(never valid)'}; ask for a new one`);
     }
     const { alg, hex } = digestParts(input.digest);
+    const usedException = (verdict.result as { exception?: { id: string; attestationId: string } | null }).exception ?? null;
     const statement = {
       _type: 'https://in-toto.io/Statement/v1',
       subject: [{ uri: `${this.#issuer}/v1/artifacts/${input.digest}`, digest: { [alg]: hex } }],
@@ -211,7 +260,7 @@ export class PromotionService {
         },
         deployedAt: now.toISOString(),
         deployer: caller.subject,
-        exceptions: [],
+        exceptions: usedException ? [{ uri: `${this.#issuer}/v1/rebuild-exceptions/${usedException.id}`, digest: { sha256: usedException.attestationId } }] : [],
       },
     };
     const signed = await this.#attest.sign(statement, caller.subject, { environment: input.environment });

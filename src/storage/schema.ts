@@ -68,6 +68,8 @@ export const attestationSubjects = pgTable(
   (t) => [
     primaryKey({ columns: [t.attestationId, t.digest] }),
     index('attestation_subjects_digest_idx').on(t.digest),
+    // rebuild detection looks provenance up by subject name
+    index('attestation_subjects_name_idx').on(t.name),
   ],
 );
 
@@ -137,6 +139,7 @@ export const deployments = pgTable(
 );
 
 export const rebuildExceptions = pgTable('rebuild_exceptions', {
+  // The original's and rebuild's digests are `alg:hex`; environment is where the exception applies.
   id: text('id').primaryKey(),
   original: text('original').notNull(),
   rebuild: text('rebuild').notNull(),

@@ -101,7 +101,7 @@ function recordJson(r: AttestationRecord) {
   return { ...r, bundle: r.bundle as unknown };
 }
 
-export function attestationRoutes(deps: Pick<Deps, 'tokens' | 'intake' | 'attest' | 'idempotency' | 'ingest' | 'promotion'>) {
+export function attestationRoutes(deps: Pick<Deps, 'tokens' | 'intake' | 'attest' | 'idempotency' | 'ingest' | 'promotion' | 'rebuilds'>) {
   const app = router();
   const anyRole = requireRole(deps.tokens);
 
@@ -235,6 +235,8 @@ export function attestationRoutes(deps: Pick<Deps, 'tokens' | 'intake' | 'attest
                   attestations: z.array(AttestationRecordSchema),
                   verdicts: z.array(z.unknown()),
                   deployments: z.array(z.unknown()),
+                  rebuildOf: z.array(z.unknown()).openapi({ description: 'older digests built from the same subject name and source' }),
+                  rebuilds: z.array(z.unknown()).openapi({ description: 'newer digests built from the same subject name and source' }),
                 })
                 .openapi('Artifact'),
             },
@@ -247,8 +249,8 @@ export function attestationRoutes(deps: Pick<Deps, 'tokens' | 'intake' | 'attest
       const digest = digestParam(c.req.valid('param').digest, '/digest');
       const artifact = await deps.intake.artifact(digest);
       if (!artifact) throw new AppError('NOT_FOUND', `nothing is known about ${digest}`);
-      const history = await deps.promotion.historyOf(digest);
-      return c.json({ ...artifact, attestations: artifact.attestations.map(recordJson), ...history }, 200) as never;
+      const [history, relations] = await Promise.all([deps.promotion.historyOf(digest), deps.rebuilds.relations(digest)]);
+      return c.json({ ...artifact, attestations: artifact.attestations.map(recordJson), ...history, ...relations }, 200) as never;
     },
   );
   return app;

@@ -1,0 +1,1 @@
+CREATE INDEX "attestation_subjects_name_idx" ON "attestation_subjects" USING btree ("name");
