@@ -5,6 +5,7 @@ import { ConfigError, parseConfig } from '../config.ts';
 import { ROLES } from '../services/tokens.ts';
 import { api, ApiError, resolveToken } from './client.ts';
 import { addAttestCommands } from './attest.ts';
+import { addDiffCommand } from './diff.ts';
 import { addKeyCommands } from './keys.ts';
 import { addPromotionCommands } from './promotion.ts';
 import { addVerifyCommands, CliFailure, VerifyError } from './verify.ts';
@@ -89,6 +90,7 @@ export function buildProgram(io: Out): Command {
   addKeyCommands(program, io);
   addAttestCommands(program, io);
   addPromotionCommands(program, io);
+  addDiffCommand(program, io);
   return program;
 }
 
