@@ -7,6 +7,7 @@ import type { Deps } from './deps.ts';
 import { accessLog, bodyLimit } from './http/middleware.ts';
 import { notFound, onError } from './http/problem.ts';
 import { attestationRoutes } from './http/routes/attestations.ts';
+import { auditRoutes } from './http/routes/audit.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { logRoutes } from './http/routes/log.ts';
 import { promotionRoutes } from './http/routes/promotion.ts';
@@ -21,7 +22,7 @@ export function createApp(deps: Deps): OpenAPIHono {
   app.use(accessLog(deps.logger));
   app.use(bodyLimit(deps.config.bodyLimit));
 
-  for (const routes of [healthRoutes(deps), tokenRoutes(deps), logRoutes(deps), attestationRoutes(deps), promotionRoutes(deps), rebuildRoutes(deps)]) app.route('/', routes);
+  for (const routes of [healthRoutes(deps), tokenRoutes(deps), logRoutes(deps), attestationRoutes(deps), promotionRoutes(deps), rebuildRoutes(deps), auditRoutes(deps)]) app.route('/', routes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

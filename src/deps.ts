@@ -5,6 +5,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { loadPolicies } from './policy/load.ts';
 import type { PolicySet } from './policy/types.ts';
 import { AttestService } from './services/attest.ts';
+import { AuditService } from './services/audit.ts';
 import { EvidenceVerifier } from './services/evidence.ts';
 import { PromotionService } from './services/promotion.ts';
 import { RebuildService } from './services/rebuilds.ts';
@@ -34,6 +35,7 @@ export interface Deps {
   policies: PolicySet;
   promotion: PromotionService;
   rebuilds: RebuildService;
+  audit: AuditService;
   trustedRoot: TrustedRootJson;
   close(): Promise<void>;
 }
@@ -89,7 +91,8 @@ export async function wireServices(config: Config, database: Database, logger: L
   const promotion = new PromotionService({ database, policies, attest, intake, evidence, issuer: config.issuer, logger, ...(opts.now ? { now: opts.now } : {}) });
   const rebuilds = new RebuildService({ database, attest, intake, policies, issuer: config.issuer, ...(opts.now ? { now: opts.now } : {}) });
   promotion.useRebuilds(rebuilds);
-  return { keys, log, attest, intake, ingest, idempotency, tokens, trustedRoot, policies, promotion, rebuilds };
+  const audit = new AuditService({ attest, intake, promotion, log, policies, trustedRoot, issuer: config.issuer });
+  return { keys, log, attest, intake, ingest, idempotency, tokens, trustedRoot, policies, promotion, rebuilds, audit };
 }
 
 export async function buildDeps(config: Config, opts: { logger?: Logger } = {}): Promise<Deps> {

@@ -227,6 +227,7 @@ function toPolicy(data: PolicyFile, file: string, bytes: Uint8Array, opts: LoadO
       require: Object.freeze([...(data.rebuilds?.require ?? [])]),
     }),
     file,
+    content: Buffer.from(bytes).toString('utf8'),
     digest: Object.freeze({ sha256: createHash('sha256').update(bytes).digest('hex') }),
     uri: `${opts.issuer.replace(/\/+$/, '')}/policies/${data.environment}.yaml`,
   });

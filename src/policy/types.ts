@@ -57,6 +57,8 @@ export interface Policy {
   readonly rebuilds: RebuildPolicy;
   /** The file it was read from, as given to the loader. */
   readonly file: string;
+  /** The file's text as loaded (what `digest` is the hash of), for evidence packs. */
+  readonly content: string;
   /** SHA-256 of the file's bytes, for the VSA's `policy.digest`. */
   readonly digest: { readonly sha256: string };
   /** `<issuer>/policies/<environment>.yaml`, for the VSA's `policy.uri`. */

@@ -109,6 +109,17 @@ describe.each(backends)('promotion on $name', (backend) => {
       await expect(verifyBundle(b.verdict.bundle, { trustedRoot: root, identity: { subjectAlternativeName: `${ISSUER}/verifier`, issuer: ISSUER } })).resolves.toBeDefined();
     }
 
+    const packRes = await t.call('GET', '/v1/environments/production/evidence', { token: auditor });
+    expect(packRes.status).toBe(200);
+    expect(packRes.headers.get('content-type')).toBe('application/vnd.waybill.evidence+json;version=0.1');
+    const pack = (await packRes.json()) as Json;
+    expect(pack.manifest.digest).toBe(`sha256:${A}`);
+    expect(pack.manifest.steps.map((s: Json) => s.environment)).toEqual(['dev', 'staging', 'production']);
+    const inPack = new Set(pack.attestations.map((a: Json) => a.id));
+    for (const s of pack.manifest.steps) expect(inPack.has(s.verdict) && inPack.has(s.deployment)).toBe(true);
+    expect(pack.policies.map((p: Json) => p.uri)).toEqual(expect.arrayContaining([`${ISSUER}/policies/production.yaml`]));
+    expect((await t.call('GET', '/v1/environments/production/evidence', { token: deployer })).status).toBe(403);
+
     const art = (await (await t.call('GET', `/v1/artifacts/sha256:${A}`, { token: auditor })).json()) as Json;
     expect(art.verdicts).toHaveLength(3);
     expect(art.deployments).toHaveLength(3);

@@ -1,0 +1,55 @@
+// Auditors: evidence packs for offline verification, and the drift report.
+import { createRoute } from '@hono/zod-openapi';
+import { EVIDENCE_PACK_MEDIA_TYPE } from '../../audit/pack.ts';
+import type { Deps } from '../../deps.ts';
+import { normalizeDigest } from '../../intoto/statement.ts';
+import { requireRole } from '../auth.ts';
+import { bearerSecurity, problemResponses, router, z } from '../openapi.ts';
+
+const Digest = z
+  .string()
+  .max(200)
+  .transform((v, ctx) => {
+    try {
+      return normalizeDigest(decodeURIComponent(v));
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  })
+  .openapi({ type: 'string', example: 'sha256:' + 'a'.repeat(64) });
+const pack = { description: 'an evidence pack', content: { [EVIDENCE_PACK_MEDIA_TYPE]: { schema: z.unknown().openapi({ type: 'object' }) } } };
+
+export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit'>) {
+  const app = router();
+  const auditor = requireRole(deps.tokens, 'auditor');
+  const send = (body: unknown) =>
+    new Response(JSON.stringify(body, null, 2), { status: 200, headers: { 'content-type': EVIDENCE_PACK_MEDIA_TYPE } });
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/environments/{name}/evidence',
+      summary: 'Evidence pack for what runs in an environment now (verify offline with `waybill audit verify`)',
+      security: bearerSecurity,
+      middleware: [auditor] as const,
+      request: { params: z.object({ name: z.string().regex(/^[a-z0-9-]{1,63}$/) }) },
+      responses: { 200: pack, ...problemResponses(400, 401, 403, 404) },
+    }),
+    async (c) => send(await deps.audit.environmentPack(c.req.valid('param').name)) as never,
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/artifacts/{digest}/evidence',
+      summary: 'Evidence pack for a digest: its whole chain',
+      security: bearerSecurity,
+      middleware: [auditor] as const,
+      request: { params: z.object({ digest: Digest }) },
+      responses: { 200: pack, ...problemResponses(400, 401, 403, 404) },
+    }),
+    async (c) => send(await deps.audit.artifactPack(c.req.valid('param').digest)) as never,
+  );
+  return app;
+}

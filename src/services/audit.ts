@@ -1,0 +1,201 @@
+// Evidence packs: everything an auditor needs to check, offline, what a digest went through.
+// One checkpoint is fixed first; every bundle's log entry carries an inclusion proof against it.
+import { EVIDENCE_PACK_MEDIA_TYPE, type EvidencePack, type PackAttestation, type PackRole, type PackStep } from '../audit/pack.ts';
+import { AppError } from '../errors.ts';
+import { PROVENANCE_V02, PROVENANCE_V1, TEST_RESULT_V01, VSA_V1 } from '../intoto/predicates.ts';
+import type { PolicySet } from '../policy/types.ts';
+import type { TrustedRootJson } from '../signing/trusted-root.ts';
+import type { TransparencyLog } from '../tlog/log.ts';
+import type { AttestationRecord, AttestService } from './attest.ts';
+import type { IntakeService } from './intake.ts';
+import { DEPLOYMENT_V1, type PromotionService } from './promotion.ts';
+import { REBUILD_EXCEPTION_V1 } from './rebuilds.ts';
+
+const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
+
+function roleOf(predicateType: string): PackRole {
+  if (predicateType === PROVENANCE_V1 || predicateType === PROVENANCE_V02) return 'provenance';
+  if (predicateType === TEST_RESULT_V01) return 'test-result';
+  if (predicateType === VSA_V1) return 'verdict';
+  if (predicateType === DEPLOYMENT_V1) return 'deployment';
+  if (predicateType === REBUILD_EXCEPTION_V1) return 'rebuild-exception';
+  return 'other';
+}
+
+function payloadOf(record: AttestationRecord): Record<string, unknown> {
+  const payload = (record.bundle as { dsseEnvelope?: { payload?: string } }).dsseEnvelope?.payload;
+  return payload ? (JSON.parse(Buffer.from(payload, 'base64').toString('utf8')) as Record<string, unknown>) : {};
+}
+
+export class AuditService {
+  readonly #attest: AttestService;
+  readonly #intake: IntakeService;
+  readonly #promotion: PromotionService;
+  readonly #log: TransparencyLog;
+  readonly #policies: PolicySet;
+  readonly #trustedRoot: TrustedRootJson;
+  readonly #issuer: string;
+
+  constructor(opts: {
+    attest: AttestService;
+    intake: IntakeService;
+    promotion: PromotionService;
+    log: TransparencyLog;
+    policies: PolicySet;
+    trustedRoot: TrustedRootJson;
+    issuer: string;
+  }) {
+    this.#attest = opts.attest;
+    this.#intake = opts.intake;
+    this.#promotion = opts.promotion;
+    this.#log = opts.log;
+    this.#policies = opts.policies;
+    this.#trustedRoot = opts.trustedRoot;
+    this.#issuer = opts.issuer;
+  }
+
+  /** The pack for what runs in `environment` now. */
+  async environmentPack(environment: string): Promise<EvidencePack> {
+    if (!this.#policies.policies.has(environment)) throw new AppError('NOT_FOUND', `no environment "${environment}"`);
+    const current = await this.#promotion.current(environment);
+    if (!current) throw new AppError('NOT_FOUND', `nothing has been deployed to ${environment}`);
+    return this.artifactPack(current.digest, environment);
+  }
+
+  /** The pack for a digest: its whole chain, up to `environment` when given. */
+  async artifactPack(digest: string, environment: string | null = null): Promise<EvidencePack> {
+    const own = (await this.#intake.artifact(digest))?.attestations ?? [];
+    if (own.length === 0) throw new AppError('NOT_FOUND', `nothing is known about ${digest}`);
+    const byId = new Map<string, AttestationRecord>(own.map((a) => [a.id, a]));
+    const roles = new Map<string, PackRole>();
+    for (const a of own) roles.set(a.id, roleOf(a.predicateType));
+
+    // Steps: the latest deployment per environment, in promotion order, up to `environment`.
+    const history = await this.#promotion.historyOf(digest);
+    const order = this.#policies.order;
+    const last = environment ? order.indexOf(environment) : order.length - 1;
+    const steps: PackStep[] = [];
+    const exceptions: string[] = [];
+    for (const env of order.slice(0, last + 1)) {
+      const deployment = history.deployments.filter((d) => d.environment === env).at(-1);
+      if (!deployment) continue;
+      const verdict = history.verdicts.find((v) => v.id === deployment.verdictId);
+      if (!verdict?.attestationId) continue;
+      const exception = verdict.exception?.attestationId ?? null;
+      if (exception) exceptions.push(exception);
+      steps.push({ environment: env, verdict: verdict.attestationId, deployment: deployment.attestationId, deployedAt: deployment.createdAt, exception });
+    }
+
+    // Everything the steps cite must be in the pack: VSA inputs (possibly the original's
+    // evidence under an exception), the exceptions themselves.
+    const cited = new Set<string>([...steps.flatMap((s) => [s.verdict, s.deployment]), ...exceptions]);
+    for (const s of steps) {
+      const vsa = byId.get(s.verdict) ?? (await this.#attest.get(s.verdict));
+      const inputs = ((payloadOf(vsa!).predicate as { inputAttestations?: Array<{ digest?: { sha256?: string } }> })?.inputAttestations ?? [])
+        .map((i) => i.digest?.sha256)
+        .filter((x): x is string => typeof x === 'string');
+      for (const id of inputs) cited.add(id);
+    }
+    const originals: EvidencePack['manifest']['originals'] = [];
+    for (const id of exceptions) {
+      const exc = byId.get(id) ?? (await this.#attest.get(id));
+      if (!exc) continue;
+      byId.set(exc.id, exc);
+      roles.set(exc.id, 'rebuild-exception');
+      const original = (payloadOf(exc).predicate as { original?: string }).original;
+      if (original && !originals.some((o) => o.digest === original)) {
+        const theirs = (await this.#intake.artifact(original))?.attestations ?? [];
+        const provenance = theirs.filter((a) => roleOf(a.predicateType) === 'provenance');
+        for (const p of provenance) {
+          byId.set(p.id, p);
+          roles.set(p.id, 'original-provenance');
+        }
+        originals.push({ digest: original, provenance: provenance.map((p) => p.id) });
+      }
+    }
+    for (const id of cited) {
+      if (byId.has(id)) continue;
+      const rec = await this.#attest.get(id);
+      if (rec) {
+        byId.set(id, rec);
+        roles.set(id, roleOf(rec.predicateType));
+      }
+    }
+
+    // Keep this digest's provenance and test results, and whatever the chain cites.
+    const included = [...byId.values()].filter((a) => {
+      const role = roles.get(a.id)!;
+      return cited.has(a.id) || role === 'provenance' || role === 'test-result' || role === 'original-provenance' || role === 'rebuild-exception';
+    });
+
+    const checkpoint = await this.#log.checkpoint();
+    const attestations: PackAttestation[] = [];
+    for (const a of included.sort((x, y) => x.logIndex - y.logIndex)) {
+      const found = await this.#log.entryWithAttestation(a.logIndex);
+      if (!found || a.logIndex >= checkpoint.treeSize) continue;
+      const hashes = await this.#log.inclusionHashes(a.logIndex, checkpoint.treeSize);
+      const logEntry = {
+        ...found.entry,
+        inclusionProof: {
+          logIndex: String(a.logIndex),
+          rootHash: b64(checkpoint.rootHash),
+          treeSize: String(checkpoint.treeSize),
+          hashes: hashes.map(b64),
+          checkpoint: { envelope: checkpoint.note },
+        },
+      };
+      attestations.push({
+        id: a.id,
+        role: roles.get(a.id)!,
+        predicateType: a.predicateType,
+        environment: a.environment,
+        signer: a.signer,
+        origin: a.origin,
+        bundle: a.bundle,
+        logEntry,
+      });
+    }
+
+    const testResults: Record<string, string[]> = {};
+    for (const a of attestations.filter((x) => x.role === 'test-result' && byId.get(x.id)!.subjects.some((s) => s.digest === digest))) {
+      (testResults[a.environment ?? 'none'] ??= []).push(a.id);
+    }
+    return {
+      mediaType: EVIDENCE_PACK_MEDIA_TYPE,
+      generatedAt: new Date().toISOString(),
+      issuer: this.#issuer,
+      trustedRoot: this.#trustedRoot,
+      checkpoint: checkpoint.note,
+      manifest: {
+        digest,
+        environment,
+        steps,
+        provenance: attestations.filter((x) => x.role === 'provenance').map((x) => x.id),
+        testResults,
+        exceptions,
+        originals,
+      },
+      attestations,
+      policies: this.#policyFiles(attestations),
+    };
+  }
+
+  /** The exact policy files the verdicts name. */
+  #policyFiles(attestations: PackAttestation[]): EvidencePack['policies'] {
+    const wanted = new Map<string, string>();
+    for (const a of attestations.filter((x) => x.role === 'verdict')) {
+      const payload = payloadOf({ bundle: a.bundle } as AttestationRecord);
+      const policy = (payload.predicate as { policy?: { uri?: string; digest?: { sha256?: string } } }).policy;
+      if (policy?.uri && policy.digest?.sha256) wanted.set(`${policy.uri} ${policy.digest.sha256}`, policy.uri);
+    }
+    const out: EvidencePack['policies'] = [];
+    for (const [key, uri] of wanted) {
+      const sha256 = key.slice(uri.length + 1);
+      // The policy as loaded by this process; a verdict made under an older file version (before
+      // a restart) has no bytes here, and the verifier says that file is missing.
+      const policy = [...this.#policies.policies.values()].find((p) => p.uri === uri && p.digest.sha256 === sha256);
+      if (policy) out.push({ uri, sha256, content: policy.content });
+    }
+    return out;
+  }
+}
