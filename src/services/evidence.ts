@@ -1,6 +1,9 @@
 // Evidence for a decision: every stored attestation about a digest, each re-verified offline
 // before the policy may count it (a row in the database is not proof; its bundle is). Bundles
 // never change, so a verification result is cached by attestation id.
+import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { subjectDigests, type Statement } from '../intoto/statement.ts';
 import type { Evidence } from '../policy/types.ts';
 import type { ExternalTrust } from '../signing/external.ts';
 import type { TrustedRootJson } from '../signing/trusted-root.ts';
@@ -24,20 +27,29 @@ export class EvidenceVerifier {
     this.#max = opts.cacheSize ?? 100_000;
   }
 
-  /** Verify a record's bundle and that the verified signer is the one the record names. */
+  /**
+   * Verify a record's bundle, that the verified signer is the one the record names, and that
+   * the stored statement is the signed one (a row edited in the database must not count).
+   */
   async verify(record: AttestationRecord): Promise<Verified> {
-    const cached = this.#cache.get(record.id);
+    // Keyed by the stored bytes too: an edited row is a new question, never a cached yes.
+    const key = record.id + ':' + createHash('sha256').update(JSON.stringify([record.bundle, record.statement, record.signer])).digest('hex');
+    const cached = this.#cache.get(key);
     if (cached) return cached;
     const result = await this.#verify(record);
     // Only successes are cached: a failure may be transient (e.g. a trust root reloaded later).
     if (result.verified) {
       if (this.#cache.size >= this.#max) this.#cache.delete(this.#cache.keys().next().value!);
-      this.#cache.set(record.id, result);
+      this.#cache.set(key, result);
     }
     return result;
   }
 
   async #verify(record: AttestationRecord): Promise<Verified> {
+    const signed = signedStatement(record);
+    if (signed !== undefined && !isDeepStrictEqual(signed, record.statement)) {
+      return { verified: false, error: 'the stored statement is not the one in the signed envelope (edited in storage?)' };
+    }
     try {
       if (record.origin === 'signed') {
         await verifyBundle(record.bundle, {
@@ -67,11 +79,23 @@ export class EvidenceVerifier {
           signer: r.signer,
           environment: r.environment,
           createdAt: new Date(r.createdAt),
-          subjects: r.subjects.map((s) => s.digest),
+          // From the signed statement, not the stored subject rows.
+          subjects: subjectDigests(r.statement).map((s) => s.digest),
           verified: v.verified,
           ...(v.error ? { verifyError: v.error } : {}),
         };
       }),
     );
+  }
+}
+
+/** The statement inside a DSSE bundle's payload (undefined for message signatures). */
+function signedStatement(record: AttestationRecord): unknown {
+  const payload = (record.bundle as { dsseEnvelope?: { payload?: string } }).dsseEnvelope?.payload;
+  if (typeof payload !== 'string') return undefined;
+  try {
+    return JSON.parse(Buffer.from(payload, 'base64').toString('utf8')) as Statement;
+  } catch {
+    return null; // not JSON: never equal to a stored statement
   }
 }

@@ -10,7 +10,7 @@ import { VSA_V1 } from '../intoto/predicates.ts';
 import { denyAll, evaluate } from '../policy/evaluate.ts';
 import type { Decision, Deployment, PolicySet } from '../policy/types.ts';
 import type { Database } from '../storage/database.ts';
-import { deployments, verdicts } from '../storage/schema.ts';
+import { deployments, rebuildExceptions, verdicts } from '../storage/schema.ts';
 import type { AttestationRecord, AttestService } from './attest.ts';
 import type { EvidenceVerifier } from './evidence.ts';
 import type { IntakeService } from './intake.ts';
@@ -368,5 +368,55 @@ export class PromotionService {
       };
     }
     return { ...summary, chain, history: history.map((r) => this.#deploymentView(r)) };
+  }
+
+  /**
+   * Reconciliation: per environment, what runs there by the deployment records, and every
+   * deployment without a valid allow verdict, every verdict resting on an exception that has
+   * since expired, and every attestation of a running digest whose evidence no longer verifies.
+   */
+  async drift() {
+    const now = this.#now();
+    const environments = [];
+    for (const name of this.#policies.order) {
+      const rows = await this.#database.db.select().from(deployments).where(eq(deployments.environment, name)).orderBy(asc(deployments.createdAt));
+      const findings: Array<{ kind: string; digest: string; deploymentId?: string; attestationId?: string; detail: string }> = [];
+      for (const d of rows) {
+        const [v] = await this.#database.db.select().from(verdicts).where(eq(verdicts.id, d.verdictId));
+        const why = !v
+          ? 'its verdict does not exist'
+          : v.decision !== 'allow'
+            ? `its verdict ${v.id} is a deny`
+            : v.digest !== d.digest
+              ? `its verdict ${v.id} is for ${v.digest}`
+              : v.environment !== d.environment
+                ? `its verdict ${v.id} is for ${v.environment}`
+                : !v.expiresAt || v.expiresAt.getTime() < d.createdAt.getTime()
+                  ? `its verdict ${v.id} had expired when it was deployed`
+                  : undefined;
+        if (why) findings.push({ kind: 'deployed-without-allow', digest: d.digest, deploymentId: d.id, detail: `${d.digest} reached ${name} (deployment ${d.id}) but ${why}` });
+        const exception = (v?.result as { exception?: { id: string } | null } | undefined)?.exception;
+        if (exception) {
+          const [x] = await this.#database.db.select().from(rebuildExceptions).where(eq(rebuildExceptions.id, exception.id));
+          if (!x || !x.expiresAt || x.expiresAt.getTime() <= now.getTime()) {
+            findings.push({ kind: 'exception-expired', digest: d.digest, deploymentId: d.id, detail: `deployment ${d.id} of ${d.digest} relied on rebuild exception ${exception.id}, which has expired` });
+          }
+        }
+      }
+      const current = rows.at(-1) ?? null;
+      if (current) {
+        for (const a of await this.#allAbout(current.digest)) {
+          const v = await this.#evidence.verify(a);
+          if (!v.verified) findings.push({ kind: 'evidence-unverifiable', digest: current.digest, attestationId: a.id, detail: `attestation ${a.id} (${a.predicateType}) of ${current.digest} no longer verifies: ${v.error ?? 'unknown'}` });
+        }
+      }
+      environments.push({
+        name,
+        current: current ? { digest: current.digest, deploymentId: current.id, deployedAt: current.createdAt.toISOString() } : null,
+        ok: findings.length === 0,
+        findings,
+      });
+    }
+    return { generatedAt: now.toISOString(), ok: environments.every((e) => e.ok), environments };
   }
 }

@@ -20,7 +20,7 @@ const Digest = z
   .openapi({ type: 'string', example: 'sha256:' + 'a'.repeat(64) });
 const pack = { description: 'an evidence pack', content: { [EVIDENCE_PACK_MEDIA_TYPE]: { schema: z.unknown().openapi({ type: 'object' }) } } };
 
-export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit'>) {
+export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit' | 'promotion'>) {
   const app = router();
   const auditor = requireRole(deps.tokens, 'auditor');
   const send = (body: unknown) =>
@@ -50,6 +50,17 @@ export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit'>) {
       responses: { 200: pack, ...problemResponses(400, 401, 403, 404) },
     }),
     async (c) => send(await deps.audit.artifactPack(c.req.valid('param').digest)) as never,
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/reports/drift',
+      summary: 'What runs where by the deployment records, and everything that reached an environment without due evidence',
+      security: bearerSecurity,
+      middleware: [auditor] as const,
+      responses: { 200: { description: 'the report', content: { 'application/json': { schema: z.unknown().openapi({ type: 'object' }) } } }, ...problemResponses(401, 403) },
+    }),
+    async (c) => c.json(await deps.promotion.drift(), 200) as never,
   );
   return app;
 }
