@@ -2,7 +2,7 @@
 // exactly (exit 0 = verified, non-zero = not, the reason on stderr); `verify` is the friendlier
 // alias; `log verify` checks that a server's log is consistent with a checkpoint saved earlier.
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -145,21 +145,32 @@ function verifyNote(note: string, root: unknown) {
   throw new CliFailure('the checkpoint is not signed by any log key of the trusted root');
 }
 
-async function runLogVerify(o: { checkpoint: string; server: string; trustedRoot?: string }, io: Out) {
+async function runLogVerify(o: { checkpoint?: string; state?: string; server: string; trustedRoot?: string }, io: Out) {
+  // --state FILE: the last verified checkpoint; each run proves consistency from it to the
+  // current one and then moves it forward, so a cron job notices any rewrite of history.
+  const from = o.state && existsSync(o.state) ? o.state : o.checkpoint;
+  if (!from && !o.state) throw new CliFailure('give --checkpoint FILE, or --state FILE', 2);
   const root = o.trustedRoot
     ? readJson(o.trustedRoot, 'trusted root')
     : await api<unknown>({ server: o.server }, 'GET', 'v1/trust/root');
   if (!o.trustedRoot) io.err('warning: no --trusted-root given; using the one the server serves\n');
-  let oldNote: string;
-  try {
-    oldNote = readFileSync(o.checkpoint, 'utf8');
-  } catch (err) {
-    throw new CliFailure(`cannot read ${o.checkpoint}: ${(err as Error).message}`);
-  }
-  const old = verifyNote(oldNote, root);
   const res = await fetch(new URL('v1/log/checkpoint', o.server.endsWith('/') ? o.server : o.server + '/'));
   if (!res.ok) throw new CliFailure(`GET /v1/log/checkpoint: HTTP ${res.status}`);
-  const latest = verifyNote(await res.text(), root);
+  const latestNote = await res.text();
+  const latest = verifyNote(latestNote, root);
+  if (!from) {
+    // First run with an empty state: trust on first use, recorded.
+    writeFileSync(o.state!, latestNote);
+    io.out(`started: size ${latest.size} saved to ${o.state}\n`);
+    return;
+  }
+  let oldNote: string;
+  try {
+    oldNote = readFileSync(from, 'utf8');
+  } catch (err) {
+    throw new CliFailure(`cannot read ${from}: ${(err as Error).message}`);
+  }
+  const old = verifyNote(oldNote, root);
   if (latest.origin !== old.origin) throw new CliFailure(`origin changed: "${old.origin}" -> "${latest.origin}"`);
   if (latest.size < old.size) throw new CliFailure(`the log shrank: ${old.size} -> ${latest.size}`);
   const eq = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
@@ -177,6 +188,7 @@ async function runLogVerify(o: { checkpoint: string; server: string; trustedRoot
     }
   }
   const digest = createHash('sha256').update(latest.rootHash).digest('hex').slice(0, 16);
+  if (o.state) writeFileSync(o.state, latestNote);
   io.out(`consistent: size ${old.size} -> ${latest.size} (root ${Buffer.from(latest.rootHash).toString('base64')}, ${digest})\n`);
 }
 
@@ -205,10 +217,11 @@ export function addVerifyCommands(program: Command, io: Out): void {
   log
     .command('verify')
     .description("check that the server's current log is consistent with a checkpoint saved earlier")
-    .requiredOption('--checkpoint <file>', 'a signed checkpoint (GET /v1/log/checkpoint) saved earlier')
+    .option('--checkpoint <file>', 'a signed checkpoint (GET /v1/log/checkpoint) saved earlier')
+    .option('--state <file>', 'the last verified checkpoint: read (if present), proven consistent with the current one, then replaced by it')
     .addOption(new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787'))
     .option('--trusted-root <file>', 'TrustedRoot JSON to check checkpoint signatures with (default: fetched from the server)')
-    .action(async (o: { checkpoint: string; server: string; trustedRoot?: string }) => runLogVerify(o, io));
+    .action(async (o: { checkpoint?: string; state?: string; server: string; trustedRoot?: string }) => runLogVerify(o, io));
 }
 
 export { VerifyError };

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,5 +62,23 @@ describe('waybill log verify', () => {
     const res = await runCli(['log', 'verify', '--checkpoint', path.join(dir, 'stranger.txt'), '--server', server.url, '--trusted-root', rootFile]);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/not signed by any log key/);
+  });
+
+  it('--state keeps the last verified checkpoint and proves each run consistent with it', async () => {
+    const state = path.join(dir, 'state.txt');
+    const first = await runCli(['log', 'verify', '--state', state, '--server', server.url, '--trusted-root', rootFile]);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/started: size \d+/);
+    await server.deps.attest.sign(provenanceStatement(), 'https://ci.example.com/a');
+    const second = await runCli(['log', 'verify', '--state', state, '--server', server.url, '--trusted-root', rootFile]);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/consistent: size (\d+) -> (\d+)/);
+    const [, a, b] = /size (\d+) -> (\d+)/.exec(second.stdout)!;
+    expect(Number(b)).toBe(Number(a) + 1);
+    // a state file holding a forged history is caught
+    writeFileSync(state, signCheckpoint(checkpointBody({ origin: parseCheckpoint(readFileSync(state, 'utf8')).origin, size: 1, rootHash: new Uint8Array(32).fill(9) }), { name: 'localhost:8787', privateKey: server.deps.keys.log.privateKey }));
+    const third = await runCli(['log', 'verify', '--state', state, '--server', server.url, '--trusted-root', rootFile]);
+    expect(third.code).toBe(1);
+    expect(third.stderr).toMatch(/NOT consistent/);
   });
 });
