@@ -198,7 +198,7 @@ export class PromotionService {
         this.#now(),
       );
       const has = theirs.decision === 'allow' ? `which has the ${policy.after ?? environment} evidence` : 'which lacks it too';
-      out.push(`${digest} is a rebuild of ${original.digest} (same ${original.name} from ${original.source.uri}@${original.source.digest}), ${has}; this digest has none`);
+      out.push(`${digest} is a rebuild of ${original.digest} (same ${original.name} from ${original.source.uri} at ${original.source.digest}), ${has}; this digest has none`);
     }
     return out;
   }

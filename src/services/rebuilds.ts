@@ -160,7 +160,7 @@ export class RebuildService {
         createdAt: now,
       })
       .returning();
-    return this.#view(row!, [], d.diff);
+    return this.#view(row!, [], d.diff, await this.#checklist(row!, [], d.diff));
   }
 
   async approve(id: string, caller: Caller): Promise<ExceptionView> {
@@ -178,7 +178,7 @@ export class RebuildService {
     const approvers = await this.#approvers(id);
     const policy = this.#policy(row.environment);
     const d = await this.diff(row.original, row.rebuild);
-    if (approvers.length < policy.rebuilds.minApprovals) return this.#view(row, approvers, d.diff);
+    if (approvers.length < policy.rebuilds.minApprovals) return this.#view(row, approvers, d.diff, await this.#checklist(row, approvers, d.diff));
 
     // Enough approvals: sign the exception, then mark it approved (only one approver wins).
     const checklist = await this.#checklist(row, approvers, d.diff);
