@@ -5,6 +5,7 @@ import { ConfigError, parseConfig } from '../config.ts';
 import { ROLES } from '../services/tokens.ts';
 import { api, ApiError, resolveToken } from './client.ts';
 import { addAttestCommands } from './attest.ts';
+import { addAuditCommands } from './audit.ts';
 import { addDiffCommand } from './diff.ts';
 import { addKeyCommands } from './keys.ts';
 import { addPromotionCommands } from './promotion.ts';
@@ -91,6 +92,7 @@ export function buildProgram(io: Out): Command {
   addAttestCommands(program, io);
   addPromotionCommands(program, io);
   addDiffCommand(program, io);
+  addAuditCommands(program, io);
   return program;
 }
 

@@ -27,6 +27,14 @@ function payloadOf(record: AttestationRecord): Record<string, unknown> {
   return payload ? (JSON.parse(Buffer.from(payload, 'base64').toString('utf8')) as Record<string, unknown>) : {};
 }
 
+/** The attestation ids a VSA's inputAttestations cite. */
+function vsaInputs(vsa: AttestationRecord | undefined): string[] {
+  if (!vsa) return [];
+  return ((payloadOf(vsa).predicate as { inputAttestations?: Array<{ digest?: { sha256?: string } }> })?.inputAttestations ?? [])
+    .map((i) => i.digest?.sha256)
+    .filter((x): x is string => typeof x === 'string');
+}
+
 export class AuditService {
   readonly #attest: AttestService;
   readonly #intake: IntakeService;
@@ -70,31 +78,33 @@ export class AuditService {
     const roles = new Map<string, PackRole>();
     for (const a of own) roles.set(a.id, roleOf(a.predicateType));
 
-    // Steps: the latest deployment per environment, in promotion order, up to `environment`.
+    // Steps, walked back from the last environment: its latest deployment, then in each prior
+    // stage the deployment that stage's successor's verdict cites (not merely the latest, which
+    // may be a later redeployment).
     const history = await this.#promotion.historyOf(digest);
     const order = this.#policies.order;
     const last = environment ? order.indexOf(environment) : order.length - 1;
     const steps: PackStep[] = [];
     const exceptions: string[] = [];
-    for (const env of order.slice(0, last + 1)) {
-      const deployment = history.deployments.filter((d) => d.environment === env).at(-1);
+    let citedByNext: Set<string> | undefined;
+    for (const env of order.slice(0, last + 1).reverse()) {
+      const candidates = history.deployments.filter((d) => d.environment === env);
+      const deployment = (citedByNext && candidates.filter((d) => citedByNext!.has(d.attestationId)).at(-1)) || candidates.at(-1);
       if (!deployment) continue;
       const verdict = history.verdicts.find((v) => v.id === deployment.verdictId);
       if (!verdict?.attestationId) continue;
       const exception = verdict.exception?.attestationId ?? null;
       if (exception) exceptions.push(exception);
-      steps.push({ environment: env, verdict: verdict.attestationId, deployment: deployment.attestationId, deployedAt: deployment.createdAt, exception });
+      steps.unshift({ environment: env, verdict: verdict.attestationId, deployment: deployment.attestationId, deployedAt: deployment.createdAt, exception });
+      const vsa = byId.get(verdict.attestationId) ?? (await this.#attest.get(verdict.attestationId));
+      citedByNext = new Set(vsaInputs(vsa));
     }
 
     // Everything the steps cite must be in the pack: VSA inputs (possibly the original's
     // evidence under an exception), the exceptions themselves.
     const cited = new Set<string>([...steps.flatMap((s) => [s.verdict, s.deployment]), ...exceptions]);
     for (const s of steps) {
-      const vsa = byId.get(s.verdict) ?? (await this.#attest.get(s.verdict));
-      const inputs = ((payloadOf(vsa!).predicate as { inputAttestations?: Array<{ digest?: { sha256?: string } }> })?.inputAttestations ?? [])
-        .map((i) => i.digest?.sha256)
-        .filter((x): x is string => typeof x === 'string');
-      for (const id of inputs) cited.add(id);
+      for (const id of vsaInputs(byId.get(s.verdict) ?? (await this.#attest.get(s.verdict)))) cited.add(id);
     }
     const originals: EvidencePack['manifest']['originals'] = [];
     for (const id of exceptions) {

@@ -1,0 +1,94 @@
+// `waybill audit verify PACK`: check an evidence pack (GET /v1/environments/{name}/evidence or
+// /v1/artifacts/{digest}/evidence) offline. Exit 0 only if every bundle, every inclusion proof,
+// the checkpoint and the chain's logic hold; otherwise exit 1 with every problem on stderr.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { verifyPack, type PackReport, type StepEvent } from '../audit/verify.ts';
+import { CliFailure } from './verify.ts';
+
+type Out = { out: (s: string) => void; err: (s: string) => void };
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readJson(file: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = file === '-' ? await readStdin() : readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliFailure(`cannot read ${what} ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new CliFailure(`${what} ${file} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+const short = (id: string) => id.slice(0, 12);
+
+function event(what: string, e: StepEvent): string {
+  return `${what} ${short(e.id)} by ${e.signer ?? '?'} at ${e.at ?? '?'} (log #${e.logIndex ?? '?'})`;
+}
+
+/** The human summary: one line per step, then what was checked. */
+export function formatReport(report: PackReport): string {
+  const lines: string[] = [];
+  lines.push(`pack: ${report.digest ?? '?'}${report.environment ? ` running in ${report.environment}` : ''} (issuer ${report.issuer ?? '?'}, generated ${report.generatedAt ?? '?'})`);
+  lines.push(`trusted root: ${report.trustedRoot === 'given' ? 'the one given (--trusted-root)' : "the pack's own (no --trusted-root given)"}`);
+  if (report.checkpoint) {
+    lines.push(`checkpoint: ${report.checkpoint.origin}, size ${report.checkpoint.size}, ${report.checkpoint.verified ? 'signature verified' : 'signature NOT verified'}`);
+  }
+  const width = Math.max(0, ...report.steps.map((s) => s.environment.length));
+  for (const s of report.steps) {
+    const digest = s.digest && s.digest !== report.digest ? ` [${s.digest}]` : '';
+    const exception = s.exception ? `, under rebuild exception ${short(s.exception)}` : '';
+    lines.push(`${s.environment.padEnd(width)}  ${event('deployment', s.deployment)}, ${event('verdict', s.verdict)}${exception}${digest}`);
+  }
+  for (const b of report.borrowed) {
+    lines.push(`borrowed: ${b.attestations.length} bundle${b.attestations.length === 1 ? '' : 's'} about the original ${b.original}, under rebuild exception ${short(b.exception)}`);
+  }
+  const bad = report.attestations.filter((a) => !a.ok).length;
+  const external = report.attestations.filter((a) => a.externallySigned).length;
+  lines.push(
+    `attestations: ${report.attestations.length}, ${report.attestations.length - bad} verified${bad ? `, ${bad} FAILED` : ''}${external ? ` (${external} signed outside waybill: only waybill's log entry checked)` : ''}`,
+  );
+  for (const a of report.attestations.filter((x) => !x.ok)) {
+    const n = a.problems.length;
+    lines.push(`  ✗ ${a.role} ${short(a.id)}${a.environment ? ` (${a.environment})` : ''}: ${a.problems[0] ?? ''}${n > 1 ? ` (and ${n - 1} more)` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function runAuditVerify(file: string, o: { trustedRoot?: string; json?: boolean }, io: Out): Promise<void> {
+  const pack = await readJson(file, 'evidence pack');
+  const trustedRoot = o.trustedRoot ? await readJson(o.trustedRoot, 'trusted root') : undefined;
+  if (!o.trustedRoot) {
+    io.err("warning: no --trusted-root given: the pack's own trusted root is used, which shows the pack is consistent, not that it comes from the waybill you trust\n");
+  }
+  const report = await verifyPack(pack, trustedRoot === undefined ? {} : { trustedRoot });
+  if (o.json) io.out(JSON.stringify(report, null, 2) + '\n');
+  else io.out(formatReport(report));
+  if (report.ok) {
+    const n = report.steps.length;
+    if (!o.json) io.out(`OK: ${file}: ${report.attestations.length} bundles, ${n} step${n === 1 ? '' : 's'} verified offline\n`);
+    return;
+  }
+  if (!o.json) for (const p of report.problems) io.err(`problem: ${p}\n`);
+  const n = report.problems.length;
+  throw new CliFailure(`evidence pack ${file} NOT verified: ${n} problem${n === 1 ? '' : 's'}`, 1);
+}
+
+export function addAuditCommands(program: Command, io: Out): void {
+  const audit = program.command('audit').description('auditors: evidence packs');
+  audit
+    .command('verify')
+    .description('verify an evidence pack offline: every bundle, log proof, the checkpoint and the promotion chain')
+    .argument('<pack>', "the evidence pack (JSON; '-' reads standard input)")
+    .option('--trusted-root <file>', "TrustedRoot JSON obtained independently (GET /v1/trust/root); the pack's must equal it")
+    .option('--json', 'print the full report as JSON')
+    .action(async (file: string, o: { trustedRoot?: string; json?: boolean }) => runAuditVerify(file, o, io));
+}
