@@ -114,7 +114,10 @@ export class PromotionService {
     let decision: Decision;
     let exception: { id: string; attestationId: string; original: string } | undefined;
     try {
-      const records = await this.#allAbout(digest);
+      // Only what some rule can use is re-verified (a digest also carries its VSAs and deployments).
+      const wanted = new Set(policy.rules.map((r) => r.predicateType));
+      const relevant = (rs: AttestationRecord[]) => rs.filter((r) => wanted.has(r.predicateType));
+      const records = relevant(await this.#allAbout(digest));
       const evidence = await this.#evidence.evidence(records);
       const deployed = policy.after ? await this.#deploymentsOf(digest, policy.after) : [];
       const approved = await this.#rebuilds?.approvedFor(digest, environment);
@@ -126,7 +129,7 @@ export class PromotionService {
         ? {
             attestationId: exception.attestationId,
             original: exception.original,
-            evidence: await this.#evidence.evidence(await this.#allAbout(exception.original)),
+            evidence: await this.#evidence.evidence(relevant(await this.#allAbout(exception.original))),
             deployments: policy.after ? await this.#deploymentsOf(exception.original, policy.after) : [],
           }
         : undefined;
