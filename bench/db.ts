@@ -18,11 +18,22 @@ export interface BenchDatabase {
 // Everything still open, so an interrupted run (Ctrl-C, a thrown error) drops its databases too.
 const open = new Set<BenchDatabase>();
 
+// Other resources to release on the same occasions (the HTTP benchmark's server process).
+const cleanups = new Set<() => Promise<void>>();
+
 export async function closeAll(): Promise<void> {
+  for (const c of [...cleanups]) await c().catch(() => {});
   for (const d of [...open]) await d.close().catch(() => {});
 }
 
-async function createDatabase(base: string): Promise<{ url: string; drop(): Promise<void> }> {
+/** Register `close` to run on closeAll (Ctrl-C, a thrown error); returns the unregister function. */
+export function onCloseAll(close: () => Promise<void>): () => void {
+  cleanups.add(close);
+  return () => cleanups.delete(close);
+}
+
+/** A fresh, empty PostgreSQL database on `base`'s server; `drop()` removes it. */
+export async function createDatabase(base: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `waybill_bench_${randomBytes(6).toString('hex')}`;
   const admin = postgres(base, { max: 1, onnotice: () => {}, connect_timeout: 5 });
   try {

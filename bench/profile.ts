@@ -1,8 +1,8 @@
 // Where the time goes per signed statement, four ways:
 //  1. stage costs: each CPU step of AttestService.sign timed alone, single thread, no database;
-//  2. the sequencer: an instrumented run (LogRepo / TransparencyLog methods wrapped by patching
-//     their prototypes for the duration of the run, nothing in src/ changed) splitting each
-//     batch transaction into its queries;
+//  2. the sequencer: an instrumented run (LogRepo / LogBatch / TransparencyLog methods wrapped by
+//     patching their prototypes for the duration of the run, nothing in src/ changed) splitting
+//     each batch transaction into its parts;
 //  3. a V8 CPU profile of that same run (node:inspector), aggregated by package and function;
 //  4. on PostgreSQL, what one attestation row costs through Drizzle vs postgres.js, row by row
 //     vs multi-row (the batch transaction's biggest part).
@@ -20,7 +20,7 @@ import { INTOTO_PAYLOAD_TYPE, StatementV1 } from '../src/intoto/statement.ts';
 import { attestationId } from '../src/services/attest.ts';
 import { issueLeafSync, pemCertificatesToDer } from '../src/signing/ca.ts';
 import { caSigner } from '../src/signing/signer.ts';
-import { LogRepo } from '../src/storage/log-repo.ts';
+import { LogBatch, LogRepo, type BatchStart } from '../src/storage/log-repo.ts';
 import { attestations } from '../src/storage/schema.ts';
 import { checkpointBody, signCheckpoint } from '../src/tlog/checkpoint.ts';
 import { dsseEntryBody, inclusionPromise } from '../src/tlog/entry.ts';
@@ -201,20 +201,27 @@ export interface SequencerProfile {
   statements: number;
   opsPerSec: number;
   cpu: CpuWindow;
+  /** Batches committed: by the one-round-trip path (`LogRepo.appendAt`) and the long way (`LogRepo.batch`). */
   batches: number;
+  fastBatches: number;
+  slowBatches: number;
   meanBatchSize: number;
-  /** Mean milliseconds per batch transaction and its parts (one batch = one `locked` call). */
+  /** Mean milliseconds per batch. */
   perBatchMs: {
-    transaction: number;
-    latestCheckpoint: number;
-    nodeReads: number;
-    /** The items' own callbacks (`write`: per-item INSERTs; `record`: building the row). */
+    /** CPU: tree, checkpoint signature, SETs, proofs, the rows (TransparencyLog #build, from the CPU profile). */
+    build: number;
+    /** The items' `record` callbacks (part of build). */
     itemCallbacks: number;
-    writeBatch: number;
-    /** BEGIN, advisory lock, COMMIT, in-transaction CPU (SETs, checkpoint, proofs) and event-loop waits. */
-    rest: number;
+    /** The batch statement's JSON (part of the round trip's time, from the CPU profile). */
+    writeJson: number;
+    /** One-round-trip path: BEGIN + lock + guarded write + COMMIT, pipelined (mean over the batches that took it). */
+    flight: number;
+    /** The long way, when taken: BEGIN; lock + size + duplicates; nodes; write; COMMIT (mean over those batches). */
+    slow: number;
+    /** Wall time between batch starts: elapsed ÷ batches. */
+    cycle: number;
   };
-  /** Sequencer ceiling at this batch size: meanBatchSize / transaction time. */
+  /** Sequencer ceiling at this batch size: meanBatchSize / (build + database time). */
   sequencerCeilingPerSec: number;
   /** Mean milliseconds per statement of the caller-visible phases. */
   perStatementMs: {
@@ -283,18 +290,38 @@ export async function profileSequencer(
       }
     } as unknown as F;
 
-  let batchItems = 0;
   let itemCallback: string | undefined;
+  let fastWritten = 0;
   const restores = [
-    patch(LogRepo.prototype, 'locked', (o) => timed('transaction', o)),
-    patch(LogRepo.prototype, 'latestCheckpoint', (o) => timed('latestCheckpoint', o)),
-    patch(LogRepo.prototype, 'nodes', (o) => timed('nodeReads', o)),
-    patch(LogRepo.prototype, 'writeBatch', (o) =>
-      async function (this: LogRepo, ...args: Parameters<LogRepo['writeBatch']>) {
-        batchItems += args[1].entries.length;
-        return timed('writeBatch', o).apply(this, args);
+    patch(LogRepo.prototype, 'batch', (o) =>
+      async function <T>(this: LogRepo, lookup: Parameters<LogRepo['batch']>[0], fn: (tx: LogBatch, start: BatchStart) => Promise<T>): Promise<T> {
+        const t0 = performance.now();
+        let fnEnd = Number.NaN;
+        try {
+          return (await o.call(this, lookup, async (tx: LogBatch, start: BatchStart): Promise<T> => {
+            add('open', performance.now() - t0);
+            try {
+              return await fn(tx, start);
+            } finally {
+              fnEnd = performance.now();
+            }
+          })) as T;
+        } finally {
+          const t1 = performance.now();
+          add('transaction', t1 - t0);
+          if (Number.isFinite(fnEnd)) add('commit', t1 - fnEnd);
+        }
+      } as LogRepo['batch'],
+    ),
+    patch(LogRepo.prototype, 'appendAt', (o) =>
+      async function (this: LogRepo, ...args: Parameters<LogRepo['appendAt']>) {
+        const written = await timed('appendAt', o).apply(this, args);
+        if (written) fastWritten++;
+        return written;
       },
     ),
+    patch(LogBatch.prototype, 'nodes', (o) => timed('nodeReads', o)),
+    patch(LogBatch.prototype, 'write', (o) => timed('writeBatch', o)),
     patch(TransparencyLog.prototype, 'append', (o) =>
       function (this: TransparencyLog, item: AppendItem): Promise<TlogEntryJson> {
         const t = performance.now();
@@ -335,16 +362,24 @@ export async function profileSequencer(
 
   const n = run.latencies.length;
   const get = (k: string) => timers.get(k) ?? { calls: 0, totalMs: 0 };
-  const batches = get('transaction').calls;
-  const perBatch = (k: string) => (batches ? get(k).totalMs / batches : Number.NaN);
-  const tx = perBatch('transaction');
-  const parts = {
-    latestCheckpoint: perBatch('latestCheckpoint'),
-    nodeReads: perBatch('nodeReads'),
-    itemCallbacks: perBatch('itemCallback'),
-    writeBatch: perBatch('writeBatch'),
+  // A fast flight that found the head moved (or a duplicate) is followed by the long way for the
+  // same batch; count such a batch once, as a slow one.
+  const slowBatches = get('transaction').calls;
+  const flights = get('appendAt').calls;
+  const fastBatches = fastWritten;
+  const batches = fastBatches + slowBatches;
+  const meanBatchSize = batches ? n / batches : Number.NaN;
+  const cpuProfile = summarizeProfile(profile, n, opts.rawSignUs / 1000, opts.profileFile);
+  const inclMs = (name: string) => cpuProfile.inclusive.find((b) => b.name === name)?.ms ?? Number.NaN;
+  const perBatchMs = {
+    build: batches ? inclMs(BUILD) / batches : Number.NaN,
+    itemCallbacks: batches ? get('itemCallback').totalMs / batches : Number.NaN,
+    writeJson: batches ? inclMs(WRITE_JSON) / batches : Number.NaN,
+    flight: flights ? get('appendAt').totalMs / flights : Number.NaN,
+    slow: slowBatches ? get('transaction').totalMs / slowBatches : Number.NaN,
+    cycle: batches ? run.elapsedMs / batches : Number.NaN,
   };
-  const meanBatchSize = batches ? batchItems / batches : Number.NaN;
+  const dbMs = (get('appendAt').totalMs + get('transaction').totalMs) / (batches || Number.NaN);
   const signMean = summarize(run.latencies).mean;
   const appendMean = get('logAppend').calls ? get('logAppend').totalMs / get('logAppend').calls : Number.NaN;
   if (opts.profileFile) writeFileSync(opts.profileFile, JSON.stringify(profile));
@@ -355,13 +390,11 @@ export async function profileSequencer(
     opsPerSec: (n * 1000) / run.elapsedMs,
     cpu: run.cpu,
     batches,
+    fastBatches,
+    slowBatches,
     meanBatchSize,
-    perBatchMs: {
-      transaction: tx,
-      ...parts,
-      rest: tx - parts.latestCheckpoint - parts.nodeReads - parts.itemCallbacks - parts.writeBatch,
-    },
-    sequencerCeilingPerSec: (meanBatchSize * 1000) / tx,
+    perBatchMs,
+    sequencerCeilingPerSec: (meanBatchSize * 1000) / (perBatchMs.build + dbMs),
     itemCallback: itemCallback ?? null,
     perStatementMs: {
       signLatency: signMean,
@@ -369,7 +402,7 @@ export async function profileSequencer(
       beforeAppend: signMean - appendMean,
       itemCallback: get('itemCallback').calls ? get('itemCallback').totalMs / get('itemCallback').calls : Number.NaN,
     },
-    cpuProfile: summarizeProfile(profile, n, opts.rawSignUs / 1000, opts.profileFile),
+    cpuProfile,
   };
 }
 
@@ -399,6 +432,8 @@ const CATEGORIES: Array<[name: string, test: (fn: string, url: string) => boolea
   ['V8/native (program)', (fn) => fn === '(program)'],
 ];
 
+const BUILD = 'TransparencyLog #build (tree, checkpoint + SETs, proofs, rows)';
+const WRITE_JSON = 'writeStatement (the batch as JSON)';
 const INCLUSIVE: Array<[name: string, fn: string, file: string]> = [
   ['AttestService.sign (synchronous parts)', 'sign', 'src/services/attest.ts'],
   ['signWithEphemeralKey (key + leaf + DSSE sig)', 'signWithEphemeralKey', 'src/signing/signer.ts'],
@@ -408,9 +443,10 @@ const INCLUSIVE: Array<[name: string, fn: string, file: string]> = [
   ['item `record` callback (row building)', 'record', 'src/services/attest.ts'],
   ['insertAttestation (Drizzle INSERTs, sync parts)', 'insertAttestation', 'src/services/attest.ts'],
   ['TransparencyLog #commit (sync parts)', '#commit', 'src/tlog/log.ts'],
+  [BUILD, '#build', 'src/tlog/log.ts'],
   ['inclusionPromise (SET signatures)', 'inclusionPromise', 'src/tlog/entry.ts'],
   ['signCheckpoint', 'signCheckpoint', 'src/tlog/checkpoint.ts'],
-  ['LogRepo.writeBatch (sync parts)', 'writeBatch', 'src/storage/log-repo.ts'],
+  [WRITE_JSON, 'writeStatement', 'src/storage/log-repo.ts'],
 ];
 
 function shortUrl(url: string): string {
@@ -418,15 +454,25 @@ function shortUrl(url: string): string {
   return u.includes('/node_modules/') ? u.replace(/.*\/node_modules\//, '') : u.replace(/.*\/(src|bench)\//, '$1/');
 }
 
-export function summarizeProfile(profile: Profiler.Profile, statements: number, rawSignMs: number, file?: string): CpuProfileSummary {
+export function summarizeProfile(
+  profile: Profiler.Profile,
+  statements: number,
+  rawSignMs: number,
+  file?: string,
+  /** Only samples taken in this window (profile clock, µs). */
+  windowUs?: [number, number],
+): CpuProfileSummary {
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const selfUs = new Map<number, number>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
+  let t = profile.startTime;
   for (let i = 0; i < samples.length; i++) {
     // timeDeltas[i] is the gap before sample i; attribute the gap after it (the next delta).
+    t += deltas[i] ?? 0;
+    if (windowUs && (t < windowUs[0] || t > windowUs[1])) continue;
     const dt = deltas[i + 1] ?? 0;
     selfUs.set(samples[i]!, (selfUs.get(samples[i]!) ?? 0) + dt);
   }

@@ -2,6 +2,7 @@
 // markdown rendering (stdout and bench/results/latest.md).
 import type { CryptoResult } from './crypto.ts';
 import type { BackendName } from './db.ts';
+import type { HttpLevelResult } from './http.ts';
 import type { DbClientCost, SequencerProfile, StageCosts } from './profile.ts';
 import type { ProofBackendResult } from './proofs.ts';
 import type { SignLevelResult } from './signing.ts';
@@ -44,6 +45,10 @@ export interface Results {
     sequencer: SequencerProfile | null;
     dbClient: DbClientCost[] | null;
     backend: BackendName | null;
+  };
+  http?: {
+    levels: HttpLevelResult[];
+    target: Target & { p99ThresholdMs: number; measuredP99Ms: number | null; logLevel: string | null };
   };
   proofs: {
     backends: ProofBackendResult[];
@@ -113,7 +118,7 @@ export function renderMarkdown(r: Results): string {
   out.push('');
   out.push(
     table(
-      ['backend', 'callers', 'statements/s', '÷ raw signs/s', 'p50 ms', 'p99 ms', 'node CPU ms/stmt', 'rest CPU ms/stmt', 'node CPU (cores)', 'machine busy', 'errors'],
+      ['backend', 'callers', 'statements/s', '÷ raw signs/s', 'p50 ms', 'p99 ms', 'node CPU ms/stmt', 'PostgreSQL CPU ms/stmt', 'other CPU ms/stmt', 'node CPU (cores)', 'machine busy', 'errors'],
       r.signing.levels.map((l) => [
         l.backend,
         String(l.callers),
@@ -122,6 +127,7 @@ export function renderMarkdown(r: Results): string {
         fmtMs(l.latencyMs.p50),
         fmtMs(l.latencyMs.p99),
         fmtMs(l.processCpuMsPerOp),
+        l.postgresCpuMsPerOp == null ? '' : fmtMs(l.postgresCpuMsPerOp),
         l.otherCpuMsPerOp === null ? 'n/a' : fmtMs(l.otherCpuMsPerOp),
         l.cpu.processCores.toFixed(2),
         fmtPct(l.cpu.machineBusy),
@@ -132,7 +138,8 @@ export function renderMarkdown(r: Results): string {
   out.push('');
   out.push(
     '`÷ raw signs/s` = statements/s ÷ raw ECDSA signs/s; `node CPU ms/stmt` = this process per statement (PGlite runs inside it); ' +
-      '`rest CPU ms/stmt` = the rest of the machine per statement, i.e. the PostgreSQL server (plus any background load); ' +
+      '`PostgreSQL CPU ms/stmt` = the PostgreSQL server processes per statement (from /proc); ' +
+      '`other CPU ms/stmt` = the rest of the machine per statement: other work on the shared machine (with PGlite, also PostgreSQL serving others); ' +
       '`machine busy` = all cores.',
   );
   out.push('');
@@ -157,37 +164,32 @@ export function renderMarkdown(r: Results): string {
     out.push('');
     out.push(
       `Instrumented run, ${s.callers} callers, ${s.seconds} s, with the CPU profiler on: ${fmtInt(s.opsPerSec)} statements/s, ` +
-        `${s.batches} batches of ${s.meanBatchSize.toFixed(1)} statements on average. ` +
-        `Per batch transaction (one at a time, under the log's advisory lock):`,
+        `${s.batches} batches of ${s.meanBatchSize.toFixed(1)} statements on average, ${s.fastBatches} of them in one round trip ` +
+        `(\`LogRepo.appendAt\`), ${s.slowBatches} the long way (\`LogRepo.batch\`). Per batch (one at a time):`,
     );
     out.push('');
     const b = s.perBatchMs;
     const per = (ms: number) => fmtMs(ms / s.meanBatchSize);
+    const share = (ms: number) => fmtPct(ms / b.cycle);
     out.push(
       table(
-        ['batch transaction part', 'ms per batch', 'ms per statement', 'share'],
+        ['batch part', 'ms per batch', 'ms per statement', 'share of the cycle'],
         [
-          [
-            s.itemCallback === 'write'
-              ? "items' `write` callbacks: attestation + subject INSERTs, awaited one item after another"
-              : `items' \`${s.itemCallback ?? 'callback'}\` callbacks (building each item's rows)`,
-            fmtMs(b.itemCallbacks),
-            per(b.itemCallbacks),
-            fmtPct(b.itemCallbacks / b.transaction),
-          ],
-          ['LogRepo.writeBatch (its INSERTs: entries, nodes, checkpoint, and attestations when it writes them)', fmtMs(b.writeBatch), per(b.writeBatch), fmtPct(b.writeBatch / b.transaction)],
-          ['LogRepo.latestCheckpoint', fmtMs(b.latestCheckpoint), per(b.latestCheckpoint), fmtPct(b.latestCheckpoint / b.transaction)],
-          ['LogRepo.nodes (frontier + proof nodes)', fmtMs(b.nodeReads), per(b.nodeReads), fmtPct(b.nodeReads / b.transaction)],
-          ['rest: BEGIN, advisory lock, COMMIT, SET/checkpoint signing, proofs, event-loop waits', fmtMs(b.rest), per(b.rest), fmtPct(b.rest / b.transaction)],
-          ['**whole transaction**', fmtMs(b.transaction), per(b.transaction), '100%'],
+          ['build (CPU): tree, checkpoint signature, SETs, proofs, rows', fmtMs(b.build), per(b.build), share(b.build)],
+          ["↳ of which the items' `record` callbacks", fmtMs(b.itemCallbacks), per(b.itemCallbacks), share(b.itemCallbacks)],
+          ['one round trip (`appendAt`): BEGIN + lock + guarded write + COMMIT, pipelined', fmtMs(b.flight), per(b.flight), share(b.flight)],
+          ['↳ of which the batch statement\'s JSON (CPU)', fmtMs(b.writeJson), per(b.writeJson), share(b.writeJson)],
+          ...(s.slowBatches > 0 ? [['the long way (`batch`), when taken: BEGIN; lock + size + duplicates; build; write; COMMIT', fmtMs(b.slow), per(b.slow), '']] : []),
+          ['**cycle**: wall time between batch starts', fmtMs(b.cycle), per(b.cycle), '100%'],
         ],
       ),
     );
     out.push('');
     const ps = s.perStatementMs;
     out.push(
-      `Sequencer ceiling at this batch size: ${fmtInt(s.sequencerCeilingPerSec)} statements/s (batch size ÷ transaction time). ` +
-        `Mean latency ${fmtMs(ps.signLatency)} ms = ${fmtMs(ps.beforeAppend)} ms before the log (validation, dedupe SELECT, key, leaf, DSSE; ` +
+      `Sequencer ceiling at this batch size: ${fmtInt(s.sequencerCeilingPerSec)} statements/s (batch size ÷ (build + round trip)); ` +
+        'the rest of the cycle the sequencer waits for the event loop or for items. ' +
+        `Mean latency ${fmtMs(ps.signLatency)} ms = ${fmtMs(ps.beforeAppend)} ms before the log (validation, key, leaf, DSSE; ` +
         `includes waiting for the event loop) + ${fmtMs(ps.logAppend)} ms in the log (queue for the running batch + own batch). ` +
         `Node used ${s.cpu.processCores.toFixed(2)} cores, the machine was ${fmtPct(s.cpu.machineBusy)} busy.`,
     );
@@ -262,7 +264,94 @@ export function renderMarkdown(r: Results): string {
     out.push('');
   }
 
+  // HTTP.
+  if (r.http && r.http.levels.length > 0) {
+    const h = r.http;
+    out.push('### HTTP: `POST /v1/provenance` requests per second (PostgreSQL)');
+    out.push('');
+    out.push(
+      `The server (\`node src/cli/bin.ts serve\`, PostgreSQL pool of 10) runs as a child process on a fresh database; autocannon in this process ` +
+        `keeps ${h.levels[0]!.connections} connections busy over loopback for ${r.settings.seconds} s after a ${r.settings.warmupSeconds} s warm-up, ` +
+        'every request distinct build facts (a new subject digest) with a builder token minted through the API, so every request signs, logs and stores. ' +
+        'Server, load tool and PostgreSQL share the cores.',
+    );
+    out.push('');
+    const attest = r.signing.levels.find((l) => l.backend === 'postgres' && l.callers === h.levels[0]!.connections);
+    out.push(
+      table(
+        ['server LOG_LEVEL', 'connections', 'requests/s', '÷ raw signs/s', '÷ AttestService', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'server CPU ms/req', 'load tool CPU ms/req', 'PostgreSQL CPU ms/req', 'other CPU ms/req', 'server CPU (cores)', 'machine busy', 'log bytes/req'],
+        [
+          ...(attest
+            ? [[
+                '(in-process `AttestService.sign`, same run)',
+                String(attest.callers),
+                fmtInt(attest.opsPerSec),
+                fmtRatio(attest.ratioToRawSign),
+                '1',
+                fmtMs(attest.latencyMs.p50),
+                fmtMs(attest.latencyMs.p99),
+                '',
+                String(attest.errors),
+                fmtMs(attest.processCpuMsPerOp),
+                '',
+                attest.postgresCpuMsPerOp == null ? 'n/a' : fmtMs(attest.postgresCpuMsPerOp),
+                attest.otherCpuMsPerOp === null ? 'n/a' : fmtMs(attest.otherCpuMsPerOp),
+                attest.cpu.processCores.toFixed(2),
+                fmtPct(attest.cpu.machineBusy),
+                '',
+              ]]
+            : []),
+          ...h.levels.map((l) => [
+            l.logLevel,
+            String(l.connections),
+            fmtInt(l.reqPerSec),
+            fmtRatio(l.ratioToRawSign),
+            l.ratioToAttest === null ? 'n/a' : fmtRatio(l.ratioToAttest),
+            fmtMs(l.latencyMs.p50),
+            fmtMs(l.latencyMs.p99),
+            String(l.non2xx),
+            String(l.errors + l.timeouts),
+            l.serverCpuMsPerReq === null ? 'n/a' : fmtMs(l.serverCpuMsPerReq),
+            fmtMs(l.loadToolCpuMsPerReq),
+            l.postgresCpuMsPerReq === null ? 'n/a' : fmtMs(l.postgresCpuMsPerReq),
+            l.restCpuMsPerReq === null ? 'n/a' : fmtMs(l.restCpuMsPerReq),
+            l.serverCores === null ? 'n/a' : l.serverCores.toFixed(2),
+            fmtPct(l.machineBusy),
+            fmtInt(l.logBytesPerReq),
+          ]),
+        ],
+      ),
+    );
+    out.push('');
+    out.push(
+      '`÷ AttestService` = requests/s ÷ the in-process `AttestService.sign` statements/s at the same number of callers on PostgreSQL in this run (the row above); ' +
+        '`server CPU` = the server process (all its threads); `load tool CPU` = this process (autocannon); `PostgreSQL CPU` = the PostgreSQL processes; `other CPU` = everything else on the machine (background work); ' +
+        '`log bytes/req` = what the server wrote to stdout per request (its JSON log).',
+    );
+    out.push('');
+    const t = h.target;
+    out.push(
+      `Target: ${t.description}: ${verdict(t)}` +
+        (t.measured !== null
+          ? ` (LOG_LEVEL=${t.logLevel}: ${fmtInt(t.measured)} requests/s = ${fmtPct(t.measured / t.threshold)} of the target, p99 ${fmtMs(t.measuredP99Ms ?? Number.NaN)} ms).`
+          : '.'),
+    );
+    for (const l of h.levels) {
+      out.push(
+        l.sanity.length
+          ? `Sanity check at LOG_LEVEL=${l.logLevel} FAILED: ${l.sanity.join('; ')}`
+          : `Sanity check at LOG_LEVEL=${l.logLevel}: every 2xx response names its own log index, below the final log size; attestations stored = log size; a returned bundle verifies offline.`,
+      );
+    }
+    out.push('');
+  }
+
   // Proofs.
+  if (r.proofs.backends.length === 0) {
+    for (const n of r.notes) out.push(`Note: ${n}`);
+    out.push('');
+    return out.join('\n');
+  }
   out.push('### Inclusion proofs (`TransparencyLog.inclusionHashes`)');
   out.push('');
   out.push(

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rawEcdsa, rawSignRate } from './crypto.ts';
 import { closeAll, openBenchDatabase, postgresVersion, type BackendName } from './db.ts';
+import { httpLevel, type HttpLevelResult } from './http.ts';
 import { dbClientCosts, profileSequencer, stageCosts, type DbClientCost, type SequencerProfile, type StageCosts } from './profile.ts';
 import { proofBench, type ProofBackendResult } from './proofs.ts';
 import { renderMarkdown, type Results } from './report.ts';
@@ -22,6 +23,8 @@ const RESULTS_DIR = path.join(HERE, 'results');
 const SIGN_TARGET = 2000;
 const SIGN_TARGET_CALLERS = 64;
 const PROOF_TARGET_RATIO = 2;
+const HTTP_TARGET = 1500;
+const HTTP_P99_TARGET_MS = 100;
 /** Background load below which the machine counts as quiet (share of all cores). */
 const QUIET = 0.15;
 
@@ -55,7 +58,9 @@ const settings = {
   proofSamples: num('BENCH_PROOF_SAMPLES', 500, { min: 1 }),
   profileSeconds: num('BENCH_PROFILE_SECONDS', 3),
   waitIdleSeconds: num('BENCH_WAIT_IDLE_SECONDS', 60),
-  sections: new Set((process.env.BENCH_SECTIONS || 'sign,profile,proofs').split(',').map((s) => s.trim())),
+  sections: new Set((process.env.BENCH_SECTIONS || 'sign,profile,http,proofs').split(',').map((s) => s.trim())),
+  httpConnections: num('BENCH_HTTP_CONNECTIONS', 64, { min: 1 }),
+  httpLogLevels: (process.env.BENCH_HTTP_LOG_LEVELS || 'warn,info').split(',').map((s) => s.trim()),
 };
 for (const b of settings.backends) {
   if (b !== 'postgres' && b !== 'pglite') throw new Error(`BENCH_BACKENDS: unknown backend ${JSON.stringify(b)}`);
@@ -178,7 +183,33 @@ async function main(): Promise<void> {
       }
     }
 
-    // 3. Inclusion proofs.
+    // 3. HTTP throughput of POST /v1/provenance: the real server as a child process, on PostgreSQL.
+    const httpLevels: HttpLevelResult[] = [];
+    if (settings.sections.has('http')) {
+      if (!backends.includes('postgres')) {
+        notes.push('The HTTP benchmark runs on PostgreSQL only: not run.');
+      } else {
+        const attest = levels.find((l) => l.backend === 'postgres' && l.callers === settings.httpConnections);
+        for (const logLevel of settings.httpLogLevels) {
+          const h = await httpLevel({
+            databaseUrl: settings.databaseUrl,
+            logLevel,
+            connections: settings.httpConnections,
+            seconds: settings.seconds,
+            warmupSeconds: settings.warmupSeconds,
+            rawSignPerSec: crypto.signPerSec,
+            attestPerSec: attest?.opsPerSec ?? null,
+            onProgress: progress,
+          });
+          httpLevels.push(h);
+          progress(
+            `http (LOG_LEVEL=${logLevel}): ${Math.round(h.reqPerSec)} req/s, p50 ${h.latencyMs.p50.toFixed(1)} ms, p99 ${h.latencyMs.p99.toFixed(1)} ms, non-2xx ${h.non2xx}`,
+          );
+        }
+      }
+    }
+
+    // 4. Inclusion proofs.
     const proofBackends: ProofBackendResult[] = [];
     if (settings.sections.has('proofs')) {
       for (const backend of backends) {
@@ -204,6 +235,8 @@ async function main(): Promise<void> {
     const backgroundAfter = await backgroundLoad();
 
     const pgLevel = levels.find((l) => l.backend === 'postgres' && l.callers === SIGN_TARGET_CALLERS);
+    // The target is judged on the first log level listed (warn by default: no per-request log line).
+    const httpTarget = httpLevels[0];
     const pgProofs = proofBackends.find((b) => b.backend === 'postgres');
     const proofTargetSizes: [number, number] = [Math.min(...settings.proofSizes), Math.max(...settings.proofSizes)];
     const proofMeasured =
@@ -249,6 +282,18 @@ async function main(): Promise<void> {
         },
       },
       profile: { stages, sequencer, dbClient: dbCosts, backend: profiledOn },
+      http: {
+        levels: httpLevels,
+        target: {
+          description: `at least ${HTTP_TARGET.toLocaleString('en-US')} POST /v1/provenance requests/s at ${settings.httpConnections} connections on PostgreSQL with p99 under ${HTTP_P99_TARGET_MS} ms`,
+          threshold: HTTP_TARGET,
+          p99ThresholdMs: HTTP_P99_TARGET_MS,
+          logLevel: httpTarget?.logLevel ?? null,
+          measured: httpTarget?.reqPerSec ?? null,
+          measuredP99Ms: httpTarget?.latencyMs.p99 ?? null,
+          met: httpTarget ? httpTarget.reqPerSec >= HTTP_TARGET && httpTarget.latencyMs.p99 < HTTP_P99_TARGET_MS && httpTarget.non2xx === 0 : null,
+        },
+      },
       proofs: {
         backends: proofBackends,
         target: {
@@ -270,7 +315,7 @@ async function main(): Promise<void> {
     progress(`done in ${results.durationSeconds.toFixed(0)} s; wrote ${path.relative(process.cwd(), RESULTS_DIR)}/latest.{json,md}`);
     const failedSanity = Object.values(sanity).some((p) => p && p.length > 0);
     const failedProofs = proofBackends.some((b) => b.sizes.some((s) => s.verifyFailures > 0));
-    const errors = levels.some((l) => l.errors > 0);
+    const errors = levels.some((l) => l.errors > 0) || httpLevels.some((h) => h.sanity.length > 0 || h.errors > 0 || h.timeouts > 0);
     if (failedSanity || failedProofs || errors) {
       progress('correctness checks FAILED (see the report): exit code 1');
       process.exitCode = 1;

@@ -6,7 +6,7 @@ import { wireServices } from '../src/deps.ts';
 import { createLogger } from '../src/logger.ts';
 import { verifyBundle } from '../src/signing/verify.ts';
 import type { BackendName, BenchDatabase } from './db.ts';
-import { cpuWindow, summarize, type CpuWindow, type LatencySummary } from './stats.ts';
+import { cpuWindow, postgresCpuMs, summarize, type CpuWindow, type LatencySummary } from './stats.ts';
 import { BENCH_CALLER, provenanceStatement } from './statements.ts';
 
 export const BENCH_ISSUER = 'https://waybill.bench';
@@ -26,7 +26,9 @@ export interface SignLevelResult {
   cpu: CpuWindow;
   /** This process's CPU milliseconds per statement. */
   processCpuMsPerOp: number;
-  /** The rest of the machine's CPU milliseconds per statement: PostgreSQL's server processes, plus any background load. */
+  /** CPU milliseconds per statement of the PostgreSQL processes (server and backends; null for PGlite or off Linux). */
+  postgresCpuMsPerOp: number | null;
+  /** The rest of the machine's CPU milliseconds per statement: background load (other processes). */
   otherCpuMsPerOp: number | null;
   errors: number;
   firstError?: string;
@@ -43,8 +45,18 @@ export async function signLoad(
   services: Services,
   callers: number,
   seconds: number,
-): Promise<{ latencies: number[]; errors: number; firstError?: string; elapsedMs: number; cpu: CpuWindow; lastBundle?: unknown }> {
+): Promise<{
+  latencies: number[];
+  errors: number;
+  firstError?: string;
+  elapsedMs: number;
+  cpu: CpuWindow;
+  /** CPU ms of the PostgreSQL processes over the run (null off Linux). */
+  postgresCpuMs: number | null;
+  lastBundle?: unknown;
+}> {
   const latencies: number[] = [];
+  const pg0 = postgresCpuMs();
   let errors = 0;
   let firstError: string | undefined;
   let lastBundle: unknown;
@@ -69,7 +81,9 @@ export async function signLoad(
   await Promise.all(Array.from({ length: callers }, worker));
   const elapsedMs = performance.now() - t0;
   const cpu = endCpu();
-  return { latencies, errors, ...(firstError !== undefined ? { firstError } : {}), elapsedMs, cpu, lastBundle };
+  const pg1 = postgresCpuMs();
+  const postgresCpuMs_ = pg0 !== null && pg1 !== null ? pg1 - pg0 : null;
+  return { latencies, errors, ...(firstError !== undefined ? { firstError } : {}), elapsedMs, cpu, postgresCpuMs: postgresCpuMs_, lastBundle };
 }
 
 export async function signLevel(
@@ -92,10 +106,16 @@ export async function signLevel(
     latencyMs: summarize(run.latencies),
     cpu: run.cpu,
     processCpuMsPerOp: ops > 0 ? run.cpu.processCpuMs / ops : Number.NaN,
+    postgresCpuMsPerOp: backend === 'postgres' && run.postgresCpuMs !== null && ops > 0 ? run.postgresCpuMs / ops : null,
     otherCpuMsPerOp:
       run.cpu.machineBusy === null || ops === 0
         ? null
-        : Math.max(0, run.cpu.machineBusy * availableParallelism() - run.cpu.processCores) * (run.elapsedMs / ops),
+        : Math.max(
+            0,
+            run.cpu.machineBusy * availableParallelism() * run.elapsedMs -
+              run.cpu.processCpuMs -
+              (backend === 'postgres' ? (run.postgresCpuMs ?? 0) : 0),
+          ) / ops,
     errors: run.errors,
     ...(run.firstError !== undefined ? { firstError: run.firstError } : {}),
   };

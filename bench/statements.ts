@@ -28,3 +28,21 @@ export function provenanceStatement() {
 
 /** The caller identity every benchmark statement is signed as. */
 export const BENCH_CALLER = 'https://ci.example.com/pipelines/bench';
+
+/**
+ * The same provenance as `provenanceStatement`, as the build facts `POST /v1/provenance`
+ * takes (the server turns them into that statement), each call with a new subject digest.
+ */
+export function provenanceFacts() {
+  const digest = sha256(`${RUN}/http/${counter++}`);
+  return {
+    subjects: [{ name: 'ghcr.io/example/app', digest: { sha256: digest } }],
+    buildType: 'https://example.com/build/v1',
+    externalParameters: { repository: 'https://github.com/example/app', ref: 'refs/heads/main' },
+    resolvedDependencies: [
+      { uri: 'git+https://github.com/example/app@refs/heads/main', digest: { gitCommit: sha256('c').slice(0, 40) } },
+    ],
+    builder: { id: 'https://ci.example.com/builder/v1' },
+    metadata: { invocationId: 'run-1' },
+  };
+}

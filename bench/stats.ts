@@ -1,6 +1,6 @@
 // Small measurement helpers shared by the benchmark sections: percentiles, CPU accounting,
 // number formatting. No dependencies beyond node:*.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface LatencySummary {
   samples: number;
@@ -106,4 +106,36 @@ export function fmtRatio(n: number): string {
 
 export function fmtPct(n: number | null): string {
   return n === null || !Number.isFinite(n) ? 'n/a' : `${(n * 100).toFixed(0)}%`;
+}
+
+/** Linux clock ticks per second (/proc/<pid>/stat units). */
+export const CLK_TCK = 100;
+
+/**
+ * CPU milliseconds used so far by every process named `postgres` (the server and its
+ * backends), from /proc; null off Linux. Backends that exit inside a window take their CPU
+ * with them, so measure windows in which the connections stay open.
+ */
+export function postgresCpuMs(): number | null {
+  let dirs: string[];
+  try {
+    dirs = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  let ticks = 0;
+  for (const d of dirs) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const open = stat.indexOf('(');
+      const close = stat.lastIndexOf(')');
+      if (stat.slice(open + 1, close) !== 'postgres') continue;
+      const f = stat.slice(close + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // the process exited
+    }
+  }
+  return (ticks * 1000) / CLK_TCK;
 }

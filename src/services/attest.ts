@@ -17,7 +17,7 @@ import { pemCertificatesToDer, type CaMaterial } from '../signing/ca.ts';
 import type { Database } from '../storage/database.ts';
 import { attestations, attestationSubjects } from '../storage/schema.ts';
 import { dsseEntryBody } from '../tlog/entry.ts';
-import type { TlogEntryJson, TransparencyLog } from '../tlog/log.ts';
+import { DuplicateAttestationError, type TlogEntryJson, type TransparencyLog } from '../tlog/log.ts';
 
 export interface SignerIdentity {
   subject: string;
@@ -104,12 +104,14 @@ export class AttestService {
     // The payload is the JCS form: deterministic bytes, so equal content means equal payload.
     const payload = jcs(statement);
     const statementSha256 = sha256hex(payload);
-    const existing = await this.#findBySigner(callerSubject, statementSha256);
-    if (existing) return { record: existing, created: false };
+    // No lookup before signing: the log's batch transaction finds a repeated (caller,
+    // statement) under its lock (one query for the whole batch) and logs nothing for it; the
+    // append then rejects with DuplicateAttestationError and the existing record is answered.
 
     const subjects = subjectDigests(statement);
     const environment = opts.environment ?? null;
     let stored: typeof attestations.$inferSelect | undefined;
+    let logged: { json: TlogEntryJson; entry: BundleTlogEntry } | undefined;
     const witness: Witness = {
       testify: async (content, certificatePem) => {
         if (content.$case !== 'dsseEnvelope') throw new Error('expected a DSSE envelope');
@@ -134,8 +136,10 @@ export class AttestService {
           body,
           kind: { kind: 'dsse', version: '0.0.1' },
           attestationId: id,
+          unique: { signerSubject: callerSubject, statementSha256 },
           record: (tlogEntry) => {
-            unlogged.verificationMaterial.tlogEntries = [toTlogEntry(tlogEntry)];
+            logged = { json: tlogEntry, entry: toTlogEntry(tlogEntry) };
+            unlogged.verificationMaterial.tlogEntries = [logged.entry];
             unlogged.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: [] };
             const row: AttestationRow = {
               id,
@@ -154,7 +158,9 @@ export class AttestService {
             return { row, subjects };
           },
         });
-        return { tlogEntries: [toTlogEntry(entry)] };
+        // The entry the record was built with (the log may have built more than one, when a
+        // batch had to be redone).
+        return { tlogEntries: [logged?.json === entry ? logged.entry : toTlogEntry(entry)] };
       },
     };
 
@@ -165,9 +171,12 @@ export class AttestService {
     try {
       await builder.create({ data: Buffer.from(payload), type: INTOTO_PAYLOAD_TYPE });
     } catch (err) {
-      // A concurrent identical submission won the race: answer with its record.
-      const raced = await this.#findBySigner(callerSubject, statementSha256);
-      if (raced) return { record: raced, created: false };
+      // The same caller submitted the same statement before (or concurrently, and won the
+      // race): answer with the stored record.
+      const existing =
+        (err instanceof DuplicateAttestationError ? await this.get(err.attestationId) : undefined) ??
+        (await this.#findBySigner(callerSubject, statementSha256));
+      if (existing) return { record: existing, created: false };
       throw err;
     }
     if (!stored) throw new AppError('INTERNAL', 'the log did not store the attestation');

@@ -110,6 +110,7 @@ export class IngestService {
         body,
         kind,
         attestationId: content.id,
+        unique: { signerSubject: signer.subject, statementSha256 },
         record: (entry) => {
           const row: AttestationRow = {
           id: content.id,

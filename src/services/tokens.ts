@@ -102,17 +102,13 @@ export class TokenService {
       }
     }
     if (!secret.startsWith(TOKEN_PREFIX) || secret.length > 128) return undefined;
-    const [row] = await this.#database.db
-      .select()
-      .from(tokens)
-      .where(
-        and(
-          eq(tokens.sha256, sha256hex(secret)),
-          isNull(tokens.revokedAt),
-          or(isNull(tokens.expiresAt), gt(tokens.expiresAt, now)),
-        ),
-      )
-      .limit(1);
+    // Every authenticated request runs this: a prepared statement, without the query builder.
+    const [row] = await this.#database.sql.query<{ id: string; subject: string; roles: string[] }>(
+      `select id, subject, roles from tokens
+       where sha256 = $1::text and revoked_at is null and (expires_at is null or expires_at > $2::timestamptz)
+       limit 1`,
+      [sha256hex(secret), now.toISOString()],
+    );
     if (!row) return undefined;
     return { tokenId: row.id, subject: row.subject, roles: row.roles as Role[] };
   }

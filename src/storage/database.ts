@@ -53,11 +53,38 @@ export function sqlStateOf(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * SQL straight to the driver, for the hot paths (signing, the log's batch transaction): `$n`
+ * parameters, rows as objects keyed by column name. Column types differ between drivers
+ * (int8: string on postgres.js, number on PGlite; bytea: Buffer or Uint8Array), so callers
+ * normalise what they read.
+ */
+export interface SqlClient {
+  query<T extends Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
 export interface Database {
   readonly driver: 'pglite' | 'postgres';
   readonly db: Db;
   /** Raw SQL returning rows as an array on both drivers. */
   execute<T extends Record<string, unknown>>(query: SQL, tx?: Tx): Promise<T[]>;
+  /**
+   * Driver-level queries without the query builder. On PostgreSQL every distinct text is a
+   * named prepared statement on each connection (parsed and planned once, one round trip per
+   * execution), so the text must be fixed: the data goes in parameters.
+   */
+  readonly sql: SqlClient;
+  /**
+   * A transaction on the driver itself. On PostgreSQL, queries started without awaiting the
+   * previous one are sent together (pipelined) and cost one round trip between them.
+   */
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  /**
+   * Run `statements` in one transaction sent in one piece: on PostgreSQL BEGIN, the statements
+   * and COMMIT are pipelined on one connection, one round trip in all. Resolves with each
+   * statement's rows once committed; rejects if any statement fails, and then nothing is.
+   */
+  atomic(statements: ReadonlyArray<readonly [text: string, params?: readonly unknown[]]>): Promise<Array<Record<string, unknown>[]>>;
   migrate(): Promise<void>;
   /** True when the database answers and every table of the schema exists. */
   ready(): Promise<boolean>;
@@ -110,8 +137,20 @@ async function openPglite(opts: { dataDir: string } | { memory: true }): Promise
     client = await PGlite.create();
   }
   const db = drizzlePglite(client, { schema }) as unknown as Db;
+  const on = (q: Pick<PGlite, 'query'>): SqlClient => ({
+    query: async <T extends Record<string, unknown>>(text: string, params: readonly unknown[] = []) =>
+      (await q.query<T>(text, params as unknown[])).rows,
+  });
   return {
     ...common('pglite', db),
+    sql: on(client),
+    transaction: (fn) => client.transaction((tx) => fn(on(tx))),
+    atomic: (statements) =>
+      client.transaction(async (tx) => {
+        const out: Array<Record<string, unknown>[]> = [];
+        for (const [text, params] of statements) out.push((await tx.query<Record<string, unknown>>(text, (params ?? []) as unknown[])).rows);
+        return out;
+      }),
     async migrate() {
       // One process owns the directory, so no advisory lock is needed here.
       await migratePglite(db as never, { migrationsFolder: MIGRATIONS_DIR });
@@ -132,8 +171,37 @@ async function openPostgres(opts: { url: string; max?: number }): Promise<Databa
     onnotice: () => {},
   });
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
+  // `prepare: true` makes a named statement per text and connection; `simple: false` keeps even
+  // parameterless queries on the extended protocol, so they are prepared too.
+  const options = { prepare: true, simple: false } as postgres.UnsafeQueryOptions;
+  const on = (q: Pick<postgres.Sql, 'unsafe'>): SqlClient => ({
+    query: <T extends Record<string, unknown>>(text: string, params: readonly unknown[] = []) =>
+      q.unsafe<T[]>(text, params as postgres.ParameterOrJSON<never>[], options) as unknown as Promise<T[]>,
+  });
   return {
     ...common('postgres', db),
+    sql: on(client),
+    transaction: <T>(fn: (tx: SqlClient) => Promise<T>) => client.begin((tx) => fn(on(tx))) as Promise<T>,
+    async atomic(statements) {
+      const conn = await client.reserve();
+      try {
+        // Issued without awaiting each other, so postgres.js writes them out together.
+        const settled = await Promise.allSettled([
+          conn.unsafe('begin'),
+          ...statements.map(([text, params]) => conn.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[], options)),
+          conn.unsafe('commit'),
+        ]);
+        // A failed statement aborts the transaction: the later ones fail with 25P02 and the
+        // pipelined COMMIT answers ROLLBACK. Report the statement that failed first.
+        const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+        if (failures.length > 0) throw failures.find((e) => sqlStateOf(e) !== '25P02') ?? failures[0];
+        const commit = settled[settled.length - 1] as PromiseFulfilledResult<{ command?: string }>;
+        if (commit.value.command !== 'COMMIT') throw new DatabaseError(`the transaction ended with ${commit.value.command}`, undefined, undefined);
+        return settled.slice(1, -1).map((r) => [...(r as PromiseFulfilledResult<Record<string, unknown>[]>).value]);
+      } finally {
+        conn.release();
+      }
+    },
     async migrate() {
       // Several instances may start together: a session-level advisory lock on one reserved
       // connection makes them take turns; the later ones then find nothing left to apply.

@@ -1,8 +1,10 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VerifyError, verifyBundle } from '../../src/signing/verify.ts';
 import type { Database } from '../../src/storage/database.ts';
 import { backends } from '../helpers/db.ts';
 import { testApp } from '../helpers/app.ts';
+import { checkLogIntegrity } from '../helpers/log-integrity.ts';
 import { provenanceStatement } from '../helpers/statements.ts';
 
 const CI = 'https://ci.example.com/pipelines/api';
@@ -72,6 +74,50 @@ describe.each(backends)('signing service on $name', (backend) => {
     const paths = (err as { errors: Array<{ path: string }> }).errors.map((e) => e.path);
     expect(paths).toEqual(expect.arrayContaining(['/_type', '/subject/0/digest/sha256', '/predicateType']));
     expect((await t.deps.log.checkpoint()).treeSize).toBe(before.treeSize);
+  });
+
+  it('stores N concurrent identical submissions once: one row, one log entry, every answer the same record', async () => {
+    const statement = provenanceStatement();
+    const before = (await t.deps.log.checkpoint()).treeSize;
+    // Alongside other callers' statements, so the copies share batches with entries that are logged.
+    const [copies, others] = await Promise.all([
+      Promise.all(Array.from({ length: 12 }, () => t.deps.attest.sign(structuredClone(statement), CI))),
+      Promise.all(Array.from({ length: 5 }, () => t.deps.attest.sign(provenanceStatement(), CI))),
+    ]);
+    expect(copies.filter((r) => r.created)).toHaveLength(1);
+    const first = copies.find((r) => r.created)!.record;
+    for (const r of copies) expect(r.record).toEqual(first);
+    expect(others.every((r) => r.created)).toBe(true);
+    const after = (await t.deps.log.checkpoint()).treeSize;
+    expect(after).toBe(before + 1 + others.length);
+    const sha = copies[0]!.record.id;
+    const [{ n: rows }] = (await database.execute<{ n: number }>(
+      sql`select count(*)::int as n from attestations a join log_entries e on e.attestation_id = a.id
+          where a.signer_subject = ${CI} and a.statement_sha256 = (select statement_sha256 from attestations where id = ${sha})`,
+    )) as [{ n: number }];
+    expect(rows).toBe(1);
+    // and again, sequentially, once the first is stored
+    const again = await t.deps.attest.sign(statement, CI);
+    expect(again).toEqual({ record: first, created: false });
+    expect((await t.deps.log.checkpoint()).treeSize).toBe(after);
+  });
+
+  it('keeps one consistent log when another log instance on the same database appends in between', async () => {
+    // A second TransparencyLog with the same keys (another process, in effect): each append from
+    // one invalidates the head the other cached, which must notice and read the tree again.
+    const other = await testApp(database, { WAYBILL_DATA_DIR: t.config.dataDir });
+    const before = (await t.deps.log.checkpoint()).treeSize;
+    const signed: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      const [a, b] = await Promise.all([
+        Promise.all(Array.from({ length: 3 }, () => t.deps.attest.sign(provenanceStatement(), CI))),
+        Promise.all(Array.from({ length: 2 }, () => other.deps.attest.sign(provenanceStatement(), CI))),
+      ]);
+      signed.push(...[...a, ...b].map((r) => r.record.logIndex));
+    }
+    expect(signed.sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => before + i));
+    const report = await checkLogIntegrity(database, { name: new URL('https://waybill.test').host, publicKey: t.deps.keys.log.publicKey });
+    expect(report.size).toBe(before + 20);
   });
 
   it('batches concurrent signings into one consistent log with no gap and no duplicate', async () => {
