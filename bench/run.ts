@@ -17,6 +17,7 @@ import { proofBench, type ProofBackendResult } from './proofs.ts';
 import { renderMarkdown, type Results } from './report.ts';
 import { benchServices, sanityCheck, signLevel, signLoad, type SignLevelResult } from './signing.ts';
 import { cpuWindow, sleep } from './stats.ts';
+import { runVerdictBench } from './verdicts.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const RESULTS_DIR = path.join(HERE, 'results');
@@ -58,7 +59,7 @@ const settings = {
   proofSamples: num('BENCH_PROOF_SAMPLES', 500, { min: 1 }),
   profileSeconds: num('BENCH_PROFILE_SECONDS', 3),
   waitIdleSeconds: num('BENCH_WAIT_IDLE_SECONDS', 60),
-  sections: new Set((process.env.BENCH_SECTIONS || 'sign,profile,http,proofs').split(',').map((s) => s.trim())),
+  sections: new Set((process.env.BENCH_SECTIONS || 'sign,profile,http,proofs,verdicts').split(',').map((s) => s.trim())),
   httpConnections: num('BENCH_HTTP_CONNECTIONS', 64, { min: 1 }),
   httpLogLevels: (process.env.BENCH_HTTP_LOG_LEVELS || 'warn,info').split(',').map((s) => s.trim()),
 };
@@ -307,9 +308,16 @@ async function main(): Promise<void> {
       },
       notes,
     };
-    const markdown = renderMarkdown(results);
+    let markdown = renderMarkdown(results);
+    // Verdicts (promotion issue): PostgreSQL with 10^5 and 10^6 stored attestations (bench/verdicts.ts).
+    let verdicts: Awaited<ReturnType<typeof runVerdictBench>> | null = null;
+    if (settings.sections.has('verdicts')) {
+      progress('verdicts: filling 10^5 and 10^6 attestations, then deciding');
+      verdicts = await runVerdictBench(progress);
+      markdown += '\n' + verdicts.markdown + '\n';
+    }
     mkdirSync(RESULTS_DIR, { recursive: true });
-    writeFileSync(path.join(RESULTS_DIR, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+    writeFileSync(path.join(RESULTS_DIR, 'latest.json'), JSON.stringify({ ...results, verdicts: verdicts && { rows: verdicts.rows, rawSignsPerSec: verdicts.raw } }, null, 2) + '\n');
     writeFileSync(path.join(RESULTS_DIR, 'latest.md'), markdown);
     process.stdout.write(markdown);
     progress(`done in ${results.durationSeconds.toFixed(0)} s; wrote ${path.relative(process.cwd(), RESULTS_DIR)}/latest.{json,md}`);
