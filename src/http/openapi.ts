@@ -1,6 +1,7 @@
 // Shared OpenAPI pieces: the router factory with our validation hook, and common schemas.
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { AppError, type FieldError } from '../errors.ts';
+import { normalizeDigest } from '../intoto/statement.ts';
 
 export { z };
 
@@ -52,3 +53,17 @@ export const PageQuery = z.object({
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
+
+/** A digest in a path or body (`sha256:<hex>`, URL-encoded or not), normalised; bad ones are a 400. */
+export const DigestParam = z
+  .string()
+  .max(200)
+  .transform((v, ctx) => {
+    try {
+      return normalizeDigest(decodeURIComponent(v));
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  })
+  .openapi({ type: 'string', example: 'sha256:' + 'a'.repeat(64) });

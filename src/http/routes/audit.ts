@@ -2,22 +2,10 @@
 import { createRoute } from '@hono/zod-openapi';
 import { EVIDENCE_PACK_MEDIA_TYPE } from '../../audit/pack.ts';
 import type { Deps } from '../../deps.ts';
-import { normalizeDigest } from '../../intoto/statement.ts';
 import { requireRole } from '../auth.ts';
-import { bearerSecurity, problemResponses, router, z } from '../openapi.ts';
+import { bearerSecurity, DigestParam, problemResponses, router, z } from '../openapi.ts';
 
-const Digest = z
-  .string()
-  .max(200)
-  .transform((v, ctx) => {
-    try {
-      return normalizeDigest(decodeURIComponent(v));
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  })
-  .openapi({ type: 'string', example: 'sha256:' + 'a'.repeat(64) });
+const Digest = DigestParam;
 const pack = { description: 'an evidence pack', content: { [EVIDENCE_PACK_MEDIA_TYPE]: { schema: z.unknown().openapi({ type: 'object' }) } } };
 
 export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit' | 'promotion'>) {

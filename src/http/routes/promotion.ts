@@ -3,23 +3,11 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
-import { normalizeDigest } from '../../intoto/statement.ts';
 import { callerOf, requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
-import { bearerSecurity, problemResponses, router, z } from '../openapi.ts';
+import { bearerSecurity, DigestParam, problemResponses, router, z } from '../openapi.ts';
 
-const Digest = z
-  .string()
-  .max(200)
-  .transform((v, ctx) => {
-    try {
-      return normalizeDigest(v);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  })
-  .openapi({ type: 'string', example: 'sha256:' + 'a'.repeat(64) });
+const Digest = DigestParam;
 const EnvironmentName = z.string().regex(/^[a-z0-9-]{1,63}$/, 'an environment name: [a-z0-9-]+');
 
 const RuleResult = z.object({ name: z.string(), satisfied: z.boolean(), evidence: z.array(z.string()), reason: z.string().optional() });

@@ -1,24 +1,12 @@
 // Rebuilds: the provenance diff, rebuild exceptions and their approvals, the rebuild report.
 import { createRoute } from '@hono/zod-openapi';
 import type { Deps } from '../../deps.ts';
-import { normalizeDigest } from '../../intoto/statement.ts';
 import { DURATION_PATTERN } from '../../util/duration.ts';
 import { callerOf, requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
-import { bearerSecurity, problemResponses, router, z } from '../openapi.ts';
+import { bearerSecurity, DigestParam, problemResponses, router, z } from '../openapi.ts';
 
-const Digest = z
-  .string()
-  .max(200)
-  .transform((v, ctx) => {
-    try {
-      return normalizeDigest(decodeURIComponent(v));
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  })
-  .openapi({ type: 'string', example: 'sha256:' + 'a'.repeat(64) });
+const Digest = DigestParam;
 const Json = z.unknown().openapi({ type: 'object' });
 const ok = (description: string) => ({ description, content: { 'application/json': { schema: Json } } });
 
