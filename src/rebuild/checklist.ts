@@ -2,18 +2,13 @@
 // computed from the provenance diff, the rebuild's own provenance and the exception. Each item
 // says whether it holds and why; which items a policy requires, and how many approvals it
 // wants, is the caller's business (RebuildPolicy.require / minApprovals).
+import { REBUILD_REQUIREMENTS } from '../policy/types.ts';
 import type { ProvenanceDiff } from './diff.ts';
 import { displayImage } from './identity.ts';
 import { normalizeProvenance, type NormalizedDependency, type StatementInput } from './normalize.ts';
 
-export const CHECKLIST_ITEMS = [
-  'pinned-dependencies',
-  'pinned-base-images',
-  'same-builder',
-  'documented-reason',
-  'distinct-approvers',
-  'own-tests',
-] as const;
+/** The checklist items are exactly what a policy's `rebuilds.require` may name. */
+export const CHECKLIST_ITEMS = REBUILD_REQUIREMENTS;
 export type ChecklistItem = (typeof CHECKLIST_ITEMS)[number];
 
 export interface ChecklistResult {
