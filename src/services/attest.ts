@@ -175,7 +175,7 @@ export class AttestService {
       // race): answer with the stored record.
       const existing =
         (err instanceof DuplicateAttestationError ? await this.get(err.attestationId) : undefined) ??
-        (await this.#findBySigner(callerSubject, statementSha256));
+        (await findBySigner(this.#database, callerSubject, statementSha256));
       if (existing) return { record: existing, created: false };
       throw err;
     }
@@ -184,22 +184,28 @@ export class AttestService {
   }
 
   async get(id: string): Promise<AttestationRecord | undefined> {
-    const [row] = await this.#database.db.select().from(attestations).where(eq(attestations.id, id));
-    return row ? toRecord(row, await this.#subjects(row.id)) : undefined;
+    return findAttestation(this.#database, id);
   }
+}
 
-  async #findBySigner(subject: string, statementSha256: string): Promise<AttestationRecord | undefined> {
-    const [row] = await this.#database.db
-      .select()
-      .from(attestations)
-      .where(and(eq(attestations.signerSubject, subject), eq(attestations.statementSha256, statementSha256)));
-    return row ? toRecord(row, await this.#subjects(row.id)) : undefined;
-  }
+/** A stored attestation record by id (signed or ingested). */
+export async function findAttestation(database: Database, id: string): Promise<AttestationRecord | undefined> {
+  const [row] = await database.db.select().from(attestations).where(eq(attestations.id, id));
+  return row ? toRecord(row, await subjectsOf(database, row.id)) : undefined;
+}
 
-  async #subjects(id: string) {
-    return this.#database.db
-      .select({ digest: attestationSubjects.digest, name: attestationSubjects.name })
-      .from(attestationSubjects)
-      .where(eq(attestationSubjects.attestationId, id));
-  }
+/** The record a signer already has for a statement (the idempotency key), if any. */
+export async function findBySigner(database: Database, subject: string, statementSha256: string): Promise<AttestationRecord | undefined> {
+  const [row] = await database.db
+    .select()
+    .from(attestations)
+    .where(and(eq(attestations.signerSubject, subject), eq(attestations.statementSha256, statementSha256)));
+  return row ? toRecord(row, await subjectsOf(database, row.id)) : undefined;
+}
+
+async function subjectsOf(database: Database, id: string) {
+  return database.db
+    .select({ digest: attestationSubjects.digest, name: attestationSubjects.name })
+    .from(attestationSubjects)
+    .where(eq(attestationSubjects.attestationId, id));
 }

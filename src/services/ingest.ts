@@ -8,7 +8,6 @@ import { bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
 import type { Bundle, SerializedBundle } from '@sigstore/bundle';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import canonicalize from 'canonicalize';
-import { and, eq } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
 import type { FieldError } from '../errors.ts';
 import { INTOTO_PAYLOAD_TYPE, STATEMENT_V1, subjectDigests, validateStatement } from '../intoto/statement.ts';
@@ -16,10 +15,9 @@ import type { Statement } from '../intoto/statement.ts';
 import type { ExternalTrust, ExternalVerification } from '../signing/external.ts';
 import { VerifyError } from '../signing/verify.ts';
 import type { Database } from '../storage/database.ts';
-import { attestations, attestationSubjects } from '../storage/schema.ts';
 import { dsseEntryBody, hashedrekordEntryBody } from '../tlog/entry.ts';
 import type { TransparencyLog } from '../tlog/log.ts';
-import { attestationId, toRecord } from './attest.ts';
+import { attestationId, findAttestation, findBySigner, toRecord } from './attest.ts';
 import type { AttestationRecord, AttestationRow } from './attest.ts';
 
 /** The predicate of the statement synthesized for a message-signature bundle (docs/predicates.md). */
@@ -81,7 +79,7 @@ export class IngestService {
       });
     }
 
-    const existing = await this.#byId(content.id);
+    const existing = await findAttestation(this.#database, content.id);
     if (existing) return { record: existing, created: false };
 
     let verified: ExternalVerification;
@@ -113,50 +111,30 @@ export class IngestService {
         unique: { signerSubject: signer.subject, statementSha256 },
         record: (entry) => {
           const row: AttestationRow = {
-          id: content.id,
-          predicateType: statement.predicateType,
-          statement,
-          statementSha256,
-          bundle: serialized,
-          signerSubject: signer.subject,
-          signerIssuer: signer.issuer,
-          environment: opts.environment ?? null,
-          origin: 'ingested',
-          logIndex: Number(entry.logIndex),
-          createdAt: new Date(Number(entry.integratedTime) * 1000),
-        };
+            id: content.id,
+            predicateType: statement.predicateType,
+            statement,
+            statementSha256,
+            bundle: serialized,
+            signerSubject: signer.subject,
+            signerIssuer: signer.issuer,
+            environment: opts.environment ?? null,
+            origin: 'ingested',
+            logIndex: Number(entry.logIndex),
+            createdAt: new Date(Number(entry.integratedTime) * 1000),
+          };
           stored = row;
           return { row, subjects };
         },
       });
     } catch (err) {
       // A concurrent identical submission (same id, or same signer and statement) won the race.
-      const raced = (await this.#byId(content.id)) ?? (await this.#bySigner(signer.subject, statementSha256));
+      const raced = (await findAttestation(this.#database, content.id)) ?? (await findBySigner(this.#database, signer.subject, statementSha256));
       if (raced) return { record: raced, created: false };
       throw err;
     }
     if (!stored) throw new AppError('INTERNAL', 'the log did not store the attestation');
     return { record: toRecord(stored, subjects), created: true };
-  }
-
-  async #byId(id: string): Promise<AttestationRecord | undefined> {
-    const [row] = await this.#database.db.select().from(attestations).where(eq(attestations.id, id));
-    return row ? toRecord(row, await this.#subjects(row.id)) : undefined;
-  }
-
-  async #bySigner(subject: string, statementSha256: string): Promise<AttestationRecord | undefined> {
-    const [row] = await this.#database.db
-      .select()
-      .from(attestations)
-      .where(and(eq(attestations.signerSubject, subject), eq(attestations.statementSha256, statementSha256)));
-    return row ? toRecord(row, await this.#subjects(row.id)) : undefined;
-  }
-
-  async #subjects(id: string) {
-    return this.#database.db
-      .select({ digest: attestationSubjects.digest, name: attestationSubjects.name })
-      .from(attestationSubjects)
-      .where(eq(attestationSubjects.attestationId, id));
   }
 }
 
