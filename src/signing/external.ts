@@ -20,17 +20,16 @@
  * the digest (ECDSA P-256/P-384 and RSA PKCS#1 v1.5; Ed25519 signs the message itself and cannot
  * be checked from a digest).
  */
-import { X509Certificate as NodeX509Certificate, constants, createHash, createPublicKey, publicDecrypt, timingSafeEqual } from 'node:crypto';
+import { constants, createHash, createPublicKey, publicDecrypt, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { bundleFromJSON } from '@sigstore/bundle';
-import type { Bundle, MessageSignature, TransparencyLogEntry } from '@sigstore/bundle';
-import { ASN1Obj } from '@sigstore/core';
+import type { Bundle, MessageSignature } from '@sigstore/bundle';
 import { HashAlgorithm, TrustedRoot } from '@sigstore/protobuf-specs';
 import { PolicyError, VerificationError, Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
 import type { SignedEntity, TrustMaterial } from '@sigstore/verify';
-import { VerifyError, verifyBundle } from './verify.ts';
+import { checkCertificateEncoding, checkInclusionProofs, messageOf, VerifyError, verifyBundle } from './verify.ts';
 import type { VerifyErrorCode } from './verify.ts';
 
 /** The trust-root name that stands for the public-good Sigstore root. */
@@ -410,14 +409,6 @@ function asVerifyError(e: unknown): VerifyError {
   return e instanceof VerifyError ? e : new VerifyError('VERIFICATION_FAILED', `verification failed: ${messageOf(e)}`, { cause: e });
 }
 
-function messageOf(e: unknown): string {
-  if (e instanceof Error) {
-    const cause = (e as { cause?: unknown }).cause;
-    return cause instanceof Error && cause.message && cause.message !== e.message ? `${e.message}: ${cause.message}` : e.message;
-  }
-  return String(e);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Message signatures, verified against the signed digest
 
@@ -541,49 +532,6 @@ function mapLibraryError(e: unknown): VerifyError {
     return new VerifyError(code, `${e.code}: ${messageOf(e)}`, { cause: e });
   }
   return new VerifyError('VERIFICATION_FAILED', `verification failed: ${messageOf(e)}`, { cause: e });
-}
-
-function checkInclusionProofs(entries: TransparencyLogEntry[]): void {
-  entries.forEach((entry, i) => {
-    const proof = entry.inclusionProof;
-    if (!proof) return;
-    const envelope = proof.checkpoint?.envelope ?? '';
-    const sep = envelope.indexOf('\n\n');
-    if (sep < 0) throw new VerifyError('TLOG_INVALID', `tlog entry ${i}: checkpoint has no blank line`);
-    const [origin, size, rootHash] = envelope.slice(0, sep).split('\n');
-    if (origin === undefined || size === undefined || rootHash === undefined) throw new VerifyError('TLOG_INVALID', `tlog entry ${i}: checkpoint body too short`);
-    if (proof.treeSize !== size) throw new VerifyError('TLOG_INVALID', `tlog entry ${i}: inclusion proof treeSize ${proof.treeSize} != checkpoint size ${size}`);
-    if (!Buffer.from(rootHash, 'base64').equals(Buffer.from(proof.rootHash))) {
-      throw new VerifyError('TLOG_INVALID', `tlog entry ${i}: inclusion proof rootHash differs from the checkpoint's root hash`);
-    }
-    const sigText = envelope.slice(sep + 2);
-    const sigLines = sigText.endsWith('\n') ? sigText.slice(0, -1).split('\n') : [sigText];
-    for (const line of sigLines) {
-      const m = /^\u2014 (\S+) ([A-Za-z0-9+/]+={0,2})$/u.exec(line);
-      if (!m || Buffer.from(m[2]!, 'base64').toString('base64') !== m[2]) {
-        throw new VerifyError('TLOG_INVALID', `tlog entry ${i}: malformed checkpoint signature line ${JSON.stringify(line)}`);
-      }
-    }
-    if (/ - \d+$/.test(origin) && sigLines.length !== 1) {
-      throw new VerifyError('TLOG_INVALID', `tlog entry ${i}: a Rekor v1 checkpoint must carry exactly one signature, found ${sigLines.length}`);
-    }
-  });
-}
-
-function checkCertificateEncoding(der: Buffer): void {
-  try {
-    new NodeX509Certificate(der);
-    const cert = ASN1Obj.parseBuffer(Buffer.from(der) as Buffer<ArrayBuffer>);
-    const [tbs, outerAlg, sigValue] = cert.subs;
-    const innerAlg = tbs?.subs[tbs.subs[0]?.tag.isContextSpecific(0x00) ? 2 : 1];
-    if (cert.subs.length !== 3 || !tbs || !outerAlg || !sigValue || !innerAlg) throw new Error('not an X.509 certificate');
-    if (outerAlg.tag.toDER() !== innerAlg.tag.toDER() || !outerAlg.value.equals(innerAlg.value)) {
-      throw new Error('signatureAlgorithm differs from tbsCertificate.signature');
-    }
-    if (!sigValue.tag.isBitString() || sigValue.value[0] !== 0) throw new Error('signature is not a BIT STRING without unused bits');
-  } catch (e) {
-    throw new VerifyError('CERTIFICATE_INVALID', `the signing certificate does not parse: ${messageOf(e)}`, { cause: e });
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

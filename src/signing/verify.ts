@@ -80,7 +80,8 @@ export interface VerifyBundleResult {
 
 // ---------------------------------------------------------------------------------------------
 
-function messageOf(e: unknown): string {
+/** An error's message, with its cause's when that adds something. */
+export function messageOf(e: unknown): string {
   if (e instanceof Error) {
     const cause = (e as { cause?: unknown }).cause;
     return cause instanceof Error && cause.message && cause.message !== e.message ? `${e.message}: ${cause.message}` : e.message;
@@ -236,7 +237,8 @@ function countVerifiedTimes(bundle: Bundle): number {
  * the (already signature-checked) checkpoint's, and a Rekor-v1 checkpoint (origin `<host> - <id>`)
  * carries exactly one signature line.
  */
-function checkInclusionProofs(entries: TransparencyLogEntry[]): void {
+/** What Go verifiers check and sigstore-js does not: proof vs checkpoint, well-formed signature lines. */
+export function checkInclusionProofs(entries: TransparencyLogEntry[]): void {
   entries.forEach((entry, i) => {
     const proof = entry.inclusionProof;
     if (!proof) return;
@@ -415,7 +417,8 @@ function memoizeCertificateDer(cert: CoreX509Certificate): void {
  * algorithm must equal the TBS one (RFC 5280 4.1.1.2) and the signature BIT STRING must have no
  * unused bits.
  */
-function checkCertificateEncoding(der: Buffer): void {
+/** The certificate parses with OpenSSL and its two signature-algorithm fields agree. */
+export function checkCertificateEncoding(der: Buffer): void {
   try {
     new NodeX509Certificate(der);
     const cert = ASN1Obj.parseBuffer(Buffer.from(der) as Buffer<ArrayBuffer>);
