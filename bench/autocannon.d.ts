@@ -13,7 +13,12 @@ declare module 'autocannon' {
     /** Called before each request is sent; returns the request to send. */
     setupRequest?: (req: RawRequest, context: Record<string, unknown>) => RawRequest | undefined;
     /** Called with each response (status, body text). */
-    onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string>) => void;
+    onResponse?: (
+      status: number,
+      body: string,
+      context: Record<string, unknown>,
+      headers: Record<string, string>,
+    ) => void;
   }
 
   export interface Options {

@@ -2,7 +2,7 @@
 // server, dropped at the end, as test/helpers/db.ts does) or an in-memory PGlite.
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import { openDatabase, type Database } from '../src/storage/database.ts';
+import { type Database, openDatabase } from '../src/storage/database.ts';
 
 export type BackendName = 'postgres' | 'pglite';
 
@@ -42,7 +42,7 @@ export async function createDatabase(base: string): Promise<{ url: string; drop(
     await admin.end();
   }
   const url = new URL(base);
-  url.pathname = '/' + name;
+  url.pathname = `/${name}`;
   return {
     url: url.toString(),
     async drop() {
@@ -106,7 +106,9 @@ export async function openBenchDatabase(backend: BackendName, baseUrl: string): 
 }
 
 /** The PostgreSQL server version, or an error message when it cannot be reached. */
-export async function postgresVersion(baseUrl: string): Promise<{ ok: true; version: string } | { ok: false; error: string }> {
+export async function postgresVersion(
+  baseUrl: string,
+): Promise<{ ok: true; version: string } | { ok: false; error: string }> {
   const sql = postgres(baseUrl, { max: 1, onnotice: () => {}, connect_timeout: 5 });
   try {
     const [row] = await sql<{ v: string }[]>`select current_setting('server_version') as v`;

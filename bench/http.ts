@@ -2,7 +2,7 @@
 // child process on a fresh PostgreSQL database, loaded by autocannon from this process over
 // loopback. Every request carries distinct build facts (a new subject digest), so every request
 // really signs, logs and stores. Both sides share the machine's cores with PostgreSQL.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -13,8 +13,8 @@ import autocannon, { type Result as LoadResult } from 'autocannon';
 import postgres from 'postgres';
 import { verifyBundle } from '../src/signing/verify.ts';
 import { createDatabase, onCloseAll } from './db.ts';
-import { CLK_TCK, cpuWindow, postgresCpuMs, sleep, summarize, type LatencySummary } from './stats.ts';
 import { provenanceFacts } from './statements.ts';
+import { CLK_TCK, cpuWindow, type LatencySummary, postgresCpuMs, sleep, summarize } from './stats.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(REPO, 'src/cli/bin.ts');
@@ -87,7 +87,11 @@ interface Server {
 
 async function startServer(env: Record<string, string>, logFile: string, nodeArgs: string[] = []): Promise<Server> {
   const out = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve'], { cwd: REPO, env, stdio: ['ignore', out, 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve'], {
+    cwd: REPO,
+    env,
+    stdio: ['ignore', out, 'pipe'],
+  });
   closeSync(out);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -127,7 +131,10 @@ async function startServer(env: Record<string, string>, logFile: string, nodeArg
 async function api<T>(url: string, token: string, method: string, body?: unknown): Promise<T> {
   const r = await fetch(url, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await r.text();
@@ -195,7 +202,7 @@ export async function httpLevel(opts: {
 }): Promise<HttpLevelResult> {
   const fresh = await createDatabase(opts.databaseUrl);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'waybill-bench-http-'));
-  const adminToken = 'wb_bench_' + randomBytes(32).toString('base64url');
+  const adminToken = `wb_bench_${randomBytes(32).toString('base64url')}`;
   let server: Server | undefined;
   const cleanup = async () => {
     await server?.stop();
@@ -227,7 +234,9 @@ export async function httpLevel(opts: {
 
     let warm: LoadRun | undefined;
     if (opts.warmupSeconds > 0) {
-      opts.onProgress?.(`http (LOG_LEVEL=${opts.logLevel}): warm-up ${opts.warmupSeconds} s at ${opts.connections} connections`);
+      opts.onProgress?.(
+        `http (LOG_LEVEL=${opts.logLevel}): warm-up ${opts.warmupSeconds} s at ${opts.connections} connections`,
+      );
       warm = await load(server.url, token, opts.connections, opts.warmupSeconds);
     }
     // Let the warm-up's last requests finish before the measured window opens.

@@ -6,7 +6,7 @@
 //  3. a V8 CPU profile of that same run (node:inspector), aggregated by package and function;
 //  4. on PostgreSQL, what one attestation row costs through Drizzle vs postgres.js, row by row
 //     vs multi-row (the batch transaction's biggest part).
-import { createHash, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
+import { createHash, sign as cryptoSign, generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { Profiler } from 'node:inspector';
 import { Session } from 'node:inspector/promises';
@@ -20,16 +20,16 @@ import { INTOTO_PAYLOAD_TYPE, StatementV1 } from '../src/intoto/statement.ts';
 import { attestationId } from '../src/services/attest.ts';
 import { issueLeafSync, pemCertificatesToDer } from '../src/signing/ca.ts';
 import { caSigner } from '../src/signing/signer.ts';
-import { LogBatch, LogRepo, type BatchStart } from '../src/storage/log-repo.ts';
+import { type BatchStart, LogBatch, LogRepo } from '../src/storage/log-repo.ts';
 import { attestations } from '../src/storage/schema.ts';
 import { checkpointBody, signCheckpoint } from '../src/tlog/checkpoint.ts';
 import { dsseEntryBody, inclusionPromise } from '../src/tlog/entry.ts';
-import { TransparencyLog, type AppendItem, type TlogEntryJson } from '../src/tlog/log.ts';
+import { type AppendItem, type TlogEntryJson, TransparencyLog } from '../src/tlog/log.ts';
 import { leafHash } from '../src/tlog/merkle.ts';
 import type { BenchDatabase } from './db.ts';
-import { BENCH_ISSUER, signLoad, type Services } from './signing.ts';
-import { rate, summarize, type CpuWindow } from './stats.ts';
+import { BENCH_ISSUER, type Services, signLoad } from './signing.ts';
 import { BENCH_CALLER, provenanceStatement } from './statements.ts';
+import { type CpuWindow, rate, summarize } from './stats.ts';
 
 const canonicalize = canonicalizeModule as unknown as (v: unknown) => string;
 
@@ -82,13 +82,19 @@ export async function stageCosts(
     },
   };
   const signer = caSigner(ca, { subjectUri: BENCH_CALLER, issuer: BENCH_ISSUER });
-  await new DSSEBundleBuilder({ signer, witnesses: [capture] }).create({ data: Buffer.from(payload), type: INTOTO_PAYLOAD_TYPE });
-  if (!seen || seen.content.$case !== 'dsseEnvelope') throw new Error('profile: no DSSE envelope captured');
+  await new DSSEBundleBuilder({ signer, witnesses: [capture] }).create({
+    data: Buffer.from(payload),
+    type: INTOTO_PAYLOAD_TYPE,
+  });
+  if (seen?.content.$case !== 'dsseEnvelope') throw new Error('profile: no DSSE envelope captured');
   const env = seen.content.dsseEnvelope;
   const sig = env.signatures[0]!.sig;
   const certPem = seen.pem;
   const witnessCpu = () => {
-    const body = dsseEntryBody({ envelope: { payload: env.payload, payloadType: env.payloadType, signature: sig }, verifierPem: certPem });
+    const body = dsseEntryBody({
+      envelope: { payload: env.payload, payloadType: env.payloadType, signature: sig },
+      verifierPem: certPem,
+    });
     const unlogged = toDSSEBundle({
       artifact: env.payload,
       artifactType: env.payloadType,
@@ -124,7 +130,13 @@ export async function stageCosts(
     covers: 'DSSEBundleBuilder.create: PAE, ephemeral key, leaf, DSSE signature, packaging',
     usPerStatement: 1e6 / b,
   });
-  time('↳ of which: ephemeral key', "generateKeyPairSync('ec', P-256)", () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }), false, true);
+  time(
+    '↳ of which: ephemeral key',
+    "generateKeyPairSync('ec', P-256)",
+    () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }),
+    false,
+    true,
+  );
   time(
     '↳ of which: leaf certificate',
     'issueLeafSync: SPKI (JWK) export, DER build, CA ECDSA sign, PEM',
@@ -132,7 +144,13 @@ export async function stageCosts(
     false,
     true,
   );
-  time('↳ of which: DSSE signature', 'ECDSA sign of the PAE with the ephemeral key', () => cryptoSign('sha256', pae, privateKey), false, true);
+  time(
+    '↳ of which: DSSE signature',
+    'ECDSA sign of the PAE with the ephemeral key',
+    () => cryptoSign('sha256', pae, privateKey),
+    false,
+    true,
+  );
   time('witness: entry body + ids', 'dsseEntryBody, toDSSEBundle, bundleToJSON, attestationId', witnessCpu);
   let logIndex = 0;
   time('log entry: leaf hash + SET', 'leafHash + inclusionPromise (ECDSA sign with the log key)', () => {
@@ -142,8 +160,10 @@ export async function stageCosts(
   if (sampleBundle !== undefined) {
     // A bundle as stored (with its tlog entry and proof): the JSON the attestation row carries.
     const logged = bundleFromJSON(sampleBundle);
-    time('stored row JSON', 'bundleToJSON of the logged bundle + JSON text of the jsonb values (statement, bundle)', () =>
-      JSON.stringify(bundleToJSON(logged)).length + JSON.stringify(statement).length,
+    time(
+      'stored row JSON',
+      'bundleToJSON of the logged bundle + JSON text of the jsonb values (statement, bundle)',
+      () => JSON.stringify(bundleToJSON(logged)).length + JSON.stringify(statement).length,
     );
   }
   let size = 1;
@@ -293,55 +313,68 @@ export async function profileSequencer(
   let itemCallback: string | undefined;
   let fastWritten = 0;
   const restores = [
-    patch(LogRepo.prototype, 'batch', (o) =>
-      async function <T>(this: LogRepo, lookup: Parameters<LogRepo['batch']>[0], fn: (tx: LogBatch, start: BatchStart) => Promise<T>): Promise<T> {
-        const t0 = performance.now();
-        let fnEnd = Number.NaN;
-        try {
-          return (await o.call(this, lookup, async (tx: LogBatch, start: BatchStart): Promise<T> => {
-            add('open', performance.now() - t0);
-            try {
-              return await fn(tx, start);
-            } finally {
-              fnEnd = performance.now();
-            }
-          })) as T;
-        } finally {
-          const t1 = performance.now();
-          add('transaction', t1 - t0);
-          if (Number.isFinite(fnEnd)) add('commit', t1 - fnEnd);
-        }
-      } as LogRepo['batch'],
+    patch(
+      LogRepo.prototype,
+      'batch',
+      (o) =>
+        async function <T>(
+          this: LogRepo,
+          lookup: Parameters<LogRepo['batch']>[0],
+          fn: (tx: LogBatch, start: BatchStart) => Promise<T>,
+        ): Promise<T> {
+          const t0 = performance.now();
+          let fnEnd = Number.NaN;
+          try {
+            return (await o.call(this, lookup, async (tx: LogBatch, start: BatchStart): Promise<T> => {
+              add('open', performance.now() - t0);
+              try {
+                return await fn(tx, start);
+              } finally {
+                fnEnd = performance.now();
+              }
+            })) as T;
+          } finally {
+            const t1 = performance.now();
+            add('transaction', t1 - t0);
+            if (Number.isFinite(fnEnd)) add('commit', t1 - fnEnd);
+          }
+        } as LogRepo['batch'],
     ),
-    patch(LogRepo.prototype, 'appendAt', (o) =>
-      async function (this: LogRepo, ...args: Parameters<LogRepo['appendAt']>) {
-        const written = await timed('appendAt', o).apply(this, args);
-        if (written) fastWritten++;
-        return written;
-      },
+    patch(
+      LogRepo.prototype,
+      'appendAt',
+      (o) =>
+        async function (this: LogRepo, ...args: Parameters<LogRepo['appendAt']>) {
+          const written = await timed('appendAt', o).apply(this, args);
+          if (written) fastWritten++;
+          return written;
+        },
     ),
     patch(LogBatch.prototype, 'nodes', (o) => timed('nodeReads', o)),
     patch(LogBatch.prototype, 'write', (o) => timed('writeBatch', o)),
-    patch(TransparencyLog.prototype, 'append', (o) =>
-      function (this: TransparencyLog, item: AppendItem): Promise<TlogEntryJson> {
-        const t = performance.now();
-        // Time the item's callbacks, whatever the AppendItem shape of the day: `write(tx, entry)`
-        // (rows inserted per item) or `record(entry)` (rows handed to the batch's INSERTs).
-        const wrapped: Record<string, unknown> = { ...item };
-        for (const [key, value] of Object.entries(item)) {
-          if (typeof value !== 'function') continue;
-          itemCallback ??= key;
-          wrapped[key] = function (this: unknown, ...args: unknown[]) {
-            const t1 = performance.now();
-            const done = () => add('itemCallback', performance.now() - t1);
-            const result: unknown = (value as (...a: unknown[]) => unknown).apply(this, args);
-            if (result instanceof Promise) return result.finally(done);
-            done();
-            return result;
-          };
-        }
-        return o.call(this, wrapped as unknown as AppendItem).finally(() => add('logAppend', performance.now() - t));
-      },
+    patch(
+      TransparencyLog.prototype,
+      'append',
+      (o) =>
+        function (this: TransparencyLog, item: AppendItem): Promise<TlogEntryJson> {
+          const t = performance.now();
+          // Time the item's callbacks, whatever the AppendItem shape of the day: `write(tx, entry)`
+          // (rows inserted per item) or `record(entry)` (rows handed to the batch's INSERTs).
+          const wrapped: Record<string, unknown> = { ...item };
+          for (const [key, value] of Object.entries(item)) {
+            if (typeof value !== 'function') continue;
+            itemCallback ??= key;
+            wrapped[key] = function (this: unknown, ...args: unknown[]) {
+              const t1 = performance.now();
+              const done = () => add('itemCallback', performance.now() - t1);
+              const result: unknown = (value as (...a: unknown[]) => unknown).apply(this, args);
+              if (result instanceof Promise) return result.finally(done);
+              done();
+              return result;
+            };
+          }
+          return o.call(this, wrapped as unknown as AppendItem).finally(() => add('logAppend', performance.now() - t));
+        },
     ),
   ];
 
@@ -413,22 +446,41 @@ export async function profileSequencer(
 const CATEGORIES: Array<[name: string, test: (fn: string, url: string) => boolean]> = [
   ['idle (waiting for I/O)', (fn) => fn === '(idle)'],
   ['garbage collection', (fn) => fn === '(garbage collector)'],
-  ['ECDSA sign/verify (node:crypto)', (fn, url) => url.endsWith('crypto/sig')],
-  ['EC key generation (node:crypto)', (fn, url) => url.endsWith('crypto/keygen')],
-  ['key export/inspection (node:crypto)', (fn, url) => url.endsWith('crypto/keys')],
-  ['hashing (node:crypto)', (fn, url) => url.endsWith('crypto/hash') || url.endsWith('crypto/random')],
-  ['socket writes/reads (libuv, kernel loopback)', (fn, url) => /^(writeBuffer|writev|writeUtf8String|writeLatin1String)$/.test(fn) || url.includes('stream_base_commons') || url.includes('net.js') || url === 'node:net'],
-  ['drizzle-orm (query building, row mapping)', (fn, url) => url.includes('/drizzle-orm/')],
-  ['postgres.js driver', (fn, url) => url.includes('/node_modules/postgres/')],
-  ['PGlite (WASM PostgreSQL)', (fn, url) => url.includes('@electric-sql/pglite') || url.startsWith('wasm://')],
-  ['@sigstore/* (bundle, protobuf JSON)', (fn, url) => url.includes('/@sigstore/')],
-  ['zod (statement validation)', (fn, url) => url.includes('/zod/')],
-  ['canonicalize (JCS)', (fn, url) => url.includes('/canonicalize/')],
-  ['@peculiar/asn1 (x509)', (fn, url) => url.includes('/@peculiar/') || url.includes('/asn1js/') || url.includes('/pvtsutils/')],
-  ['waybill src/', (fn, url) => url.includes('/src/') && !url.includes('/node_modules/')],
-  ['bench/ harness', (fn, url) => url.includes('/bench/') && !url.includes('/node_modules/')],
-  ['node buffers/strings (Buffer, base64, utf8)', (fn, url) => url === 'node:buffer' || url.includes('internal/buffer') || /Slice$|^(toString|from|byteLengthUtf8|compare)$/.test(fn)],
-  ['promises, timers, microtasks', (fn, url) => fn === 'runMicrotasks' || url.includes('task_queues') || url.includes('timers')],
+  ['ECDSA sign/verify (node:crypto)', (_fn, url) => url.endsWith('crypto/sig')],
+  ['EC key generation (node:crypto)', (_fn, url) => url.endsWith('crypto/keygen')],
+  ['key export/inspection (node:crypto)', (_fn, url) => url.endsWith('crypto/keys')],
+  ['hashing (node:crypto)', (_fn, url) => url.endsWith('crypto/hash') || url.endsWith('crypto/random')],
+  [
+    'socket writes/reads (libuv, kernel loopback)',
+    (fn, url) =>
+      /^(writeBuffer|writev|writeUtf8String|writeLatin1String)$/.test(fn) ||
+      url.includes('stream_base_commons') ||
+      url.includes('net.js') ||
+      url === 'node:net',
+  ],
+  ['drizzle-orm (query building, row mapping)', (_fn, url) => url.includes('/drizzle-orm/')],
+  ['postgres.js driver', (_fn, url) => url.includes('/node_modules/postgres/')],
+  ['PGlite (WASM PostgreSQL)', (_fn, url) => url.includes('@electric-sql/pglite') || url.startsWith('wasm://')],
+  ['@sigstore/* (bundle, protobuf JSON)', (_fn, url) => url.includes('/@sigstore/')],
+  ['zod (statement validation)', (_fn, url) => url.includes('/zod/')],
+  ['canonicalize (JCS)', (_fn, url) => url.includes('/canonicalize/')],
+  [
+    '@peculiar/asn1 (x509)',
+    (_fn, url) => url.includes('/@peculiar/') || url.includes('/asn1js/') || url.includes('/pvtsutils/'),
+  ],
+  ['waybill src/', (_fn, url) => url.includes('/src/') && !url.includes('/node_modules/')],
+  ['bench/ harness', (_fn, url) => url.includes('/bench/') && !url.includes('/node_modules/')],
+  [
+    'node buffers/strings (Buffer, base64, utf8)',
+    (fn, url) =>
+      url === 'node:buffer' ||
+      url.includes('internal/buffer') ||
+      /Slice$|^(toString|from|byteLengthUtf8|compare)$/.test(fn),
+  ],
+  [
+    'promises, timers, microtasks',
+    (fn, url) => fn === 'runMicrotasks' || url.includes('task_queues') || url.includes('timers'),
+  ],
   ['V8/native (program)', (fn) => fn === '(program)'],
 ];
 
@@ -499,7 +551,11 @@ export function summarizeProfile(
     cat.set(category, (cat.get(category) ?? 0) + us);
     if (fn !== '(idle)') {
       const caller = special ? '' : effectiveUrl(id);
-      const where = url ? `${shortUrl(url)}:${node.callFrame.lineNumber + 1}` : caller ? `native, from ${shortUrl(caller)}` : 'native';
+      const where = url
+        ? `${shortUrl(url)}:${node.callFrame.lineNumber + 1}`
+        : caller
+          ? `native, from ${shortUrl(caller)}`
+          : 'native';
       const key = `${fn} (${where})`;
       fnSelf.set(key, (fnSelf.get(key) ?? 0) + us);
     }
@@ -617,11 +673,15 @@ export async function dbClientCosts(
     );
     push(
       `attestation INSERT, Drizzle, one ${k}-row statement per transaction`,
-      await measure(k, () => db.transaction(async (tx) => tx.insert(attestations).values(Array.from({ length: k }, row)))),
+      await measure(k, () =>
+        db.transaction(async (tx) => tx.insert(attestations).values(Array.from({ length: k }, row))),
+      ),
     );
     push(
       `attestation INSERT, postgres.js, one ${k}-row statement per transaction`,
-      await measure(k, () => raw.begin(async (t) => t`insert into attestations ${raw(Array.from({ length: k }, () => rawRow(row())))}`)),
+      await measure(k, () =>
+        raw.begin(async (t) => t`insert into attestations ${raw(Array.from({ length: k }, () => rawRow(row())))}`),
+      ),
     );
   } finally {
     await raw`delete from attestations where log_index >= ${BASE}`.catch(() => {});

@@ -12,10 +12,10 @@ import { LogRepo } from '../src/storage/log-repo.ts';
 import { logCheckpoints } from '../src/storage/schema.ts';
 import { checkpointBody, signCheckpoint, verifyCheckpoint } from '../src/tlog/checkpoint.ts';
 import { TransparencyLog } from '../src/tlog/log.ts';
-import { appendNodes, frontierIds, leafHash, nodeKey, verifyInclusion, type HashedNode } from '../src/tlog/merkle.ts';
+import { appendNodes, frontierIds, type HashedNode, leafHash, nodeKey, verifyInclusion } from '../src/tlog/merkle.ts';
 import type { BackendName, BenchDatabase } from './db.ts';
 import { BENCH_ISSUER } from './signing.ts';
-import { cpuWindow, summarize, type LatencySummary } from './stats.ts';
+import { cpuWindow, type LatencySummary, summarize } from './stats.ts';
 
 export interface ProofSizeResult {
   backend: BackendName;
@@ -179,11 +179,14 @@ export async function proofBench(
       await t.bench.database.execute(sql`vacuum analyze log_nodes`);
       t.populateSeconds = (performance.now() - t0) / 1000;
       t0 = performance.now();
-      opts.onProgress?.(`${backend}: ${size.toLocaleString('en-US')} entries ready (${t.populateSeconds.toFixed(1)} s)`);
+      opts.onProgress?.(
+        `${backend}: ${size.toLocaleString('en-US')} entries ready (${t.populateSeconds.toFixed(1)} s)`,
+      );
 
       // The log itself must see this tree: its latest checkpoint is ours and verifies.
       const cp = await t.log.checkpoint();
-      if (cp.treeSize !== size || hex(cp.rootHash) !== hex(t.root!)) throw new Error(`proofs: stored checkpoint does not match size ${size}`);
+      if (cp.treeSize !== size || hex(cp.rootHash) !== hex(t.root!))
+        throw new Error(`proofs: stored checkpoint does not match size ${size}`);
       verifyCheckpoint(cp.note, { name: t.log.identity.keyName, publicKey });
     }
 
@@ -225,7 +228,16 @@ export async function proofBench(
       // The edges too: the first and the last leaf.
       for (const index of [0, t.size - 1]) {
         st.verified++;
-        if (!verifyInclusion(leafHash(leafData(index)), index, t.size, await t.log.inclusionHashes(index, t.size), t.root!)) st.failures++;
+        if (
+          !verifyInclusion(
+            leafHash(leafData(index)),
+            index,
+            t.size,
+            await t.log.inclusionHashes(index, t.size),
+            t.root!,
+          )
+        )
+          st.failures++;
       }
       const latencyMs = summarize(st.latencies);
       results.push({

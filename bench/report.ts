@@ -88,7 +88,9 @@ export function renderMarkdown(r: Results): string {
   const bg = Math.max(m.backgroundBusyBefore ?? 0, m.backgroundBusyAfter ?? 0);
   if (bg > 0.15) {
     out.push('');
-    out.push(`**Warning:** other processes kept the machine ${fmtPct(bg)} busy around this run; its absolute figures are low by an unknown amount.`);
+    out.push(
+      `**Warning:** other processes kept the machine ${fmtPct(bg)} busy around this run; its absolute figures are low by an unknown amount.`,
+    );
   }
   out.push('');
 
@@ -118,7 +120,20 @@ export function renderMarkdown(r: Results): string {
   out.push('');
   out.push(
     table(
-      ['backend', 'callers', 'statements/s', '÷ raw signs/s', 'p50 ms', 'p99 ms', 'node CPU ms/stmt', 'PostgreSQL CPU ms/stmt', 'other CPU ms/stmt', 'node CPU (cores)', 'machine busy', 'errors'],
+      [
+        'backend',
+        'callers',
+        'statements/s',
+        '÷ raw signs/s',
+        'p50 ms',
+        'p99 ms',
+        'node CPU ms/stmt',
+        'PostgreSQL CPU ms/stmt',
+        'other CPU ms/stmt',
+        'node CPU (cores)',
+        'machine busy',
+        'errors',
+      ],
       r.signing.levels.map((l) => [
         l.backend,
         String(l.callers),
@@ -152,7 +167,11 @@ export function renderMarkdown(r: Results): string {
         : '.'),
   );
   for (const [backend, problems] of Object.entries(r.signing.sanity)) {
-    out.push(problems.length ? `Sanity check on ${backend} FAILED: ${problems.join('; ')}` : `Sanity check on ${backend}: log size = statements signed, a sampled bundle verifies offline.`);
+    out.push(
+      problems.length
+        ? `Sanity check on ${backend} FAILED: ${problems.join('; ')}`
+        : `Sanity check on ${backend}: log size = statements signed, a sampled bundle verifies offline.`,
+    );
   }
   out.push('');
 
@@ -176,10 +195,29 @@ export function renderMarkdown(r: Results): string {
         ['batch part', 'ms per batch', 'ms per statement', 'share of the cycle'],
         [
           ['build (CPU): tree, checkpoint signature, SETs, proofs, rows', fmtMs(b.build), per(b.build), share(b.build)],
-          ["↳ of which the items' `record` callbacks", fmtMs(b.itemCallbacks), per(b.itemCallbacks), share(b.itemCallbacks)],
-          ['one round trip (`appendAt`): BEGIN + lock + guarded write + COMMIT, pipelined', fmtMs(b.flight), per(b.flight), share(b.flight)],
-          ['↳ of which the batch statement\'s JSON (CPU)', fmtMs(b.writeJson), per(b.writeJson), share(b.writeJson)],
-          ...(s.slowBatches > 0 ? [['the long way (`batch`), when taken: BEGIN; lock + size + duplicates; build; write; COMMIT', fmtMs(b.slow), per(b.slow), '']] : []),
+          [
+            "↳ of which the items' `record` callbacks",
+            fmtMs(b.itemCallbacks),
+            per(b.itemCallbacks),
+            share(b.itemCallbacks),
+          ],
+          [
+            'one round trip (`appendAt`): BEGIN + lock + guarded write + COMMIT, pipelined',
+            fmtMs(b.flight),
+            per(b.flight),
+            share(b.flight),
+          ],
+          ["↳ of which the batch statement's JSON (CPU)", fmtMs(b.writeJson), per(b.writeJson), share(b.writeJson)],
+          ...(s.slowBatches > 0
+            ? [
+                [
+                  'the long way (`batch`), when taken: BEGIN; lock + size + duplicates; build; write; COMMIT',
+                  fmtMs(b.slow),
+                  per(b.slow),
+                  '',
+                ],
+              ]
+            : []),
           ['**cycle**: wall time between batch starts', fmtMs(b.cycle), per(b.cycle), '100%'],
         ],
       ),
@@ -197,14 +235,21 @@ export function renderMarkdown(r: Results): string {
   }
   if (p.stages) {
     const sc = p.stages;
-    out.push(`CPU cost of each step alone (one thread, no database; per-batch work amortised over ${sc.batchAssumed} statements):`);
+    out.push(
+      `CPU cost of each step alone (one thread, no database; per-batch work amortised over ${sc.batchAssumed} statements):`,
+    );
     out.push('');
     out.push(
       table(
         ['step', 'covers', 'µs/stmt', '× raw sign'],
         [
           ...sc.stages.map((s) => [s.stage, s.covers, fmtMs(s.usPerStatement), fmtRatio(s.rawSigns)]),
-          ['**sum** (without the ↳ rows)', 'crypto + serialisation floor', fmtMs(sc.floorUs), fmtRatio(sc.floorUs / r.crypto.signUs)],
+          [
+            '**sum** (without the ↳ rows)',
+            'crypto + serialisation floor',
+            fmtMs(sc.floorUs),
+            fmtRatio(sc.floorUs / r.crypto.signUs),
+          ],
         ],
         ['l', 'l', 'r', 'r'],
       ),
@@ -244,7 +289,11 @@ export function renderMarkdown(r: Results): string {
         ['self time by component', 'share', 'ms/stmt', '× raw sign'],
         cp.byCategory
           .filter((b) => b.share >= 0.005)
-          .map((b) => (b.name.startsWith('idle') ? [b.name, fmtPct(b.share), '', ''] : [b.name, fmtPct(b.share), fmtMs(b.msPerStatement), fmtRatio(b.rawSigns)])),
+          .map((b) =>
+            b.name.startsWith('idle')
+              ? [b.name, fmtPct(b.share), '', '']
+              : [b.name, fmtPct(b.share), fmtMs(b.msPerStatement), fmtRatio(b.rawSigns)],
+          ),
       ),
     );
     out.push('');
@@ -258,7 +307,9 @@ export function renderMarkdown(r: Results): string {
     out.push(
       table(
         ['waybill function on the stack (inclusive, synchronous part)', 'share', 'ms/stmt', '× raw sign'],
-        cp.inclusive.filter((b) => b.ms > 0).map((b) => [b.name, fmtPct(b.share), fmtMs(b.msPerStatement), fmtRatio(b.rawSigns)]),
+        cp.inclusive
+          .filter((b) => b.ms > 0)
+          .map((b) => [b.name, fmtPct(b.share), fmtMs(b.msPerStatement), fmtRatio(b.rawSigns)]),
       ),
     );
     out.push('');
@@ -279,27 +330,46 @@ export function renderMarkdown(r: Results): string {
     const attest = r.signing.levels.find((l) => l.backend === 'postgres' && l.callers === h.levels[0]!.connections);
     out.push(
       table(
-        ['server LOG_LEVEL', 'connections', 'requests/s', '÷ raw signs/s', '÷ AttestService', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'server CPU ms/req', 'load tool CPU ms/req', 'PostgreSQL CPU ms/req', 'other CPU ms/req', 'server CPU (cores)', 'machine busy', 'log bytes/req'],
+        [
+          'server LOG_LEVEL',
+          'connections',
+          'requests/s',
+          '÷ raw signs/s',
+          '÷ AttestService',
+          'p50 ms',
+          'p99 ms',
+          'non-2xx',
+          'errors',
+          'server CPU ms/req',
+          'load tool CPU ms/req',
+          'PostgreSQL CPU ms/req',
+          'other CPU ms/req',
+          'server CPU (cores)',
+          'machine busy',
+          'log bytes/req',
+        ],
         [
           ...(attest
-            ? [[
-                '(in-process `AttestService.sign`, same run)',
-                String(attest.callers),
-                fmtInt(attest.opsPerSec),
-                fmtRatio(attest.ratioToRawSign),
-                '1',
-                fmtMs(attest.latencyMs.p50),
-                fmtMs(attest.latencyMs.p99),
-                '',
-                String(attest.errors),
-                fmtMs(attest.processCpuMsPerOp),
-                '',
-                attest.postgresCpuMsPerOp == null ? 'n/a' : fmtMs(attest.postgresCpuMsPerOp),
-                attest.otherCpuMsPerOp === null ? 'n/a' : fmtMs(attest.otherCpuMsPerOp),
-                attest.cpu.processCores.toFixed(2),
-                fmtPct(attest.cpu.machineBusy),
-                '',
-              ]]
+            ? [
+                [
+                  '(in-process `AttestService.sign`, same run)',
+                  String(attest.callers),
+                  fmtInt(attest.opsPerSec),
+                  fmtRatio(attest.ratioToRawSign),
+                  '1',
+                  fmtMs(attest.latencyMs.p50),
+                  fmtMs(attest.latencyMs.p99),
+                  '',
+                  String(attest.errors),
+                  fmtMs(attest.processCpuMsPerOp),
+                  '',
+                  attest.postgresCpuMsPerOp == null ? 'n/a' : fmtMs(attest.postgresCpuMsPerOp),
+                  attest.otherCpuMsPerOp === null ? 'n/a' : fmtMs(attest.otherCpuMsPerOp),
+                  attest.cpu.processCores.toFixed(2),
+                  fmtPct(attest.cpu.machineBusy),
+                  '',
+                ],
+              ]
             : []),
           ...h.levels.map((l) => [
             l.logLevel,
@@ -356,7 +426,17 @@ export function renderMarkdown(r: Results): string {
   out.push('');
   out.push(
     table(
-      ['backend', 'entries', 'p50 ms', 'p99 ms', 'mean ms', 'p50 × raw sign', 'hashes/proof', 'proofs verified', 'populate s'],
+      [
+        'backend',
+        'entries',
+        'p50 ms',
+        'p99 ms',
+        'mean ms',
+        'p50 × raw sign',
+        'hashes/proof',
+        'proofs verified',
+        'populate s',
+      ],
       r.proofs.backends.flatMap((b) =>
         b.sizes.map((s) => [
           s.backend,
@@ -373,7 +453,9 @@ export function renderMarkdown(r: Results): string {
     ),
   );
   out.push('');
-  out.push('One log (database) per size, sampled round-robin in blocks of 50 so that background noise hits every size alike.');
+  out.push(
+    'One log (database) per size, sampled round-robin in blocks of 50 so that background noise hits every size alike.',
+  );
   out.push('');
   for (const b of r.proofs.backends) {
     out.push(

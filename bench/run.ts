@@ -10,12 +10,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rawEcdsa, rawSignRate } from './crypto.ts';
-import { closeAll, openBenchDatabase, postgresVersion, type BackendName } from './db.ts';
-import { httpLevel, type HttpLevelResult } from './http.ts';
-import { dbClientCosts, profileSequencer, stageCosts, type DbClientCost, type SequencerProfile, type StageCosts } from './profile.ts';
-import { proofBench, type ProofBackendResult } from './proofs.ts';
-import { renderMarkdown, type Results } from './report.ts';
-import { benchServices, sanityCheck, signLevel, signLoad, type SignLevelResult } from './signing.ts';
+import { type BackendName, closeAll, openBenchDatabase, postgresVersion } from './db.ts';
+import { type HttpLevelResult, httpLevel } from './http.ts';
+import {
+  type DbClientCost,
+  dbClientCosts,
+  profileSequencer,
+  type SequencerProfile,
+  type StageCosts,
+  stageCosts,
+} from './profile.ts';
+import { type ProofBackendResult, proofBench } from './proofs.ts';
+import { type Results, renderMarkdown } from './report.ts';
+import { benchServices, type SignLevelResult, sanityCheck, signLevel, signLoad } from './signing.ts';
 import { cpuWindow, sleep } from './stats.ts';
 import { runVerdictBench } from './verdicts.ts';
 
@@ -44,7 +51,8 @@ function list(name: string, dflt: number[]): number[] {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return dflt;
   const v = raw.split(',').map((s) => Number(s.trim()));
-  if (v.some((x) => !Number.isSafeInteger(x) || x < 1)) throw new Error(`${name} must be a comma-separated list of positive integers`);
+  if (v.some((x) => !Number.isSafeInteger(x) || x < 1))
+    throw new Error(`${name} must be a comma-separated list of positive integers`);
   return v;
 }
 
@@ -59,7 +67,9 @@ const settings = {
   proofSamples: num('BENCH_PROOF_SAMPLES', 500, { min: 1 }),
   profileSeconds: num('BENCH_PROFILE_SECONDS', 3),
   waitIdleSeconds: num('BENCH_WAIT_IDLE_SECONDS', 60),
-  sections: new Set((process.env.BENCH_SECTIONS || 'sign,profile,http,proofs,verdicts').split(',').map((s) => s.trim())),
+  sections: new Set(
+    (process.env.BENCH_SECTIONS || 'sign,profile,http,proofs,verdicts').split(',').map((s) => s.trim()),
+  ),
   httpConnections: num('BENCH_HTTP_CONNECTIONS', 64, { min: 1 }),
   httpLogLevels: (process.env.BENCH_HTTP_LOG_LEVELS || 'warn,info').split(',').map((s) => s.trim()),
 };
@@ -67,7 +77,8 @@ for (const b of settings.backends) {
   if (b !== 'postgres' && b !== 'pglite') throw new Error(`BENCH_BACKENDS: unknown backend ${JSON.stringify(b)}`);
 }
 
-const progress = (msg: string) => process.stderr.write(`[bench ${((performance.now() - T0) / 1000).toFixed(0).padStart(3)}s] ${msg}\n`);
+const progress = (msg: string) =>
+  process.stderr.write(`[bench ${((performance.now() - T0) / 1000).toFixed(0).padStart(3)}s] ${msg}\n`);
 const T0 = performance.now();
 
 // Ctrl-C still drops the benchmark databases.
@@ -95,7 +106,9 @@ async function main(): Promise<void> {
   const pg = settings.backends.includes('postgres') ? await postgresVersion(settings.databaseUrl) : undefined;
   const backends = settings.backends.filter((b) => {
     if (b === 'postgres' && pg && !pg.ok) {
-      notes.push(`PostgreSQL at ${redact(settings.databaseUrl)} is not reachable (${pg.error}): its figures are missing.`);
+      notes.push(
+        `PostgreSQL at ${redact(settings.databaseUrl)} is not reachable (${pg.error}): its figures are missing.`,
+      );
       progress(`PostgreSQL not reachable: ${pg.error}`);
       return false;
     }
@@ -109,11 +122,14 @@ async function main(): Promise<void> {
   // Two quiet seconds in a row; off Linux (no /proc/stat) there is nothing to wait for.
   let quietSeconds = backgroundBefore !== null && backgroundBefore < QUIET ? 1 : 0;
   while (backgroundBefore !== null && quietSeconds < 2 && performance.now() < waitUntil) {
-    if (quietSeconds === 0) progress(`machine ${Math.round(backgroundBefore * 100)}% busy with other work: waiting for it to quieten`);
+    if (quietSeconds === 0)
+      progress(`machine ${Math.round(backgroundBefore * 100)}% busy with other work: waiting for it to quieten`);
     backgroundBefore = await backgroundLoad();
     quietSeconds = backgroundBefore !== null && backgroundBefore < QUIET ? quietSeconds + 1 : 0;
   }
-  progress(`background load: machine ${backgroundBefore === null ? 'n/a' : `${Math.round(backgroundBefore * 100)}%`} busy while the benchmark was idle`);
+  progress(
+    `background load: machine ${backgroundBefore === null ? 'n/a' : `${Math.round(backgroundBefore * 100)}%`} busy while the benchmark was idle`,
+  );
 
   // 1. Reference figures, measured first.
   progress('raw ECDSA P-256 sign/verify, ~1 s each');
@@ -145,18 +161,28 @@ async function main(): Promise<void> {
           if (settings.sections.has('sign')) {
             for (const callers of settings.concurrency) {
               progress(`${backend}: ${callers} callers for ${settings.seconds} s`);
-              const { result, lastBundle: b } = await signLevel(services, backend, callers, settings.seconds, crypto.signPerSec);
+              const { result, lastBundle: b } = await signLevel(
+                services,
+                backend,
+                callers,
+                settings.seconds,
+                crypto.signPerSec,
+              );
               levels.push(result);
               signed += result.ops;
               lastBundle = b ?? lastBundle;
-              progress(`${backend}: ${callers} callers: ${Math.round(result.opsPerSec)} statements/s, p50 ${result.latencyMs.p50.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms`);
+              progress(
+                `${backend}: ${callers} callers: ${Math.round(result.opsPerSec)} statements/s, p50 ${result.latencyMs.p50.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms`,
+              );
             }
           }
           // The profile runs on the first backend (PostgreSQL unless unreachable or not selected).
           if (settings.sections.has('profile') && profiledOn === null) {
             profiledOn = backend;
             if (settings.profileSeconds > 0) {
-              progress(`${backend}: instrumented run, ${SIGN_TARGET_CALLERS} callers, ${settings.profileSeconds} s, CPU profiler on`);
+              progress(
+                `${backend}: instrumented run, ${SIGN_TARGET_CALLERS} callers, ${settings.profileSeconds} s, CPU profiler on`,
+              );
               mkdirSync(RESULTS_DIR, { recursive: true });
               const file = path.join(RESULTS_DIR, `profile-${backend}-${SIGN_TARGET_CALLERS}.cpuprofile`);
               sequencer = await profileSequencer(services, {
@@ -170,11 +196,22 @@ async function main(): Promise<void> {
             }
             // Per-batch work is amortised over the batch size seen under load (32 without a run).
             progress(`${backend}: stage costs`);
-            const batch = sequencer && Number.isFinite(sequencer.meanBatchSize) ? Math.max(1, Math.round(sequencer.meanBatchSize)) : 32;
-            stages = await stageCosts(services, { rawSignUs: crypto.signUs, sampleBundle: lastBundle, batchAssumed: batch });
+            const batch =
+              sequencer && Number.isFinite(sequencer.meanBatchSize)
+                ? Math.max(1, Math.round(sequencer.meanBatchSize))
+                : 32;
+            stages = await stageCosts(services, {
+              rawSignUs: crypto.signUs,
+              sampleBundle: lastBundle,
+              batchAssumed: batch,
+            });
             if (backend === 'postgres') {
               progress(`${backend}: database client costs, ${batch} rows per transaction`);
-              dbCosts = await dbClientCosts(bench, { sampleBundle: lastBundle, rawSignUs: crypto.signUs, perTx: batch });
+              dbCosts = await dbClientCosts(bench, {
+                sampleBundle: lastBundle,
+                rawSignUs: crypto.signUs,
+                perTx: batch,
+              });
             }
           }
           sanity[backend] = await sanityCheck(services, signed, lastBundle);
@@ -217,9 +254,13 @@ async function main(): Promise<void> {
         const sizes = settings.proofSizes.filter((s) => backend !== 'pglite' || s <= settings.pgliteProofMax);
         if (sizes.length === 0) continue;
         if (sizes.length < settings.proofSizes.length) {
-          notes.push(`PGlite proofs stop at ${sizes[sizes.length - 1]!.toLocaleString('en-US')} entries (BENCH_PGLITE_PROOF_MAX).`);
+          notes.push(
+            `PGlite proofs stop at ${sizes[sizes.length - 1]!.toLocaleString('en-US')} entries (BENCH_PGLITE_PROOF_MAX).`,
+          );
         }
-        progress(`${backend}: populating one log per size (${sizes.map((s) => s.toLocaleString('en-US')).join(', ')} entries) for proofs`);
+        progress(
+          `${backend}: populating one log per size (${sizes.map((s) => s.toLocaleString('en-US')).join(', ')} entries) for proofs`,
+        );
         const result = await proofBench(() => openBenchDatabase(backend, settings.databaseUrl), {
           sizes,
           samples: settings.proofSamples,
@@ -227,7 +268,10 @@ async function main(): Promise<void> {
           onProgress: progress,
         });
         proofBackends.push(result);
-        for (const s of result.sizes) progress(`${backend}: ${s.size} entries: proof p50 ${s.latencyMs.p50.toFixed(3)} ms, p99 ${s.latencyMs.p99.toFixed(3)} ms`);
+        for (const s of result.sizes)
+          progress(
+            `${backend}: ${s.size} entries: proof p50 ${s.latencyMs.p50.toFixed(3)} ms, p99 ${s.latencyMs.p99.toFixed(3)} ms`,
+          );
       }
     }
 
@@ -241,8 +285,11 @@ async function main(): Promise<void> {
     const pgProofs = proofBackends.find((b) => b.backend === 'postgres');
     const proofTargetSizes: [number, number] = [Math.min(...settings.proofSizes), Math.max(...settings.proofSizes)];
     const proofMeasured =
-      pgProofs && pgProofs.ratioSizes[0] === proofTargetSizes[0] && pgProofs.ratioSizes[1] === proofTargetSizes[1] ? pgProofs.p50Ratio : null;
-    if (settings.seconds < 5) notes.push(`BENCH_SECONDS=${settings.seconds}: shorter than the default 5 s, so noisier.`);
+      pgProofs && pgProofs.ratioSizes[0] === proofTargetSizes[0] && pgProofs.ratioSizes[1] === proofTargetSizes[1]
+        ? pgProofs.p50Ratio
+        : null;
+    if (settings.seconds < 5)
+      notes.push(`BENCH_SECONDS=${settings.seconds}: shorter than the default 5 s, so noisier.`);
 
     const results: Results = {
       schema: 1,
@@ -292,7 +339,11 @@ async function main(): Promise<void> {
           logLevel: httpTarget?.logLevel ?? null,
           measured: httpTarget?.reqPerSec ?? null,
           measuredP99Ms: httpTarget?.latencyMs.p99 ?? null,
-          met: httpTarget ? httpTarget.reqPerSec >= HTTP_TARGET && httpTarget.latencyMs.p99 < HTTP_P99_TARGET_MS && httpTarget.non2xx === 0 : null,
+          met: httpTarget
+            ? httpTarget.reqPerSec >= HTTP_TARGET &&
+              httpTarget.latencyMs.p99 < HTTP_P99_TARGET_MS &&
+              httpTarget.non2xx === 0
+            : null,
         },
       },
       proofs: {
@@ -314,16 +365,26 @@ async function main(): Promise<void> {
     if (settings.sections.has('verdicts')) {
       progress('verdicts: filling 10^5 and 10^6 attestations, then deciding');
       verdicts = await runVerdictBench(progress);
-      markdown += '\n' + verdicts.markdown + '\n';
+      markdown += `\n${verdicts.markdown}\n`;
     }
     mkdirSync(RESULTS_DIR, { recursive: true });
-    writeFileSync(path.join(RESULTS_DIR, 'latest.json'), JSON.stringify({ ...results, verdicts: verdicts && { rows: verdicts.rows, rawSignsPerSec: verdicts.raw } }, null, 2) + '\n');
+    writeFileSync(
+      path.join(RESULTS_DIR, 'latest.json'),
+      `${JSON.stringify(
+        { ...results, verdicts: verdicts && { rows: verdicts.rows, rawSignsPerSec: verdicts.raw } },
+        null,
+        2,
+      )}\n`,
+    );
     writeFileSync(path.join(RESULTS_DIR, 'latest.md'), markdown);
     process.stdout.write(markdown);
-    progress(`done in ${results.durationSeconds.toFixed(0)} s; wrote ${path.relative(process.cwd(), RESULTS_DIR)}/latest.{json,md}`);
+    progress(
+      `done in ${results.durationSeconds.toFixed(0)} s; wrote ${path.relative(process.cwd(), RESULTS_DIR)}/latest.{json,md}`,
+    );
     const failedSanity = Object.values(sanity).some((p) => p && p.length > 0);
     const failedProofs = proofBackends.some((b) => b.sizes.some((s) => s.verifyFailures > 0));
-    const errors = levels.some((l) => l.errors > 0) || httpLevels.some((h) => h.sanity.length > 0 || h.errors > 0 || h.timeouts > 0);
+    const errors =
+      levels.some((l) => l.errors > 0) || httpLevels.some((h) => h.sanity.length > 0 || h.errors > 0 || h.timeouts > 0);
     if (failedSanity || failedProofs || errors) {
       progress('correctness checks FAILED (see the report): exit code 1');
       process.exitCode = 1;

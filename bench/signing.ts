@@ -6,8 +6,8 @@ import { wireServices } from '../src/deps.ts';
 import { createLogger } from '../src/logger.ts';
 import { verifyBundle } from '../src/signing/verify.ts';
 import type { BackendName, BenchDatabase } from './db.ts';
-import { cpuWindow, postgresCpuMs, summarize, type CpuWindow, type LatencySummary } from './stats.ts';
 import { BENCH_CALLER, provenanceStatement } from './statements.ts';
+import { type CpuWindow, cpuWindow, type LatencySummary, postgresCpuMs, summarize } from './stats.ts';
 
 export const BENCH_ISSUER = 'https://waybill.bench';
 
@@ -83,7 +83,15 @@ export async function signLoad(
   const cpu = endCpu();
   const pg1 = postgresCpuMs();
   const postgresCpuMs_ = pg0 !== null && pg1 !== null ? pg1 - pg0 : null;
-  return { latencies, errors, ...(firstError !== undefined ? { firstError } : {}), elapsedMs, cpu, postgresCpuMs: postgresCpuMs_, lastBundle };
+  return {
+    latencies,
+    errors,
+    ...(firstError !== undefined ? { firstError } : {}),
+    elapsedMs,
+    cpu,
+    postgresCpuMs: postgresCpuMs_,
+    lastBundle,
+  };
 }
 
 export async function signLevel(
@@ -106,7 +114,8 @@ export async function signLevel(
     latencyMs: summarize(run.latencies),
     cpu: run.cpu,
     processCpuMsPerOp: ops > 0 ? run.cpu.processCpuMs / ops : Number.NaN,
-    postgresCpuMsPerOp: backend === 'postgres' && run.postgresCpuMs !== null && ops > 0 ? run.postgresCpuMs / ops : null,
+    postgresCpuMsPerOp:
+      backend === 'postgres' && run.postgresCpuMs !== null && ops > 0 ? run.postgresCpuMs / ops : null,
     otherCpuMsPerOp:
       run.cpu.machineBusy === null || ops === 0
         ? null

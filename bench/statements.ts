@@ -18,7 +18,10 @@ export function provenanceStatement() {
         buildType: 'https://example.com/build/v1',
         externalParameters: { repository: 'https://github.com/example/app', ref: 'refs/heads/main' },
         resolvedDependencies: [
-          { uri: 'git+https://github.com/example/app@refs/heads/main', digest: { gitCommit: sha256('c').slice(0, 40) } },
+          {
+            uri: 'git+https://github.com/example/app@refs/heads/main',
+            digest: { gitCommit: sha256('c').slice(0, 40) },
+          },
         ],
       },
       runDetails: { builder: { id: 'https://ci.example.com/builder/v1' }, metadata: { invocationId: 'run-1' } },

@@ -7,7 +7,7 @@
 // take half an hour here. They are realistic in size and indexing (attestation + subject rows,
 // a provenance-sized statement) but are not in the log and never verified; only the digests the
 // verdicts ask about carry real, signed, logged chains.
-import { randomBytes, sign as ecdsaSign, generateKeyPairSync } from 'node:crypto';
+import { sign as ecdsaSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -69,9 +69,21 @@ async function fill(url: string, from: number, to: number): Promise<void> {
 export async function runVerdictBench(log: (s: string) => void = console.log) {
   const raw = rawSignRate();
   const db = await openBenchDatabase('postgres', BASE);
-  const rows: Array<{ stored: number; verdicts: number; perSec: number; p50: number; p99: number; ratio: number; allow: number }> = [];
+  const rows: Array<{
+    stored: number;
+    verdicts: number;
+    perSec: number;
+    p50: number;
+    p99: number;
+    ratio: number;
+    allow: number;
+  }> = [];
   try {
-    const config = parseConfig({ WAYBILL_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'wb-bv-')), WAYBILL_ISSUER: 'https://waybill.bench', LOG_LEVEL: 'silent' });
+    const config = parseConfig({
+      WAYBILL_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'wb-bv-')),
+      WAYBILL_ISSUER: 'https://waybill.bench',
+      LOG_LEVEL: 'silent',
+    });
     const s = await wireServices(config, db.database, createLogger('silent'));
     const caller = { tokenId: 'bench', subject: 'https://cd.example.com/bench', roles: ['deployer' as const] };
 
@@ -81,20 +93,33 @@ export async function runVerdictBench(log: (s: string) => void = console.log) {
     for (let i = 0; i < TARGET_DIGESTS; i++) {
       const d = hex();
       const digest = `sha256:${d}`;
-      await s.attest.sign({
-        _type: 'https://in-toto.io/Statement/v1',
-        subject: [{ name: 'app', digest: { sha256: d } }],
-        predicateType: 'https://slsa.dev/provenance/v1',
-        predicate: { buildDefinition: { buildType: 'https://example.com/b', externalParameters: {} }, runDetails: { builder: { id: 'https://ci.example.com/b' } } },
-      }, 'https://ci.example.com/build');
+      await s.attest.sign(
+        {
+          _type: 'https://in-toto.io/Statement/v1',
+          subject: [{ name: 'app', digest: { sha256: d } }],
+          predicateType: 'https://slsa.dev/provenance/v1',
+          predicate: {
+            buildDefinition: { buildType: 'https://example.com/b', externalParameters: {} },
+            runDetails: { builder: { id: 'https://ci.example.com/b' } },
+          },
+        },
+        'https://ci.example.com/build',
+      );
       const v = await s.promotion.verdict(digest, 'dev', caller);
       await s.promotion.deploy({ digest, environment: 'dev', verdictId: v.id }, caller);
-      await s.attest.sign({
-        _type: 'https://in-toto.io/Statement/v1',
-        subject: [{ name: 'app', digest: { sha256: d } }],
-        predicateType: 'https://in-toto.io/attestation/test-result/v0.1',
-        predicate: { result: 'PASSED', configuration: [{ name: 'environment', uri: 'https://waybill.bench/environments/dev' }] },
-      }, 'https://ci.example.com/test', { environment: 'dev' });
+      await s.attest.sign(
+        {
+          _type: 'https://in-toto.io/Statement/v1',
+          subject: [{ name: 'app', digest: { sha256: d } }],
+          predicateType: 'https://in-toto.io/attestation/test-result/v0.1',
+          predicate: {
+            result: 'PASSED',
+            configuration: [{ name: 'environment', uri: 'https://waybill.bench/environments/dev' }],
+          },
+        },
+        'https://ci.example.com/test',
+        { environment: 'dev' },
+      );
       targets.push(digest);
     }
 
@@ -123,8 +148,18 @@ export async function runVerdictBench(log: (s: string) => void = console.log) {
       const elapsed = (performance.now() - started) / 1000;
       latencies.sort((a, b) => a - b);
       const perSec = latencies.length / elapsed;
-      rows.push({ stored: size, verdicts: latencies.length, perSec, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), ratio: perSec / raw, allow });
-      log(`verdicts at ${fmtInt(size)} stored attestations: ${fmtInt(perSec)}/s, p50 ${fmtMs(percentile(latencies, 0.5))} ms, p99 ${fmtMs(percentile(latencies, 0.99))} ms (${allow}/${latencies.length} allow)`);
+      rows.push({
+        stored: size,
+        verdicts: latencies.length,
+        perSec,
+        p50: percentile(latencies, 0.5),
+        p99: percentile(latencies, 0.99),
+        ratio: perSec / raw,
+        allow,
+      });
+      log(
+        `verdicts at ${fmtInt(size)} stored attestations: ${fmtInt(perSec)}/s, p50 ${fmtMs(percentile(latencies, 0.5))} ms, p99 ${fmtMs(percentile(latencies, 0.99))} ms (${allow}/${latencies.length} allow)`,
+      );
     }
   } finally {
     await db.close();
@@ -137,7 +172,10 @@ export async function runVerdictBench(log: (s: string) => void = console.log) {
     '',
     '| stored attestations | verdicts | verdicts/s | ÷ raw signs/s | p50 ms | p99 ms | allow |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${fmtInt(r.stored)} | ${fmtInt(r.verdicts)} | ${fmtInt(r.perSec)} | ${r.ratio.toFixed(4)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${r.allow} |`),
+    ...rows.map(
+      (r) =>
+        `| ${fmtInt(r.stored)} | ${fmtInt(r.verdicts)} | ${fmtInt(r.perSec)} | ${r.ratio.toFixed(4)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${r.allow} |`,
+    ),
     '',
     at1m
       ? `Target: p99 under 20 ms and at least 500 verdicts/s at 10^6: **${at1m.p99 < 20 && at1m.perSec >= 500 ? 'met' : 'missed'}** (${fmtInt(at1m.perSec)}/s, p99 ${fmtMs(at1m.p99)} ms).`
@@ -149,7 +187,7 @@ export async function runVerdictBench(log: (s: string) => void = console.log) {
 if (import.meta.main) {
   try {
     const r = await runVerdictBench();
-    console.log('\n' + r.markdown);
+    console.log(`\n${r.markdown}`);
   } finally {
     await closeAll();
   }

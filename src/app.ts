@@ -22,7 +22,16 @@ export function createApp(deps: Deps): OpenAPIHono {
   app.use(accessLog(deps.logger));
   app.use(bodyLimit(deps.config.bodyLimit));
 
-  for (const routes of [healthRoutes(deps), tokenRoutes(deps), logRoutes(deps), attestationRoutes(deps), promotionRoutes(deps), rebuildRoutes(deps), auditRoutes(deps)]) app.route('/', routes);
+  for (const routes of [
+    healthRoutes(deps),
+    tokenRoutes(deps),
+    logRoutes(deps),
+    attestationRoutes(deps),
+    promotionRoutes(deps),
+    rebuildRoutes(deps),
+    auditRoutes(deps),
+  ])
+    app.route('/', routes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

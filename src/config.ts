@@ -9,7 +9,10 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 const port = z.coerce.number().int().min(0).max(65535);
 
-const url = z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL');
+const url = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL');
 
 const pemOrFile = z.string().min(1).optional();
 
@@ -23,12 +26,14 @@ const schema = z.object({
     .optional(),
   WAYBILL_ISSUER: url.optional(),
   WAYBILL_POLICIES_DIR: z.string().min(1).default('./policies'),
-  WAYBILL_ADMIN_TOKEN: z
-    .string()
-    .min(32, 'must be at least 32 characters (use a random 256-bit secret)')
-    .optional(),
+  WAYBILL_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters (use a random 256-bit secret)').optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
-  WAYBILL_BODY_LIMIT: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  WAYBILL_BODY_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
   WAYBILL_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   WAYBILL_CA_KEY: pemOrFile,
   WAYBILL_CA_KEY_FILE: pemOrFile,
@@ -86,9 +91,7 @@ export interface Config {
 export class ConfigError extends Error {
   readonly issues: Array<{ key: string; message: string }>;
   constructor(issues: Array<{ key: string; message: string }>) {
-    super(
-      'invalid configuration:\n' + issues.map((i) => `  ${i.key}: ${i.message}`).join('\n'),
-    );
+    super(`invalid configuration:\n${issues.map((i) => `  ${i.key}: ${i.message}`).join('\n')}`);
     this.name = 'ConfigError';
     this.issues = issues;
   }
@@ -98,9 +101,7 @@ type Env = Record<string, string | undefined>;
 
 export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
   // Empty strings are treated as unset: `FOO= npm start` should mean "default", not "invalid".
-  const cleaned = Object.fromEntries(
-    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
-  );
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(cleaned);
   const issues: Array<{ key: string; message: string }> = [];
   if (!parsed.success) {
@@ -144,7 +145,10 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
   let trustHistory: Config['trustHistory'];
   if (e.WAYBILL_TRUST_HISTORY_FILE) {
     try {
-      const json = JSON.parse(readFileSync(path.resolve(cwd, e.WAYBILL_TRUST_HISTORY_FILE), 'utf8')) as Record<string, unknown>;
+      const json = JSON.parse(readFileSync(path.resolve(cwd, e.WAYBILL_TRUST_HISTORY_FILE), 'utf8')) as Record<
+        string,
+        unknown
+      >;
       if (!String(json.mediaType ?? '').startsWith('application/vnd.dev.sigstore.trustedroot')) {
         throw new Error('not a TrustedRoot (mediaType application/vnd.dev.sigstore.trustedroot+json;version=0.1)');
       }
@@ -153,18 +157,30 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
         tlogs: Array.isArray(json.tlogs) ? json.tlogs : [],
       };
     } catch (err) {
-      issues.push({ key: 'WAYBILL_TRUST_HISTORY_FILE', message: `cannot use ${e.WAYBILL_TRUST_HISTORY_FILE}: ${(err as Error).message}` });
+      issues.push({
+        key: 'WAYBILL_TRUST_HISTORY_FILE',
+        message: `cannot use ${e.WAYBILL_TRUST_HISTORY_FILE}: ${(err as Error).message}`,
+      });
     }
   }
-  const list = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
-  const allowedPredicates = e.WAYBILL_ALLOWED_PREDICATES ? list(e.WAYBILL_ALLOWED_PREDICATES) : [...DEFAULT_ALLOWED_PREDICATES];
+  const list = (v: string | undefined) =>
+    (v ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+  const allowedPredicates = e.WAYBILL_ALLOWED_PREDICATES
+    ? list(e.WAYBILL_ALLOWED_PREDICATES)
+    : [...DEFAULT_ALLOWED_PREDICATES];
   for (const p of allowedPredicates) {
-    if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$/.test(p)) issues.push({ key: 'WAYBILL_ALLOWED_PREDICATES', message: `"${p}" is not a URI` });
+    if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$/.test(p))
+      issues.push({ key: 'WAYBILL_ALLOWED_PREDICATES', message: `"${p}" is not a URI` });
   }
   const resolveFile = (f: string) => (f === 'public-good' ? f : path.resolve(cwd, f));
   const external = {
     // Ingestion trusts the public-good Sigstore root by default, so GitHub and npm bundles work.
-    trustRootFiles: (e.WAYBILL_EXTERNAL_TRUST_ROOTS ? list(e.WAYBILL_EXTERNAL_TRUST_ROOTS) : ['public-good']).map(resolveFile),
+    trustRootFiles: (e.WAYBILL_EXTERNAL_TRUST_ROOTS ? list(e.WAYBILL_EXTERNAL_TRUST_ROOTS) : ['public-good']).map(
+      resolveFile,
+    ),
     identitiesFile: e.WAYBILL_EXTERNAL_IDENTITIES ? path.resolve(cwd, e.WAYBILL_EXTERNAL_IDENTITIES) : undefined,
     // `[hint=]path` specs; the hint may end in base64 padding, so external.ts's parseKeySpec splits them.
     keyFiles: list(e.WAYBILL_EXTERNAL_KEYS),

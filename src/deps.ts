@@ -6,18 +6,18 @@ import { loadPolicies } from './policy/load.ts';
 import type { PolicySet } from './policy/types.ts';
 import { AttestService } from './services/attest.ts';
 import { AuditService } from './services/audit.ts';
+import { ensureAdminToken } from './services/bootstrap.ts';
 import { EvidenceVerifier } from './services/evidence.ts';
-import { PromotionService } from './services/promotion.ts';
-import { RebuildService } from './services/rebuilds.ts';
 import { IdempotencyStore } from './services/idempotency.ts';
 import { IngestService } from './services/ingest.ts';
 import { IntakeService } from './services/intake.ts';
-import { loadExternalTrust } from './signing/external.ts';
-import { ensureAdminToken } from './services/bootstrap.ts';
+import { PromotionService } from './services/promotion.ts';
+import { RebuildService } from './services/rebuilds.ts';
 import { TokenService } from './services/tokens.ts';
+import { loadExternalTrust } from './signing/external.ts';
 import { loadSigningKeys, type SigningKeys } from './signing/keys.ts';
 import { buildTrustedRoot, type TrustedRootJson } from './signing/trusted-root.ts';
-import { openDatabase, type Database } from './storage/database.ts';
+import { type Database, openDatabase } from './storage/database.ts';
 import { LogRepo } from './storage/log-repo.ts';
 import { TransparencyLog } from './tlog/log.ts';
 
@@ -57,13 +57,21 @@ export function trustedRootFor(
   if (!history) return current;
   return {
     ...current,
-    certificateAuthorities: [...current.certificateAuthorities, ...(history.certificateAuthorities as TrustedRootJson['certificateAuthorities'])],
+    certificateAuthorities: [
+      ...current.certificateAuthorities,
+      ...(history.certificateAuthorities as TrustedRootJson['certificateAuthorities']),
+    ],
     tlogs: [...current.tlogs, ...(history.tlogs as TrustedRootJson['tlogs'])],
   };
 }
 
 /** Everything but the database: signing keys, log, services. */
-export async function wireServices(config: Config, database: Database, logger: Logger, opts: { now?: () => Date } = {}) {
+export async function wireServices(
+  config: Config,
+  database: Database,
+  logger: Logger,
+  opts: { now?: () => Date } = {},
+) {
   const keys = await loadSigningKeys(config, logger);
   const log = new TransparencyLog({
     repo: new LogRepo(database),
@@ -88,8 +96,24 @@ export async function wireServices(config: Config, database: Database, logger: L
   const tokens = new TokenService(database, { adminToken: config.adminToken, issuer: config.issuer });
   const trustedRoot = trustedRootFor(config, keys, log.identity.keyName);
   const evidence = new EvidenceVerifier({ trustedRoot, external });
-  const promotion = new PromotionService({ database, policies, attest, intake, evidence, issuer: config.issuer, logger, ...(opts.now ? { now: opts.now } : {}) });
-  const rebuilds = new RebuildService({ database, attest, intake, policies, issuer: config.issuer, ...(opts.now ? { now: opts.now } : {}) });
+  const promotion = new PromotionService({
+    database,
+    policies,
+    attest,
+    intake,
+    evidence,
+    issuer: config.issuer,
+    logger,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  const rebuilds = new RebuildService({
+    database,
+    attest,
+    intake,
+    policies,
+    issuer: config.issuer,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   promotion.useRebuilds(rebuilds);
   const audit = new AuditService({ attest, intake, promotion, log, policies, trustedRoot, issuer: config.issuer });
   return { keys, log, attest, intake, ingest, idempotency, tokens, trustedRoot, policies, promotion, rebuilds, audit };

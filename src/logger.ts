@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { LogLevel } from './config.ts';
 
 // JSON logs, one object per line. Secrets never get here by design; the redact list is a
@@ -10,7 +10,15 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
       base: { service: 'waybill' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
-        paths: ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization', 'adminToken', 'config.adminToken'],
+        paths: [
+          'token',
+          '*.token',
+          'authorization',
+          '*.authorization',
+          'headers.authorization',
+          'adminToken',
+          'config.adminToken',
+        ],
         censor: '[redacted]',
       },
     },

@@ -18,7 +18,11 @@ describe('parseConfig', () => {
   });
 
   it('uses PostgreSQL when DATABASE_URL is set and derives the issuer from PORT', () => {
-    const c = parseConfig({ DATABASE_URL: 'postgres://u@db/x', PORT: '9000', WAYBILL_ISSUER: 'https://wb.example.com/' });
+    const c = parseConfig({
+      DATABASE_URL: 'postgres://u@db/x',
+      PORT: '9000',
+      WAYBILL_ISSUER: 'https://wb.example.com/',
+    });
     expect(c.database).toEqual({ driver: 'postgres', url: 'postgres://u@db/x' });
     expect(c.issuer).toBe('https://wb.example.com');
     expect(parseConfig({ PORT: '9000' }).issuer).toBe('http://localhost:9000');
@@ -26,7 +30,13 @@ describe('parseConfig', () => {
 
   it('lists every bad key at once', () => {
     try {
-      parseConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', WAYBILL_ADMIN_TOKEN: 'short', WAYBILL_ISSUER: 'ftp://x' });
+      parseConfig({
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://x',
+        LOG_LEVEL: 'loud',
+        WAYBILL_ADMIN_TOKEN: 'short',
+        WAYBILL_ISSUER: 'ftp://x',
+      });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
@@ -46,8 +56,8 @@ describe('parseConfig', () => {
     });
     expect(c.keys).toEqual({ caKeyPem: 'PEM ca.key', caChainPem: 'PEM chain.pem', logKeyPem: 'inline log key' });
     expect(() => parseConfig({ WAYBILL_CA_KEY: 'x' })).toThrow(/go together/);
-    expect(() => parseConfig({ WAYBILL_CA_KEY_FILE: '/nonexistent/k', WAYBILL_CA_CHAIN: 'a', WAYBILL_LOG_KEY: 'b' })).toThrow(
-      /WAYBILL_CA_KEY_FILE: cannot read/,
-    );
+    expect(() =>
+      parseConfig({ WAYBILL_CA_KEY_FILE: '/nonexistent/k', WAYBILL_CA_CHAIN: 'a', WAYBILL_LOG_KEY: 'b' }),
+    ).toThrow(/WAYBILL_CA_KEY_FILE: cannot read/);
   });
 });

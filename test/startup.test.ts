@@ -26,9 +26,18 @@ describe('waybill serve on the embedded database', () => {
     expect(second).toMatch(/in use by another process/);
 
     // the CLI mints a token through the API with the admin token from the data dir
-    const created = await runCli(
-      ['tokens', 'create', '--subject', 'https://ci.example.com/p', '--role', 'builder', '--server', first.url, '--data-dir', dataDir],
-    );
+    const created = await runCli([
+      'tokens',
+      'create',
+      '--subject',
+      'https://ci.example.com/p',
+      '--role',
+      'builder',
+      '--server',
+      first.url,
+      '--data-dir',
+      dataDir,
+    ]);
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
     const token = JSON.parse(created.stdout) as { id: string; token: string };
@@ -76,7 +85,8 @@ describe('waybill keys generate', () => {
     const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'wb-keys-')), 'keys');
     const res = await runCli(['keys', 'generate', '--out', dir, '--organization', 'Example Corp']);
     expect(res.code).toBe(0);
-    for (const f of ['ca-key.pem', 'ca-root-key.pem', 'log-key.pem']) expect(statSync(path.join(dir, f)).mode & 0o777).toBe(0o600);
+    for (const f of ['ca-key.pem', 'ca-root-key.pem', 'log-key.pem'])
+      expect(statSync(path.join(dir, f)).mode & 0o777).toBe(0o600);
     expect((await runCli(['keys', 'generate', '--out', dir])).code).not.toBe(0); // never overwrites
     const server = await spawnServer({
       WAYBILL_DATA_DIR: path.join(dir, '..', 'data'),
@@ -85,7 +95,9 @@ describe('waybill keys generate', () => {
       WAYBILL_LOG_KEY_FILE: path.join(dir, 'log-key.pem'),
     });
     try {
-      const root = (await (await fetch(`${server.url}/v1/trust/root`)).json()) as { certificateAuthorities: Array<{ subject: { organization: string } }> };
+      const root = (await (await fetch(`${server.url}/v1/trust/root`)).json()) as {
+        certificateAuthorities: Array<{ subject: { organization: string } }>;
+      };
       expect(root.certificateAuthorities[0]!.subject.organization).toBe('Example Corp');
       expect(server.output()).not.toMatch(/generated a development CA/);
     } finally {

@@ -32,7 +32,13 @@ export interface PackAttestation {
     kindVersion: { kind: string; version: string };
     integratedTime: string;
     inclusionPromise: { signedEntryTimestamp: string };
-    inclusionProof: { logIndex: string; rootHash: string; treeSize: string; hashes: string[]; checkpoint: { envelope: string } };
+    inclusionProof: {
+      logIndex: string;
+      rootHash: string;
+      treeSize: string;
+      hashes: string[];
+      checkpoint: { envelope: string };
+    };
     canonicalizedBody: string;
   };
 }

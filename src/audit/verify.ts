@@ -14,7 +14,7 @@
 //
 // Every problem names the bundle (role, id, environment) or the part of the pack it concerns.
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
+import { type Bundle, bundleFromJSON } from '@sigstore/bundle';
 import { toSignedEntity } from '@sigstore/verify';
 import canonicalizeModule from 'canonicalize';
 import { z } from 'zod';
@@ -22,8 +22,8 @@ import { TEST_RESULT_V01 } from '../intoto/test-result.ts';
 import { VSA_V1 } from '../intoto/vsa.ts';
 import { parsePolicy } from '../policy/load.ts';
 import type { Policy } from '../policy/types.ts';
-import { verifyBundleSync, VerifyError } from '../signing/verify.ts';
-import { parseCheckpoint, verifyCheckpoint, type ParsedCheckpoint } from '../tlog/checkpoint.ts';
+import { VerifyError, verifyBundleSync } from '../signing/verify.ts';
+import { type ParsedCheckpoint, parseCheckpoint, verifyCheckpoint } from '../tlog/checkpoint.ts';
 import { dsseEnvelopeJson, verifyInclusionPromise } from '../tlog/entry.ts';
 import { leafHash, verifyInclusion } from '../tlog/merkle.ts';
 import { EVIDENCE_PACK_MEDIA_TYPE, type PackRole } from './pack.ts';
@@ -114,7 +114,15 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const Hex64 = z.string().regex(HEX64, 'must be 64 lower-case hex characters');
 const Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>');
 const Decimal = z.string().regex(/^(0|[1-9][0-9]{0,15})$/, 'must be a decimal integer string');
-const ROLES = ['provenance', 'test-result', 'verdict', 'deployment', 'rebuild-exception', 'original-provenance', 'other'] as const satisfies readonly PackRole[];
+const ROLES = [
+  'provenance',
+  'test-result',
+  'verdict',
+  'deployment',
+  'rebuild-exception',
+  'original-provenance',
+  'other',
+] as const satisfies readonly PackRole[];
 
 const StepShape = z.object({
   environment: z.string().min(1),
@@ -231,22 +239,22 @@ interface LogKey {
 }
 
 function logKeysOf(root: Record<string, unknown>): LogKey[] {
-  const tlogs = Array.isArray(root['tlogs']) ? root['tlogs'] : [];
+  const tlogs = Array.isArray(root.tlogs) ? root.tlogs : [];
   const out: LogKey[] = [];
   for (const t of tlogs) {
-    if (!isObject(t) || !isObject(t['publicKey']) || !isObject(t['logId'])) continue;
-    const raw = str(t['publicKey']['rawBytes']);
-    const keyId = str(t['logId']['keyId']);
+    if (!isObject(t) || !isObject(t.publicKey) || !isObject(t.logId)) continue;
+    const raw = str(t.publicKey.rawBytes);
+    const keyId = str(t.logId.keyId);
     if (!raw || !keyId) continue;
     try {
       const publicKey = createPublicKey({ key: Buffer.from(raw, 'base64'), format: 'der', type: 'spki' });
-      const validFor = isObject(t['publicKey']['validFor']) ? t['publicKey']['validFor'] : {};
+      const validFor = isObject(t.publicKey.validFor) ? t.publicKey.validFor : {};
       out.push({
-        baseUrl: str(t['baseUrl']) ?? '',
+        baseUrl: str(t.baseUrl) ?? '',
         keyId: u8(Buffer.from(keyId, 'base64')),
         publicKey,
-        start: time(validFor['start']) ?? -Infinity,
-        end: time(validFor['end']) ?? Infinity,
+        start: time(validFor.start) ?? -Infinity,
+        end: time(validFor.end) ?? Infinity,
       });
     } catch {
       // a key that does not parse is not a log key we can use
@@ -314,8 +322,8 @@ class Checker {
   attestation(raw: unknown, index: number): void {
     const parsed = AttestationShape.safeParse(raw);
     if (!parsed.success) {
-      const id = isObject(raw) && typeof raw['id'] === 'string' ? raw['id'] : `#${index}`;
-      const role = isObject(raw) && typeof raw['role'] === 'string' ? raw['role'] : 'attestation';
+      const id = isObject(raw) && typeof raw.id === 'string' ? raw.id : `#${index}`;
+      const role = isObject(raw) && typeof raw.role === 'string' ? raw.role : 'attestation';
       this.problems.push(...shapeProblems(parsed.error, `${role} ${id}: malformed pack entry attestations[${index}]`));
       return;
     }
@@ -358,7 +366,7 @@ class Checker {
       return;
     }
     const content = item.bundle.content;
-    const envelopeJson = content.$case === 'dsseEnvelope' ? a.bundle['dsseEnvelope'] : a.bundle['messageSignature'];
+    const envelopeJson = content.$case === 'dsseEnvelope' ? a.bundle.dsseEnvelope : a.bundle.messageSignature;
     const computed = sha256hex(canonicalize(envelopeJson) ?? '');
     if (computed !== a.id) {
       this.problem(
@@ -375,7 +383,8 @@ class Checker {
   signature(item: Item): void {
     const { a } = item;
     if (a.origin === 'signed') {
-      if (item.bundle!.content.$case !== 'dsseEnvelope') this.problem(item, 'a bundle waybill signed must carry a DSSE envelope');
+      if (item.bundle!.content.$case !== 'dsseEnvelope')
+        this.problem(item, 'a bundle waybill signed must carry a DSSE envelope');
       if (a.signer.issuer.replace(/\/+$/, '') !== this.issuer) {
         this.problem(item, `recorded signer issuer ${a.signer.issuer} is not the pack's issuer ${this.pack.issuer}`);
       }
@@ -396,7 +405,11 @@ class Checker {
           own.integratedTime === a.logEntry.integratedTime &&
           Buffer.from(own.canonicalizedBody).toString('base64') === a.logEntry.canonicalizedBody &&
           Buffer.from(own.logId.keyId).toString('base64') === a.logEntry.logId.keyId;
-        if (!same) this.problem(item, `the pack's log entry (#${a.logEntry.logIndex}) is not the bundle's own log entry (#${own.logIndex})`);
+        if (!same)
+          this.problem(
+            item,
+            `the pack's log entry (#${a.logEntry.logIndex}) is not the bundle's own log entry (#${own.logIndex})`,
+          );
       } else {
         this.problem(item, 'the bundle carries no transparency-log entry');
       }
@@ -411,13 +424,15 @@ class Checker {
       const entity = toSignedEntity(item.bundle!);
       if (entity.key.$case === 'certificate') {
         const key = createPublicKey({ key: entity.key.certificate.publicKey, format: 'der', type: 'spki' });
-        if (!entity.signature.verifySignature(key)) this.problem(item, "the signature does not verify under the bundle's own certificate");
+        if (!entity.signature.verifySignature(key))
+          this.problem(item, "the signature does not verify under the bundle's own certificate");
       } else {
         item.report.notes.push('key-signed: the signature is not checked offline (the public key is not in the pack)');
       }
     } catch (e) {
       // message signatures need the artifact; the log entry below still binds digest and signature
-      if (item.bundle!.content.$case === 'dsseEnvelope') this.problem(item, `the bundle content does not parse: ${messageOf(e)}`);
+      if (item.bundle!.content.$case === 'dsseEnvelope')
+        this.problem(item, `the bundle content does not parse: ${messageOf(e)}`);
       else item.report.notes.push('message signature: the signature over the digest is not checked offline');
     }
   }
@@ -426,19 +441,34 @@ class Checker {
     const { a } = item;
     const e = a.logEntry;
     const body = b64(e.canonicalizedBody);
-    if (!body) return this.problem(item, 'log entry: canonicalizedBody is not standard base64');
+    if (!body) {
+      this.problem(item, 'log entry: canonicalizedBody is not standard base64');
+      return;
+    }
     const keyId = b64(e.logId.keyId);
     const logKey = keyId ? this.logKeys.find((k) => bytesEqual(k.keyId, keyId)) : undefined;
     if (!logKey) {
       this.problem(item, `log entry #${e.logIndex}: logId ${e.logId.keyId} is not a log of the trusted root`);
     } else {
       const at = Number(e.integratedTime) * 1000;
-      if (at < logKey.start || at > logKey.end) this.problem(item, `log entry #${e.logIndex}: integrated at ${new Date(at).toISOString()}, outside the log key's validity`);
+      if (at < logKey.start || at > logKey.end)
+        this.problem(
+          item,
+          `log entry #${e.logIndex}: integrated at ${new Date(at).toISOString()}, outside the log key's validity`,
+        );
       const set = b64(e.inclusionPromise.signedEntryTimestamp);
       const ok =
         set !== null &&
-        verifyInclusionPromise({ body, integratedTime: Number(e.integratedTime), logId: keyId!, logIndex: Number(e.logIndex) }, set, logKey.publicKey);
-      if (!ok) this.problem(item, `log entry #${e.logIndex}: the signed entry timestamp (SET) does not verify with the log key`);
+        verifyInclusionPromise(
+          { body, integratedTime: Number(e.integratedTime), logId: keyId!, logIndex: Number(e.logIndex) },
+          set,
+          logKey.publicKey,
+        );
+      if (!ok)
+        this.problem(
+          item,
+          `log entry #${e.logIndex}: the signed entry timestamp (SET) does not verify with the log key`,
+        );
     }
 
     // The body describes this bundle.
@@ -448,26 +478,40 @@ class Checker {
       if (!isObject(parsed)) throw new Error('not an object');
       entry = parsed;
     } catch {
-      return this.problem(item, `log entry #${e.logIndex}: canonicalizedBody is not a JSON object`);
+      this.problem(item, `log entry #${e.logIndex}: canonicalizedBody is not a JSON object`);
+      return;
     }
-    if (entry['kind'] !== e.kindVersion.kind || entry['apiVersion'] !== e.kindVersion.version) {
-      this.problem(item, `log entry #${e.logIndex}: body kind ${String(entry['kind'])}/${String(entry['apiVersion'])} differs from kindVersion ${e.kindVersion.kind}/${e.kindVersion.version}`);
+    if (entry.kind !== e.kindVersion.kind || entry.apiVersion !== e.kindVersion.version) {
+      this.problem(
+        item,
+        `log entry #${e.logIndex}: body kind ${String(entry.kind)}/${String(entry.apiVersion)} differs from kindVersion ${e.kindVersion.kind}/${e.kindVersion.version}`,
+      );
     }
     this.entryMatchesBundle(item, entry);
 
     // Included in the pack's checkpoint.
     const proof = e.inclusionProof;
     const cp = this.checkpoint;
-    if (proof.logIndex !== e.logIndex) this.problem(item, `inclusion proof: its logIndex ${proof.logIndex} is not the entry's ${e.logIndex}`);
+    if (proof.logIndex !== e.logIndex)
+      this.problem(item, `inclusion proof: its logIndex ${proof.logIndex} is not the entry's ${e.logIndex}`);
     if (proof.checkpoint.envelope !== this.pack.checkpoint) this.otherCheckpoint.push(item);
     const rootHash = b64(proof.rootHash);
     const hashes = proof.hashes.map(b64);
-    if (!rootHash || rootHash.length !== 32) return this.problem(item, 'inclusion proof: rootHash is not a base64 SHA-256 hash');
-    if (hashes.some((h) => h === null)) return this.problem(item, 'inclusion proof: a hash is not standard base64');
+    if (rootHash?.length !== 32) {
+      this.problem(item, 'inclusion proof: rootHash is not a base64 SHA-256 hash');
+      return;
+    }
+    if (hashes.some((h) => h === null)) {
+      this.problem(item, 'inclusion proof: a hash is not standard base64');
+      return;
+    }
     const index = Number(e.logIndex);
     const size = Number(proof.treeSize);
     if (index >= size || !verifyInclusion(leafHash(body), index, size, hashes as Uint8Array[], rootHash)) {
-      this.problem(item, `inclusion proof: entry #${e.logIndex} does not hash up to the root it claims (tree size ${size}): the proof or the entry was altered`);
+      this.problem(
+        item,
+        `inclusion proof: entry #${e.logIndex} does not hash up to the root it claims (tree size ${size}): the proof or the entry was altered`,
+      );
     }
     if (cp && (size !== cp.size || !bytesEqual(rootHash, cp.rootHash))) this.otherRoot.push(item);
   }
@@ -475,10 +519,14 @@ class Checker {
   entryMatchesBundle(item: Item, entry: Record<string, unknown>): void {
     const bundle = item.bundle!;
     const e = item.a.logEntry;
-    const spec = isObject(entry['spec']) ? entry['spec'] : {};
+    const spec = isObject(entry.spec) ? entry.spec : {};
     const vm = bundle.verificationMaterial.content;
     const certDer =
-      vm.$case === 'certificate' ? vm.certificate.rawBytes : vm.$case === 'x509CertificateChain' ? vm.x509CertificateChain.certificates[0]?.rawBytes : undefined;
+      vm.$case === 'certificate'
+        ? vm.certificate.rawBytes
+        : vm.$case === 'x509CertificateChain'
+          ? vm.x509CertificateChain.certificates[0]?.rawBytes
+          : undefined;
     const verifierMatches = (pemB64: unknown): boolean => {
       if (!certDer) return true; // key-signed: nothing to compare with here
       const pem = typeof pemB64 === 'string' ? Buffer.from(pemB64, 'base64').toString('utf8') : '';
@@ -489,35 +537,56 @@ class Checker {
     if (bundle.content.$case === 'dsseEnvelope') {
       const env = bundle.content.dsseEnvelope;
       const sig = env.signatures[0];
-      if (e.kindVersion.kind !== 'dsse') return this.problem(item, `log entry #${e.logIndex}: kind ${e.kindVersion.kind} for a DSSE bundle`);
-      const sigs = Array.isArray(spec['signatures']) ? spec['signatures'] : [];
+      if (e.kindVersion.kind !== 'dsse') {
+        this.problem(item, `log entry #${e.logIndex}: kind ${e.kindVersion.kind} for a DSSE bundle`);
+        return;
+      }
+      const sigs = Array.isArray(spec.signatures) ? spec.signatures : [];
       const logged = isObject(sigs[0]) ? sigs[0] : {};
       if (sigs.length !== 1 || env.signatures.length !== 1 || !sig) {
-        return this.problem(item, `log entry #${e.logIndex}: the entry and the envelope must each carry exactly one signature`);
+        this.problem(
+          item,
+          `log entry #${e.logIndex}: the entry and the envelope must each carry exactly one signature`,
+        );
+        return;
       }
-      const loggedSig = typeof logged['signature'] === 'string' ? b64(logged['signature']) : null;
-      if (!loggedSig || !bytesEqual(loggedSig, sig.sig)) this.problem(item, `log entry #${e.logIndex}: the logged signature is not the envelope's signature`);
-      const payloadHash = isObject(spec['payloadHash']) ? spec['payloadHash']['value'] : undefined;
-      if (payloadHash !== sha256hex(env.payload)) this.problem(item, `log entry #${e.logIndex}: the logged payload hash is not the SHA-256 of the envelope's payload`);
-      const envelopeHash = isObject(spec['envelopeHash']) ? spec['envelopeHash']['value'] : undefined;
+      const loggedSig = typeof logged.signature === 'string' ? b64(logged.signature) : null;
+      if (!loggedSig || !bytesEqual(loggedSig, sig.sig))
+        this.problem(item, `log entry #${e.logIndex}: the logged signature is not the envelope's signature`);
+      const payloadHash = isObject(spec.payloadHash) ? spec.payloadHash.value : undefined;
+      if (payloadHash !== sha256hex(env.payload))
+        this.problem(
+          item,
+          `log entry #${e.logIndex}: the logged payload hash is not the SHA-256 of the envelope's payload`,
+        );
+      const envelopeHash = isObject(spec.envelopeHash) ? spec.envelopeHash.value : undefined;
       if (env.payload.length > 0 && sig.sig.length > 0 && env.payloadType.length > 0) {
-        const want = sha256hex(dsseEnvelopeJson({ payload: env.payload, payloadType: env.payloadType, signature: sig.sig }));
-        if (envelopeHash !== want) this.problem(item, `log entry #${e.logIndex}: the logged envelope hash is not the envelope's`);
+        const want = sha256hex(
+          dsseEnvelopeJson({ payload: env.payload, payloadType: env.payloadType, signature: sig.sig }),
+        );
+        if (envelopeHash !== want)
+          this.problem(item, `log entry #${e.logIndex}: the logged envelope hash is not the envelope's`);
       }
-      if (!verifierMatches(logged['verifier'])) this.problem(item, `log entry #${e.logIndex}: the logged verifier is not the bundle's signing certificate`);
+      if (!verifierMatches(logged.verifier))
+        this.problem(item, `log entry #${e.logIndex}: the logged verifier is not the bundle's signing certificate`);
       return;
     }
     const ms = bundle.content.messageSignature;
-    if (e.kindVersion.kind !== 'hashedrekord') return this.problem(item, `log entry #${e.logIndex}: kind ${e.kindVersion.kind} for a message signature`);
-    const data = isObject(spec['data']) && isObject(spec['data']['hash']) ? spec['data']['hash'] : {};
-    const signature = isObject(spec['signature']) ? spec['signature'] : {};
-    const content = typeof signature['content'] === 'string' ? b64(signature['content']) : null;
-    if (!ms.messageDigest || data['value'] !== Buffer.from(ms.messageDigest.digest).toString('hex')) {
+    if (e.kindVersion.kind !== 'hashedrekord') {
+      this.problem(item, `log entry #${e.logIndex}: kind ${e.kindVersion.kind} for a message signature`);
+      return;
+    }
+    const data = isObject(spec.data) && isObject(spec.data.hash) ? spec.data.hash : {};
+    const signature = isObject(spec.signature) ? spec.signature : {};
+    const content = typeof signature.content === 'string' ? b64(signature.content) : null;
+    if (!ms.messageDigest || data.value !== Buffer.from(ms.messageDigest.digest).toString('hex')) {
       this.problem(item, `log entry #${e.logIndex}: the logged digest is not the bundle's message digest`);
     }
-    if (!content || !bytesEqual(content, ms.signature)) this.problem(item, `log entry #${e.logIndex}: the logged signature is not the bundle's`);
-    const publicKey = isObject(signature['publicKey']) ? signature['publicKey']['content'] : undefined;
-    if (!verifierMatches(publicKey)) this.problem(item, `log entry #${e.logIndex}: the logged verifier is not the bundle's signing certificate`);
+    if (!content || !bytesEqual(content, ms.signature))
+      this.problem(item, `log entry #${e.logIndex}: the logged signature is not the bundle's`);
+    const publicKey = isObject(signature.publicKey) ? signature.publicKey.content : undefined;
+    if (!verifierMatches(publicKey))
+      this.problem(item, `log entry #${e.logIndex}: the logged verifier is not the bundle's signing certificate`);
   }
 
   statement(item: Item): void {
@@ -530,24 +599,32 @@ class Checker {
       return;
     }
     const env = bundle.content.dsseEnvelope;
-    if (env.payloadType !== INTOTO_PAYLOAD_TYPE) return this.problem(item, `the DSSE payload type is ${env.payloadType}, not an in-toto statement`);
+    if (env.payloadType !== INTOTO_PAYLOAD_TYPE) {
+      this.problem(item, `the DSSE payload type is ${env.payloadType}, not an in-toto statement`);
+      return;
+    }
     let statement: unknown;
     try {
       statement = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(env.payload));
     } catch {
-      return this.problem(item, 'the DSSE payload is not UTF-8 JSON');
+      this.problem(item, 'the DSSE payload is not UTF-8 JSON');
+      return;
     }
-    if (!isObject(statement) || !Array.isArray(statement['subject']) || typeof statement['predicateType'] !== 'string') {
-      return this.problem(item, 'the DSSE payload is not an in-toto statement');
+    if (!isObject(statement) || !Array.isArray(statement.subject) || typeof statement.predicateType !== 'string') {
+      this.problem(item, 'the DSSE payload is not an in-toto statement');
+      return;
     }
     item.statement = statement;
-    item.predicate = isObject(statement['predicate']) ? statement['predicate'] : {};
-    item.report.predicateType = statement['predicateType'];
-    if (statement['predicateType'] !== item.a.predicateType) {
-      this.problem(item, `the pack says predicate type ${item.a.predicateType}, the signed statement says ${statement['predicateType']}`);
+    item.predicate = isObject(statement.predicate) ? statement.predicate : {};
+    item.report.predicateType = statement.predicateType;
+    if (statement.predicateType !== item.a.predicateType) {
+      this.problem(
+        item,
+        `the pack says predicate type ${item.a.predicateType}, the signed statement says ${statement.predicateType}`,
+      );
     }
-    for (const s of statement['subject']) {
-      const hex = isObject(s) && isObject(s['digest']) ? s['digest']['sha256'] : undefined;
+    for (const s of statement.subject) {
+      const hex = isObject(s) && isObject(s.digest) ? s.digest.sha256 : undefined;
       if (typeof hex === 'string') item.subjects.push(hex.toLowerCase());
     }
     item.report.subjects = item.subjects.map((h) => `sha256:${h}`);
@@ -590,9 +667,9 @@ function roleMatches(role: string, predicateType: string | null): boolean {
 }
 
 function inputIds(verdict: Item): string[] {
-  const inputs = verdict.predicate['inputAttestations'];
+  const inputs = verdict.predicate.inputAttestations;
   if (!Array.isArray(inputs)) return [];
-  return inputs.map((i) => (isObject(i) && isObject(i['digest']) ? str(i['digest']['sha256']) ?? '' : ''));
+  return inputs.map((i) => (isObject(i) && isObject(i.digest) ? (str(i.digest.sha256) ?? '') : ''));
 }
 
 function checkChain(c: Checker): StepReport[] {
@@ -606,25 +683,52 @@ function checkChain(c: Checker): StepReport[] {
   // --- every id the manifest names is in the pack, in the role the manifest gives it ----------
   const claims: Array<{ id: string; role: PackRole; environment?: string; where: string }> = [];
   m.steps.forEach((s, i) => {
-    claims.push({ id: s.verdict, role: 'verdict', environment: s.environment, where: `manifest.steps[${i}] (${s.environment}) verdict` });
-    claims.push({ id: s.deployment, role: 'deployment', environment: s.environment, where: `manifest.steps[${i}] (${s.environment}) deployment` });
-    if (s.exception) claims.push({ id: s.exception, role: 'rebuild-exception', environment: s.environment, where: `manifest.steps[${i}] (${s.environment}) exception` });
+    claims.push({
+      id: s.verdict,
+      role: 'verdict',
+      environment: s.environment,
+      where: `manifest.steps[${i}] (${s.environment}) verdict`,
+    });
+    claims.push({
+      id: s.deployment,
+      role: 'deployment',
+      environment: s.environment,
+      where: `manifest.steps[${i}] (${s.environment}) deployment`,
+    });
+    if (s.exception)
+      claims.push({
+        id: s.exception,
+        role: 'rebuild-exception',
+        environment: s.environment,
+        where: `manifest.steps[${i}] (${s.environment}) exception`,
+      });
   });
-  m.provenance.forEach((id) => claims.push({ id, role: 'provenance', where: 'manifest.provenance' }));
-  for (const [env, ids] of Object.entries(m.testResults)) ids.forEach((id) => claims.push({ id, role: 'test-result', environment: env, where: `manifest.testResults.${env}` }));
-  m.exceptions.forEach((id) => claims.push({ id, role: 'rebuild-exception', where: 'manifest.exceptions' }));
-  m.originals.forEach((o) => o.provenance.forEach((id) => claims.push({ id, role: 'original-provenance', where: `manifest.originals (${o.digest}) provenance` })));
+  for (const id of m.provenance) claims.push({ id, role: 'provenance', where: 'manifest.provenance' });
+  for (const [env, ids] of Object.entries(m.testResults))
+    for (const id of ids)
+      claims.push({ id, role: 'test-result', environment: env, where: `manifest.testResults.${env}` });
+  for (const id of m.exceptions) claims.push({ id, role: 'rebuild-exception', where: 'manifest.exceptions' });
+  for (const o of m.originals)
+    for (const id of o.provenance)
+      claims.push({ id, role: 'original-provenance', where: `manifest.originals (${o.digest}) provenance` });
   const missing = new Set<string>();
   for (const claim of claims) {
     const item = c.items.get(claim.id);
     if (!item) {
-      if (!missing.has(claim.id)) c.problems.push(`missing bundle ${claim.role} ${claim.id}${claim.environment ? ` (${claim.environment})` : ''}: ${claim.where} names it, but the pack has no such attestation`);
+      if (!missing.has(claim.id))
+        c.problems.push(
+          `missing bundle ${claim.role} ${claim.id}${claim.environment ? ` (${claim.environment})` : ''}: ${claim.where} names it, but the pack has no such attestation`,
+        );
       missing.add(claim.id);
       continue;
     }
-    if (item.a.role !== claim.role) c.problem(item, `${claim.where} lists it as ${claim.role}, but the pack labels it ${item.a.role}`);
+    if (item.a.role !== claim.role)
+      c.problem(item, `${claim.where} lists it as ${claim.role}, but the pack labels it ${item.a.role}`);
     if (claim.environment && claim.role === 'test-result' && item.a.environment !== claim.environment) {
-      c.problem(item, `${claim.where} lists it for ${claim.environment}, but it was recorded for ${item.a.environment ?? 'no environment'}`);
+      c.problem(
+        item,
+        `${claim.where} lists it for ${claim.environment}, but it was recorded for ${item.a.environment ?? 'no environment'}`,
+      );
     }
   }
 
@@ -636,18 +740,24 @@ function checkChain(c: Checker): StepReport[] {
     }
     if (item.a.role === 'verdict' || item.a.role === 'rebuild-exception') {
       if (item.a.origin !== 'signed' || item.a.signer.subject !== verifierSubject) {
-        c.problem(item, `a ${item.a.role} must be signed by waybill itself (${verifierSubject}), not ${item.a.signer.subject}`);
+        c.problem(
+          item,
+          `a ${item.a.role} must be signed by waybill itself (${verifierSubject}), not ${item.a.signer.subject}`,
+        );
       }
     }
     if (item.a.role === 'deployment') {
       if (item.a.origin !== 'signed') c.problem(item, 'a deployment must be signed through waybill');
-      const deployer = str(item.predicate['deployer']);
-      if (deployer !== undefined && deployer !== item.a.signer.subject) c.problem(item, `the deployment names deployer ${deployer} but was signed by ${item.a.signer.subject}`);
+      const deployer = str(item.predicate.deployer);
+      if (deployer !== undefined && deployer !== item.a.signer.subject)
+        c.problem(item, `the deployment names deployer ${deployer} but was signed by ${item.a.signer.subject}`);
     }
     if (item.a.role === 'test-result' && item.statement) {
       // waybill binds the environment into the signed configuration.
-      const conf = Array.isArray(item.predicate['configuration']) ? item.predicate['configuration'] : [];
-      const envs = conf.filter((x) => isObject(x) && x['name'] === 'environment').map((x) => str((x as Record<string, unknown>)['uri']));
+      const conf = Array.isArray(item.predicate.configuration) ? item.predicate.configuration : [];
+      const envs = conf
+        .filter((x) => isObject(x) && x.name === 'environment')
+        .map((x) => str((x as Record<string, unknown>).uri));
       if (item.a.environment && item.a.origin === 'signed' && !envs.includes(envUri(item.a.environment))) {
         c.problem(item, `the signed test result does not name environment ${item.a.environment}`);
       }
@@ -658,12 +768,15 @@ function checkChain(c: Checker): StepReport[] {
   const originalsListed = new Set(m.originals.map((o) => o.digest));
   const validException = (x: Item): string | null => {
     const p = x.predicate;
-    const original = str(p['original']);
-    if (p['rebuild'] !== m.digest) return `the exception is for rebuild ${String(p['rebuild'])}, not the pack's digest ${m.digest}`;
-    if (!original || !/^sha256:[0-9a-f]{64}$/.test(original)) return `the exception names no sha256 original (${String(original)})`;
+    const original = str(p.original);
+    if (p.rebuild !== m.digest)
+      return `the exception is for rebuild ${String(p.rebuild)}, not the pack's digest ${m.digest}`;
+    if (!original || !/^sha256:[0-9a-f]{64}$/.test(original))
+      return `the exception names no sha256 original (${String(original)})`;
     if (!originalsListed.has(original)) return `the exception's original ${original} is not in manifest.originals`;
     const subjects = new Set(x.subjects.map((h) => `sha256:${h}`));
-    if (!subjects.has(original) || !subjects.has(m.digest)) return 'the exception\'s subjects are not its original and its rebuild';
+    if (!subjects.has(original) || !subjects.has(m.digest))
+      return "the exception's subjects are not its original and its rebuild";
     return null;
   };
 
@@ -672,9 +785,9 @@ function checkChain(c: Checker): StepReport[] {
   const policyCache = new Map<string, { policy: Policy | null; problem: string | null }>();
   const policyReported = new Set<string>();
   const policyOf = (verdict: Item): Policy | undefined => {
-    const pol = isObject(verdict.predicate['policy']) ? verdict.predicate['policy'] : {};
-    const uri = str(pol['uri']);
-    const digest = isObject(pol['digest']) ? str(pol['digest']['sha256']) : undefined;
+    const pol = isObject(verdict.predicate.policy) ? verdict.predicate.policy : {};
+    const uri = str(pol.uri);
+    const digest = isObject(pol.digest) ? str(pol.digest.sha256) : undefined;
     if (!uri || !digest) {
       if (!policyReported.has(verdict.a.id)) c.problem(verdict, 'the verdict names no policy {uri, digest.sha256}');
       policyReported.add(verdict.a.id);
@@ -725,13 +838,13 @@ function checkChain(c: Checker): StepReport[] {
     if (!s.exception) continue;
     const why = validException(s.exception);
     if (why) c.problem(s.exception, `${s.label}: ${why}`);
-    else borrowable.set(str(s.exception.predicate['original'])!, s.exception);
+    else borrowable.set(str(s.exception.predicate.original)!, s.exception);
   }
   // Bundles about an original count only when a verdict that used the exception cites them, or
   // they are the original's provenance the manifest lists, or a step before the exception's.
   const borrowed = new Set<string>();
   for (const s of states) {
-    if (!s.exception || !s.verdict || !borrowable.has(str(s.exception.predicate['original'])!)) continue;
+    if (!s.exception || !s.verdict || !borrowable.has(str(s.exception.predicate.original)!)) continue;
     for (const id of inputIds(s.verdict)) borrowed.add(id);
   }
   for (const o of m.originals) if (borrowable.has(o.digest)) for (const id of o.provenance) borrowed.add(id);
@@ -739,7 +852,7 @@ function checkChain(c: Checker): StepReport[] {
   states.forEach((s, i) => {
     const about = s.deployment?.subjects[0] !== undefined ? `sha256:${s.deployment.subjects[0]}` : undefined;
     if (about === undefined || about === m.digest || !borrowable.has(about)) return;
-    const later = states.slice(i + 1).some((t) => t.exception && str(t.exception.predicate['original']) === about);
+    const later = states.slice(i + 1).some((t) => t.exception && str(t.exception.predicate.original) === about);
     if (!later) return;
     if (s.deployment) borrowed.add(s.deployment.a.id);
     if (s.verdict) {
@@ -754,8 +867,10 @@ function checkChain(c: Checker): StepReport[] {
     if (item.a.role === 'original-provenance') {
       const o = m.originals.find((x) => x.provenance.includes(item.a.id));
       if (!o) c.problem(item, 'original provenance that manifest.originals does not list');
-      else if (!item.subjects.includes(o.digest.slice(7))) c.problem(item, `its subject is ${item.report.subjects.join(', ') || 'none'}, not the original ${o.digest}`);
-      else if (!borrowable.has(o.digest)) c.problem(item, `no cited, approved exception names ${o.digest} as the original`);
+      else if (!item.subjects.includes(o.digest.slice(7)))
+        c.problem(item, `its subject is ${item.report.subjects.join(', ') || 'none'}, not the original ${o.digest}`);
+      else if (!borrowable.has(o.digest))
+        c.problem(item, `no cited, approved exception names ${o.digest} as the original`);
       continue;
     }
     if (item.subjects.includes(D)) continue;
@@ -765,7 +880,10 @@ function checkChain(c: Checker): StepReport[] {
       const exception = borrowable.get(original)!.a.id;
       item.report.notes.push(`about the original ${original}, borrowed under exception ${exception}`);
       let entry = c.borrowed.find((b) => b.original === original && b.exception === exception);
-      if (!entry) c.borrowed.push((entry = { original, exception, attestations: [] }));
+      if (!entry) {
+        entry = { original, exception, attestations: [] };
+        c.borrowed.push(entry);
+      }
       entry.attestations.push(item.a.id);
       continue;
     }
@@ -781,7 +899,8 @@ function checkChain(c: Checker): StepReport[] {
     policyOf(item);
     for (const id of inputIds(item)) {
       if (!HEX64.test(id)) c.problem(item, `inputAttestations has an entry without a sha256 attestation id`);
-      else if (!c.items.has(id)) c.problem(item, `inputAttestations cites ${id}, which is not in the pack (missing bundle ${id})`);
+      else if (!c.items.has(id))
+        c.problem(item, `inputAttestations cites ${id}, which is not in the pack (missing bundle ${id})`);
     }
   }
 
@@ -792,117 +911,193 @@ function checkChain(c: Checker): StepReport[] {
     const env = step.environment;
     const v = s.verdict;
     const d = s.deployment;
-    if (v && v.statement) {
+    if (v?.statement) {
       const p = v.predicate;
-      if (p['resourceUri'] !== envUri(env)) c.problem(v, `${label}: the verdict is for ${String(p['resourceUri'])}, not ${envUri(env)}`);
-      if (p['verificationResult'] !== 'PASSED') c.problem(v, `${label}: the verdict's result is ${String(p['verificationResult'])}, not PASSED`);
-      if (!isObject(p['verifier']) || p['verifier']['id'] !== issuer) c.problem(v, `${label}: the verdict's verifier is not ${issuer}`);
-      if (v.a.environment !== null && v.a.environment !== env) c.problem(v, `${label}: recorded for environment ${v.a.environment}`);
-      s.verifiedAt = time(p['timeVerified']);
+      if (p.resourceUri !== envUri(env))
+        c.problem(v, `${label}: the verdict is for ${String(p.resourceUri)}, not ${envUri(env)}`);
+      if (p.verificationResult !== 'PASSED')
+        c.problem(v, `${label}: the verdict's result is ${String(p.verificationResult)}, not PASSED`);
+      if (!isObject(p.verifier) || p.verifier.id !== issuer)
+        c.problem(v, `${label}: the verdict's verifier is not ${issuer}`);
+      if (v.a.environment !== null && v.a.environment !== env)
+        c.problem(v, `${label}: recorded for environment ${v.a.environment}`);
+      s.verifiedAt = time(p.timeVerified);
       if (s.verifiedAt === undefined) c.problem(v, `${label}: the verdict has no valid timeVerified`);
       s.policy = policyOf(v);
-      if (s.policy && s.policy.environment !== env) c.problem(v, `${label}: the verdict's policy is ${s.policy.environment}'s, not ${env}'s`);
+      if (s.policy && s.policy.environment !== env)
+        c.problem(v, `${label}: the verdict's policy is ${s.policy.environment}'s, not ${env}'s`);
     }
-    if (d && d.statement) {
+    if (d?.statement) {
       const p = d.predicate;
-      const pv = isObject(p['verdict']) && isObject(p['verdict']['digest']) ? str(p['verdict']['digest']['sha256']) : undefined;
-      if (p['environment'] !== env) c.problem(d, `${label}: the deployment is to ${String(p['environment'])}, not ${env}`);
-      if (p['environmentUri'] !== undefined && p['environmentUri'] !== envUri(env)) c.problem(d, `${label}: the deployment's environmentUri is ${String(p['environmentUri'])}`);
-      if (pv !== step.verdict) c.problem(d, `${label}: the deployment cites verdict ${String(pv)}, not the step's verdict ${step.verdict}`);
-      s.deployedAt = time(p['deployedAt']);
+      const pv = isObject(p.verdict) && isObject(p.verdict.digest) ? str(p.verdict.digest.sha256) : undefined;
+      if (p.environment !== env) c.problem(d, `${label}: the deployment is to ${String(p.environment)}, not ${env}`);
+      if (p.environmentUri !== undefined && p.environmentUri !== envUri(env))
+        c.problem(d, `${label}: the deployment's environmentUri is ${String(p.environmentUri)}`);
+      if (pv !== step.verdict)
+        c.problem(d, `${label}: the deployment cites verdict ${String(pv)}, not the step's verdict ${step.verdict}`);
+      s.deployedAt = time(p.deployedAt);
       if (s.deployedAt === undefined) c.problem(d, `${label}: the deployment has no valid deployedAt`);
-      else if (p['deployedAt'] !== step.deployedAt) c.problem(d, `${label}: the manifest says deployed at ${step.deployedAt}, the signed deployment says ${String(p['deployedAt'])}`);
+      else if (p.deployedAt !== step.deployedAt)
+        c.problem(
+          d,
+          `${label}: the manifest says deployed at ${step.deployedAt}, the signed deployment says ${String(p.deployedAt)}`,
+        );
       const claimed = time(step.deployedAt);
       if (claimed !== undefined && s.verifiedAt !== undefined && claimed < s.verifiedAt) {
-        c.problem(d, `${label}: the manifest puts the deployment (${step.deployedAt}) before its verdict ${step.verdict} (${new Date(s.verifiedAt).toISOString()})`);
+        c.problem(
+          d,
+          `${label}: the manifest puts the deployment (${step.deployedAt}) before its verdict ${step.verdict} (${new Date(s.verifiedAt).toISOString()})`,
+        );
       }
       s.digest = d.subjects[0] ? `sha256:${d.subjects[0]}` : null;
-      const cited = Array.isArray(p['exceptions']) ? p['exceptions'].map((x) => (isObject(x) && isObject(x['digest']) ? str(x['digest']['sha256']) : undefined)) : [];
-      if (step.exception && !cited.includes(step.exception)) c.problem(d, `${label}: the deployment does not cite the step's exception ${step.exception}`);
-      for (const x of cited) if (x !== step.exception) c.problem(d, `${label}: the deployment cites exception ${String(x)}, which the manifest's step does not`);
+      const cited = Array.isArray(p.exceptions)
+        ? p.exceptions.map((x) => (isObject(x) && isObject(x.digest) ? str(x.digest.sha256) : undefined))
+        : [];
+      if (step.exception && !cited.includes(step.exception))
+        c.problem(d, `${label}: the deployment does not cite the step's exception ${step.exception}`);
+      for (const x of cited)
+        if (x !== step.exception)
+          c.problem(d, `${label}: the deployment cites exception ${String(x)}, which the manifest's step does not`);
     }
     if (v && d && v.statement && d.statement) {
       // Same digest; the verdict came first.
       if (v.subjects.join() !== d.subjects.join()) {
-        c.problem(d, `${label}: the deployment is about ${d.report.subjects.join(', ')}, its verdict ${v.a.id} about ${v.report.subjects.join(', ')}`);
+        c.problem(
+          d,
+          `${label}: the deployment is about ${d.report.subjects.join(', ')}, its verdict ${v.a.id} about ${v.report.subjects.join(', ')}`,
+        );
       }
       if (s.verifiedAt !== undefined && s.deployedAt !== undefined && s.deployedAt < s.verifiedAt) {
-        c.problem(d, `${label}: deployed at ${new Date(s.deployedAt).toISOString()}, before its verdict ${v.a.id} was issued at ${new Date(s.verifiedAt).toISOString()}`);
+        c.problem(
+          d,
+          `${label}: deployed at ${new Date(s.deployedAt).toISOString()}, before its verdict ${v.a.id} was issued at ${new Date(s.verifiedAt).toISOString()}`,
+        );
       }
       if (v.logIndex !== null && d.logIndex !== null && d.logIndex <= v.logIndex) {
         c.problem(d, `${label}: logged at #${d.logIndex}, before its verdict ${v.a.id} (#${v.logIndex})`);
       }
-      if (s.policy && s.verifiedAt !== undefined && s.deployedAt !== undefined && s.deployedAt >= s.verifiedAt + s.policy.verdictTtlMs) {
-        c.problem(d, `${label}: deployed at ${new Date(s.deployedAt).toISOString()}, after its verdict expired (issued ${new Date(s.verifiedAt).toISOString()}, valid ${s.policy.verdictTtl})`);
+      if (
+        s.policy &&
+        s.verifiedAt !== undefined &&
+        s.deployedAt !== undefined &&
+        s.deployedAt >= s.verifiedAt + s.policy.verdictTtlMs
+      ) {
+        c.problem(
+          d,
+          `${label}: deployed at ${new Date(s.deployedAt).toISOString()}, after its verdict expired (issued ${new Date(s.verifiedAt).toISOString()}, valid ${s.policy.verdictTtl})`,
+        );
       }
       const verdictCitesException = inputIds(v).filter((id) => c.items.get(id)?.a.role === 'rebuild-exception');
-      for (const x of verdictCitesException) if (x !== step.exception) c.problem(v, `${label}: the verdict cites exception ${x}, which the manifest's step does not`);
+      for (const x of verdictCitesException)
+        if (x !== step.exception)
+          c.problem(v, `${label}: the verdict cites exception ${x}, which the manifest's step does not`);
     }
     if (step.exception && s.exception && v?.statement) {
       const x = s.exception;
       const p = x.predicate;
-      if (!inputIds(v).includes(x.a.id)) c.problem(v, `${label}: the verdict does not cite the step's exception ${x.a.id}`);
-      if (p['environment'] !== env) c.problem(x, `${label}: the exception is for ${String(p['environment'])}, not ${env}`);
-      const expires = time(p['expiresAt']);
-      const approved = time(p['approvedAt']);
+      if (!inputIds(v).includes(x.a.id))
+        c.problem(v, `${label}: the verdict does not cite the step's exception ${x.a.id}`);
+      if (p.environment !== env) c.problem(x, `${label}: the exception is for ${String(p.environment)}, not ${env}`);
+      const expires = time(p.expiresAt);
+      const approved = time(p.approvedAt);
       if (s.verifiedAt !== undefined && (expires === undefined || expires <= s.verifiedAt)) {
-        c.problem(x, `${label}: the exception expired (${String(p['expiresAt'])}) before the verdict ${v.a.id} used it`);
+        c.problem(x, `${label}: the exception expired (${String(p.expiresAt)}) before the verdict ${v.a.id} used it`);
       }
       if (s.verifiedAt !== undefined && (approved === undefined || approved > s.verifiedAt)) {
-        c.problem(x, `${label}: the exception was not approved (${String(p['approvedAt'])}) when the verdict ${v.a.id} used it`);
+        c.problem(
+          x,
+          `${label}: the exception was not approved (${String(p.approvedAt)}) when the verdict ${v.a.id} used it`,
+        );
       }
-      if (x.logIndex !== null && v.logIndex !== null && x.logIndex >= v.logIndex) c.problem(x, `${label}: logged after the verdict that used it`);
-      const approvers = Array.isArray(p['approvers']) ? p['approvers'] : [];
-      if (new Set(approvers).size !== approvers.length || approvers.includes(p['requestedBy'])) {
+      if (x.logIndex !== null && v.logIndex !== null && x.logIndex >= v.logIndex)
+        c.problem(x, `${label}: logged after the verdict that used it`);
+      const approvers = Array.isArray(p.approvers) ? p.approvers : [];
+      if (new Set(approvers).size !== approvers.length || approvers.includes(p.requestedBy)) {
         c.problem(x, `${label}: the exception's approvers are not distinct from each other and from the requester`);
       }
       if (s.policy && approvers.length < s.policy.rebuilds.minApprovals) {
         c.problem(x, `${label}: ${approvers.length} approval(s), the policy needs ${s.policy.rebuilds.minApprovals}`);
       }
-      if (s.policy && !s.policy.rebuilds.allowWithException) c.problem(x, `${label}: ${env}'s policy allows no rebuild exceptions`);
+      if (s.policy && !s.policy.rebuilds.allowWithException)
+        c.problem(x, `${label}: ${env}'s policy allows no rebuild exceptions`);
       if (!m.exceptions.includes(x.a.id)) c.problem(x, `${label}: manifest.exceptions does not list it`);
     }
     // The digest: the pack's, or an original a later step's exception borrows from.
     if (s.digest !== null && s.digest !== m.digest) {
-      const borrowedStep = states.slice(s.index + 1).some((t) => t.exception && str(t.exception.predicate['original']) === s.digest && borrowable.has(s.digest!));
+      const borrowedStep = states
+        .slice(s.index + 1)
+        .some((t) => t.exception && str(t.exception.predicate.original) === s.digest && borrowable.has(s.digest!));
       if (!borrowedStep && d) c.problem(d, `${label}: deploys ${s.digest}, not the pack's digest ${m.digest}`);
     }
 
     // Promotion order: after the previous step, and where the policy says.
     if (prev) {
       if (s.deployedAt !== undefined && prev.deployedAt !== undefined && s.deployedAt <= prev.deployedAt && d) {
-        c.problem(d, `${label}: deployed at ${new Date(s.deployedAt).toISOString()}, not after the previous step (${prev.step.environment}, ${new Date(prev.deployedAt).toISOString()})`);
+        c.problem(
+          d,
+          `${label}: deployed at ${new Date(s.deployedAt).toISOString()}, not after the previous step (${prev.step.environment}, ${new Date(prev.deployedAt).toISOString()})`,
+        );
       }
-      if (d && prev.deployment && d.logIndex !== null && prev.deployment.logIndex !== null && d.logIndex <= prev.deployment.logIndex) {
-        c.problem(d, `${label}: logged at #${d.logIndex}, before the previous step's deployment (#${prev.deployment.logIndex})`);
+      if (
+        d &&
+        prev.deployment &&
+        d.logIndex !== null &&
+        prev.deployment.logIndex !== null &&
+        d.logIndex <= prev.deployment.logIndex
+      ) {
+        c.problem(
+          d,
+          `${label}: logged at #${d.logIndex}, before the previous step's deployment (#${prev.deployment.logIndex})`,
+        );
       }
     }
     if (s.policy && v?.statement) {
       const after = s.policy.after;
       if (after === null) {
-        if (prev) c.problem(v, `${label}: ${env}'s policy names no prior stage, yet the manifest puts ${prev.step.environment} before it`);
+        if (prev)
+          c.problem(
+            v,
+            `${label}: ${env}'s policy names no prior stage, yet the manifest puts ${prev.step.environment} before it`,
+          );
       } else {
         // The verdict must cite a deployment to the prior stage, in the pack, of this digest (or,
         // under the step's exception, of the original), made before the verdict.
-        const original = step.exception && s.exception ? str(s.exception.predicate['original']) : undefined;
+        const original = step.exception && s.exception ? str(s.exception.predicate.original) : undefined;
         const own = v.subjects[0] !== undefined ? `sha256:${v.subjects[0]}` : undefined;
         const priorDeployments = inputIds(v)
           .map((id) => c.items.get(id))
-          .filter((x): x is Item => x?.a.role === 'deployment' && x.predicate['environment'] === after);
+          .filter((x): x is Item => x?.a.role === 'deployment' && x.predicate.environment === after);
         const fitting = priorDeployments.filter((pd) => {
           const about = pd.subjects[0] !== undefined ? `sha256:${pd.subjects[0]}` : undefined;
-          const at = time(pd.predicate['deployedAt']);
-          const before = at !== undefined && s.verifiedAt !== undefined && at <= s.verifiedAt && (pd.logIndex ?? Infinity) < (v.logIndex ?? -Infinity);
-          if (!before) c.problem(pd, `${label}: the ${after} deployment the ${env} verdict ${v.a.id} cites is not earlier than that verdict`);
+          const at = time(pd.predicate.deployedAt);
+          const before =
+            at !== undefined &&
+            s.verifiedAt !== undefined &&
+            at <= s.verifiedAt &&
+            (pd.logIndex ?? Infinity) < (v.logIndex ?? -Infinity);
+          if (!before)
+            c.problem(
+              pd,
+              `${label}: the ${after} deployment the ${env} verdict ${v.a.id} cites is not earlier than that verdict`,
+            );
           return before && about !== undefined && (about === own || about === original);
         });
         if (fitting.length === 0) {
-          c.problem(v, `${label}: ${env}'s policy requires a deployment to ${after} first, and the verdict cites none of ${own ?? 'this digest'}${original ? ` or the original ${original}` : ''} that is in the pack`);
+          c.problem(
+            v,
+            `${label}: ${env}'s policy requires a deployment to ${after} first, and the verdict cites none of ${own ?? 'this digest'}${original ? ` or the original ${original}` : ''} that is in the pack`,
+          );
         }
         if (prev && prev.step.environment !== after) {
-          c.problem(v, `${label}: ${env}'s policy requires ${after} first, but the manifest puts ${prev.step.environment} before it`);
+          c.problem(
+            v,
+            `${label}: ${env}'s policy requires ${after} first, but the manifest puts ${prev.step.environment} before it`,
+          );
         } else if (!prev && !original) {
-          c.problem(v, `${label}: ${env}'s policy requires ${after} first, but the manifest has no ${after} step before it`);
+          c.problem(
+            v,
+            `${label}: ${env}'s policy requires ${after} first, but the manifest has no ${after} step before it`,
+          );
         }
       }
     }
@@ -911,13 +1106,16 @@ function checkChain(c: Checker): StepReport[] {
   if (m.environment !== null) {
     const last = states[states.length - 1];
     if (!last || last.step.environment !== m.environment) {
-      c.problems.push(`manifest: the pack is for environment ${m.environment}, but its last step is ${last ? last.step.environment : 'missing'}`);
+      c.problems.push(
+        `manifest: the pack is for environment ${m.environment}, but its last step is ${last ? last.step.environment : 'missing'}`,
+      );
     }
   }
 
   // Every policy entry is what it says.
   for (const p of pack.policies) {
-    if (sha256hex(Buffer.from(p.content, 'utf8')) !== p.sha256) c.problems.push(`policy ${p.uri}: its content does not hash to ${p.sha256}`);
+    if (sha256hex(Buffer.from(p.content, 'utf8')) !== p.sha256)
+      c.problems.push(`policy ${p.uri}: its content does not hash to ${p.sha256}`);
   }
 
   const event = (item: Item | undefined, id: string, at: number | undefined): StepEvent => ({
@@ -960,12 +1158,14 @@ export function verifyPackSync(input: unknown, opts: VerifyPackOptions = {}): Pa
     report.problems.push('pack: not a JSON object');
     return report;
   }
-  if (typeof input['mediaType'] !== 'string' || !input['mediaType'].startsWith('application/vnd.waybill.evidence+json')) {
-    report.problems.push(`pack: mediaType ${JSON.stringify(input['mediaType'])} is not ${EVIDENCE_PACK_MEDIA_TYPE}`);
+  if (typeof input.mediaType !== 'string' || !input.mediaType.startsWith('application/vnd.waybill.evidence+json')) {
+    report.problems.push(`pack: mediaType ${JSON.stringify(input.mediaType)} is not ${EVIDENCE_PACK_MEDIA_TYPE}`);
     return report;
   }
-  if (input['mediaType'] !== EVIDENCE_PACK_MEDIA_TYPE) {
-    report.problems.push(`pack: unsupported version ${input['mediaType']} (this verifier reads ${EVIDENCE_PACK_MEDIA_TYPE})`);
+  if (input.mediaType !== EVIDENCE_PACK_MEDIA_TYPE) {
+    report.problems.push(
+      `pack: unsupported version ${input.mediaType} (this verifier reads ${EVIDENCE_PACK_MEDIA_TYPE})`,
+    );
     return report;
   }
   const parsed = PackShape.safeParse(input);
@@ -1002,11 +1202,15 @@ export function verifyPackSync(input: unknown, opts: VerifyPackOptions = {}): Pa
     root = given;
   }
   const issuerUrls = [
-    ...(Array.isArray(root['tlogs']) ? root['tlogs'] : []).map((t) => (isObject(t) ? str(t['baseUrl']) : undefined)),
-    ...(Array.isArray(root['certificateAuthorities']) ? root['certificateAuthorities'] : []).map((ca) => (isObject(ca) ? str(ca['uri']) : undefined)),
+    ...(Array.isArray(root.tlogs) ? root.tlogs : []).map((t) => (isObject(t) ? str(t.baseUrl) : undefined)),
+    ...(Array.isArray(root.certificateAuthorities) ? root.certificateAuthorities : []).map((ca) =>
+      isObject(ca) ? str(ca.uri) : undefined,
+    ),
   ].map((u) => u?.replace(/\/+$/, ''));
   if (!issuerUrls.includes(pack.issuer.replace(/\/+$/, ''))) {
-    report.problems.push(`pack: issuer ${pack.issuer} is neither a log nor a certificate authority of the trusted root`);
+    report.problems.push(
+      `pack: issuer ${pack.issuer} is neither a log nor a certificate authority of the trusted root`,
+    );
   }
   const logKeys = logKeysOf(root);
   if (logKeys.length === 0) report.problems.push('trusted root: no usable transparency-log key');
@@ -1032,13 +1236,21 @@ export function verifyPackSync(input: unknown, opts: VerifyPackOptions = {}): Pa
         why = messageOf(e).replace(/^checkpoint: /, '');
       }
     }
-    if (!verified) report.problems.push(`checkpoint: the signature does not verify with the trusted root's log key (${why}): the checkpoint was altered or is not this log's`);
-    report.checkpoint = { origin: checkpoint.origin, size: checkpoint.size, rootHash: Buffer.from(checkpoint.rootHash).toString('base64'), verified };
+    if (!verified)
+      report.problems.push(
+        `checkpoint: the signature does not verify with the trusted root's log key (${why}): the checkpoint was altered or is not this log's`,
+      );
+    report.checkpoint = {
+      origin: checkpoint.origin,
+      size: checkpoint.size,
+      rootHash: Buffer.from(checkpoint.rootHash).toString('base64'),
+      verified,
+    };
   }
 
   // Every bundle, then the chain.
   const checker = new Checker(pack, root, logKeys, checkpoint);
-  pack.attestations.forEach((a, i) => checker.attestation(a, i));
+  for (const [i, a] of pack.attestations.entries()) checker.attestation(a, i);
   const seenIndex = new Map<number, string>();
   for (const item of checker.items.values()) {
     if (item.logIndex === null) continue;
@@ -1062,7 +1274,7 @@ export function verifyPackSync(input: unknown, opts: VerifyPackOptions = {}): Pa
   };
   aggregate(
     checker.otherRoot,
-    "its tree head (size, root hash) is not the one any of the N inclusion proofs proves: the checkpoint was altered or replaced",
+    'its tree head (size, root hash) is not the one any of the N inclusion proofs proves: the checkpoint was altered or replaced',
     "inclusion proof: its tree size and root hash are not the checkpoint's",
   );
   aggregate(

@@ -37,7 +37,9 @@ export function githubBuildFacts(env: Env): Record<string, unknown> {
   const defined = (o: Record<string, string | undefined>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v));
   return {
     buildType: 'https://actions.github.io/buildtypes/workflow/v1',
-    externalParameters: { workflow: { ref: workflowGitRef ?? ref, repository: `${server}/${repository}`, path: workflowPath } },
+    externalParameters: {
+      workflow: { ref: workflowGitRef ?? ref, repository: `${server}/${repository}`, path: workflowPath },
+    },
     internalParameters: {
       github: defined({
         event_name: env.GITHUB_EVENT_NAME,
@@ -54,20 +56,31 @@ export function githubBuildFacts(env: Env): Record<string, unknown> {
 
 const common = (cmd: Command) =>
   cmd
-    .addOption(new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787'))
+    .addOption(
+      new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787'),
+    )
     .addOption(new Option('--token <token>', 'bearer token').env('WAYBILL_TOKEN').makeOptionMandatory())
     .option('--out <file>', 'write the returned bundle here')
     .option('--idempotency-key <key>', 'sent as Idempotency-Key, so a retried job never signs twice');
 
-async function post(o: { server: string; token: string; out?: string; idempotencyKey?: string }, route: string, body: unknown, io: Out) {
+async function post(
+  o: { server: string; token: string; out?: string; idempotencyKey?: string },
+  route: string,
+  body: unknown,
+  io: Out,
+) {
   const record = await api<{ id: string; logIndex: number; bundle: unknown }>(
-    { server: o.server, token: o.token, ...(o.idempotencyKey ? { headers: { 'idempotency-key': o.idempotencyKey } } : {}) },
+    {
+      server: o.server,
+      token: o.token,
+      ...(o.idempotencyKey ? { headers: { 'idempotency-key': o.idempotencyKey } } : {}),
+    },
     'POST',
     route,
     body,
   );
-  if (o.out) writeFileSync(o.out, JSON.stringify(record.bundle, null, 2) + '\n');
-  io.out(JSON.stringify({ id: record.id, logIndex: record.logIndex, ...(o.out ? { bundle: o.out } : {}) }) + '\n');
+  if (o.out) writeFileSync(o.out, `${JSON.stringify(record.bundle, null, 2)}\n`);
+  io.out(`${JSON.stringify({ id: record.id, logIndex: record.logIndex, ...(o.out ? { bundle: o.out } : {}) })}\n`);
 }
 
 export function addAttestCommands(program: Command, io: Out, env: Env = process.env): void {
@@ -75,7 +88,11 @@ export function addAttestCommands(program: Command, io: Out, env: Env = process.
 
   common(attest.command('provenance'))
     .description('sign SLSA v1 provenance for build outputs (role builder)')
-    .requiredOption('--subject <name=sha256:hex...>', 'a build output; repeat for several', (v: string, prev: string[] = []) => [...prev, v])
+    .requiredOption(
+      '--subject <name=sha256:hex...>',
+      'a build output; repeat for several',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--from-github-env', 'take the build facts from the GitHub Actions environment')
     .option('--build-type <uri>', 'buildType (without --from-github-env)')
     .option('--builder-id <uri>', 'builder.id (without --from-github-env)')
@@ -86,7 +103,8 @@ export function addAttestCommands(program: Command, io: Out, env: Env = process.
       let facts: Record<string, unknown>;
       if (o.fromGithubEnv) facts = githubBuildFacts(env);
       else {
-        if (!o.buildType || !o.builderId) throw new CliFailure('give --build-type and --builder-id, or --from-github-env', 2);
+        if (!o.buildType || !o.builderId)
+          throw new CliFailure('give --build-type and --builder-id, or --from-github-env', 2);
         let externalParameters: unknown;
         try {
           externalParameters = JSON.parse(o.parameters);
@@ -108,8 +126,14 @@ export function addAttestCommands(program: Command, io: Out, env: Env = process.
   common(attest.command('test-result'))
     .description('sign a test result for an environment (role tester)')
     .requiredOption('--environment <name>', 'where the tests ran')
-    .addOption(new Option('--result <result>', 'the outcome').choices(['PASSED', 'WARNED', 'FAILED']).makeOptionMandatory())
-    .requiredOption('--subject <name=sha256:hex...>', 'the artifact tested; repeat for several', (v: string, prev: string[] = []) => [...prev, v])
+    .addOption(
+      new Option('--result <result>', 'the outcome').choices(['PASSED', 'WARNED', 'FAILED']).makeOptionMandatory(),
+    )
+    .requiredOption(
+      '--subject <name=sha256:hex...>',
+      'the artifact tested; repeat for several',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--url <url>', 'link to the test run')
     .option('--passed <name...>', 'passed tests')
     .option('--warned <name...>', 'warned tests')

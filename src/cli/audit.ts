@@ -3,7 +3,7 @@
 // the checkpoint and the chain's logic hold; otherwise exit 1 with every problem on stderr.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { verifyPack, type PackReport, type StepEvent } from '../audit/verify.ts';
+import { type PackReport, type StepEvent, verifyPack } from '../audit/verify.ts';
 import { CliFailure } from './verify.ts';
 
 type Out = { out: (s: string) => void; err: (s: string) => void };
@@ -37,19 +37,29 @@ function event(what: string, e: StepEvent): string {
 /** The human summary: one line per step, then what was checked. */
 export function formatReport(report: PackReport): string {
   const lines: string[] = [];
-  lines.push(`pack: ${report.digest ?? '?'}${report.environment ? ` running in ${report.environment}` : ''} (issuer ${report.issuer ?? '?'}, generated ${report.generatedAt ?? '?'})`);
-  lines.push(`trusted root: ${report.trustedRoot === 'given' ? 'the one given (--trusted-root)' : "the pack's own (no --trusted-root given)"}`);
+  lines.push(
+    `pack: ${report.digest ?? '?'}${report.environment ? ` running in ${report.environment}` : ''} (issuer ${report.issuer ?? '?'}, generated ${report.generatedAt ?? '?'})`,
+  );
+  lines.push(
+    `trusted root: ${report.trustedRoot === 'given' ? 'the one given (--trusted-root)' : "the pack's own (no --trusted-root given)"}`,
+  );
   if (report.checkpoint) {
-    lines.push(`checkpoint: ${report.checkpoint.origin}, size ${report.checkpoint.size}, ${report.checkpoint.verified ? 'signature verified' : 'signature NOT verified'}`);
+    lines.push(
+      `checkpoint: ${report.checkpoint.origin}, size ${report.checkpoint.size}, ${report.checkpoint.verified ? 'signature verified' : 'signature NOT verified'}`,
+    );
   }
   const width = Math.max(0, ...report.steps.map((s) => s.environment.length));
   for (const s of report.steps) {
     const digest = s.digest && s.digest !== report.digest ? ` [${s.digest}]` : '';
     const exception = s.exception ? `, under rebuild exception ${short(s.exception)}` : '';
-    lines.push(`${s.environment.padEnd(width)}  ${event('deployment', s.deployment)}, ${event('verdict', s.verdict)}${exception}${digest}`);
+    lines.push(
+      `${s.environment.padEnd(width)}  ${event('deployment', s.deployment)}, ${event('verdict', s.verdict)}${exception}${digest}`,
+    );
   }
   for (const b of report.borrowed) {
-    lines.push(`borrowed: ${b.attestations.length} bundle${b.attestations.length === 1 ? '' : 's'} about the original ${b.original}, under rebuild exception ${short(b.exception)}`);
+    lines.push(
+      `borrowed: ${b.attestations.length} bundle${b.attestations.length === 1 ? '' : 's'} about the original ${b.original}, under rebuild exception ${short(b.exception)}`,
+    );
   }
   const bad = report.attestations.filter((a) => !a.ok).length;
   const external = report.attestations.filter((a) => a.externallySigned).length;
@@ -58,23 +68,28 @@ export function formatReport(report: PackReport): string {
   );
   for (const a of report.attestations.filter((x) => !x.ok)) {
     const n = a.problems.length;
-    lines.push(`  ✗ ${a.role} ${short(a.id)}${a.environment ? ` (${a.environment})` : ''}: ${a.problems[0] ?? ''}${n > 1 ? ` (and ${n - 1} more)` : ''}`);
+    lines.push(
+      `  ✗ ${a.role} ${short(a.id)}${a.environment ? ` (${a.environment})` : ''}: ${a.problems[0] ?? ''}${n > 1 ? ` (and ${n - 1} more)` : ''}`,
+    );
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 async function runAuditVerify(file: string, o: { trustedRoot?: string; json?: boolean }, io: Out): Promise<void> {
   const pack = await readJson(file, 'evidence pack');
   const trustedRoot = o.trustedRoot ? await readJson(o.trustedRoot, 'trusted root') : undefined;
   if (!o.trustedRoot) {
-    io.err("warning: no --trusted-root given: the pack's own trusted root is used, which shows the pack is consistent, not that it comes from the waybill you trust\n");
+    io.err(
+      "warning: no --trusted-root given: the pack's own trusted root is used, which shows the pack is consistent, not that it comes from the waybill you trust\n",
+    );
   }
   const report = await verifyPack(pack, trustedRoot === undefined ? {} : { trustedRoot });
-  if (o.json) io.out(JSON.stringify(report, null, 2) + '\n');
+  if (o.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
   else io.out(formatReport(report));
   if (report.ok) {
     const n = report.steps.length;
-    if (!o.json) io.out(`OK: ${file}: ${report.attestations.length} bundles, ${n} step${n === 1 ? '' : 's'} verified offline\n`);
+    if (!o.json)
+      io.out(`OK: ${file}: ${report.attestations.length} bundles, ${n} step${n === 1 ? '' : 's'} verified offline\n`);
     return;
   }
   if (!o.json) for (const p of report.problems) io.err(`problem: ${p}\n`);
@@ -88,7 +103,10 @@ export function addAuditCommands(program: Command, io: Out): void {
     .command('verify')
     .description('verify an evidence pack offline: every bundle, log proof, the checkpoint and the promotion chain')
     .argument('<pack>', "the evidence pack (JSON; '-' reads standard input)")
-    .option('--trusted-root <file>', "TrustedRoot JSON obtained independently (GET /v1/trust/root); the pack's must equal it")
+    .option(
+      '--trusted-root <file>',
+      "TrustedRoot JSON obtained independently (GET /v1/trust/root); the pack's must equal it",
+    )
     .option('--json', 'print the full report as JSON')
     .action(async (file: string, o: { trustedRoot?: string; json?: boolean }) => runAuditVerify(file, o, io));
 }

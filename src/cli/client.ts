@@ -35,13 +35,13 @@ export async function api<T>(opts: ClientOptions, method: string, route: string,
   const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(new URL(route, opts.server.endsWith('/') ? opts.server : opts.server + '/'), {
+  const res = await fetch(new URL(route, opts.server.endsWith('/') ? opts.server : `${opts.server}/`), {
     method,
     headers,
     body: body === undefined ? null : JSON.stringify(body),
   });
   const text = await res.text();
-  let parsed: unknown = undefined;
+  let parsed: unknown;
   if (text) {
     try {
       parsed = JSON.parse(text);

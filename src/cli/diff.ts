@@ -6,7 +6,8 @@ import { api } from './client.ts';
 
 type Out = { out: (s: string) => void; err: (s: string) => void };
 
-const show = (v: unknown): string => (v === null || v === undefined ? '∅' : typeof v === 'string' ? v : JSON.stringify(v));
+const show = (v: unknown): string =>
+  v === null || v === undefined ? '∅' : typeof v === 'string' ? v : JSON.stringify(v);
 const shortDigest = (d: Record<string, string> | string | null): string => {
   if (!d) return 'no digest';
   const [alg, hex] = typeof d === 'string' ? (d.split(':') as [string, string]) : (Object.entries(d)[0] ?? ['', '']);
@@ -28,31 +29,42 @@ function dependencyLine(c: DepChange): string {
 
 function imageLine(c: ImageChange): string {
   const what =
-    c.kind === 'tag-only' ? `${c.newRef ?? c.name}: referenced by tag only, not pinned by digest` : `${c.oldRef ?? '∅'} -> ${c.newRef ?? '∅'}`;
+    c.kind === 'tag-only'
+      ? `${c.newRef ?? c.name}: referenced by tag only, not pinned by digest`
+      : `${c.oldRef ?? '∅'} -> ${c.newRef ?? '∅'}`;
   return `  ${c.kind.padEnd(9)}${c.name}  ${what}`;
 }
 
 /** The diff as a terminal reads it: one section per kind, one line per change. */
 export function formatDiff(a: string, b: string, rebuild: boolean, diff: ProvenanceDiff): string {
-  const lines = [`${a} -> ${b}${rebuild ? ' (rebuild: same subject name and source)' : ' (not a rebuild: no shared subject name and source)'}`, `summary: ${diff.summary}`];
-  const section = (title: string, items: string[]) => lines.push('', `${title}:${items.length === 0 ? ' same' : ''}`, ...items);
+  const lines = [
+    `${a} -> ${b}${rebuild ? ' (rebuild: same subject name and source)' : ' (not a rebuild: no shared subject name and source)'}`,
+    `summary: ${diff.summary}`,
+  ];
+  const section = (title: string, items: string[]) =>
+    lines.push('', `${title}:${items.length === 0 ? ' same' : ''}`, ...items);
   section('dependencies', diff.dependencies.map(dependencyLine));
   section('base images', diff.baseImages.map(imageLine));
-  const generic = (c: { kind: string; name?: string; old: unknown; new: unknown }) => `  ${c.kind.padEnd(9)}${c.name ?? ''}  ${show(c.old)} -> ${show(c.new)}`;
+  const generic = (c: { kind: string; name?: string; old: unknown; new: unknown }) =>
+    `  ${c.kind.padEnd(9)}${c.name ?? ''}  ${show(c.old)} -> ${show(c.new)}`;
   section('builder', diff.builder.map(generic));
   section('parameters', diff.parameters.map(generic));
   section('metadata (expected noise)', diff.metadata.map(generic));
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 export function addDiffCommand(program: Command, io: Out): void {
   program
     .command('diff')
-    .description('the provenance diff of two digests, grouped by kind (dependencies, base images, builder, parameters, metadata)')
+    .description(
+      'the provenance diff of two digests, grouped by kind (dependencies, base images, builder, parameters, metadata)',
+    )
     .argument('<a>', 'the original digest, sha256:<hex>')
     .argument('<b>', 'the other (rebuild) digest, sha256:<hex>')
     .option('--json', 'print the diff as JSON')
-    .addOption(new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787'))
+    .addOption(
+      new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787'),
+    )
     .addOption(new Option('--token <token>', 'any role').env('WAYBILL_TOKEN').makeOptionMandatory())
     .action(async (a: string, b: string, o: { server: string; token: string; json?: boolean }) => {
       const res = await api<{ a: string; b: string; rebuild: boolean; diff: ProvenanceDiff }>(
@@ -60,6 +72,6 @@ export function addDiffCommand(program: Command, io: Out): void {
         'GET',
         `v1/artifacts/${encodeURIComponent(a)}/diff/${encodeURIComponent(b)}`,
       );
-      io.out(o.json ? JSON.stringify(res, null, 2) + '\n' : formatDiff(res.a, res.b, res.rebuild, res.diff));
+      io.out(o.json ? `${JSON.stringify(res, null, 2)}\n` : formatDiff(res.a, res.b, res.rebuild, res.diff));
     });
 }

@@ -3,9 +3,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, parseConfig } from '../config.ts';
 import { ROLES } from '../services/tokens.ts';
-import { api, ApiError, resolveToken } from './client.ts';
 import { addAttestCommands } from './attest.ts';
 import { addAuditCommands } from './audit.ts';
+import { ApiError, api, resolveToken } from './client.ts';
 import { addDiffCommand } from './diff.ts';
 import { addKeyCommands } from './keys.ts';
 import { addPromotionCommands } from './promotion.ts';
@@ -46,13 +46,12 @@ export function buildProgram(io: Out): Command {
     .addOption(tokenOption())
     .addOption(dataDirOption())
     .action(async (o) => {
-      const created = await api(
-        { server: o.server, token: resolveToken(o) },
-        'POST',
-        'v1/tokens',
-        { subject: o.subject, roles: o.role, ...(o.expiresIn ? { expiresIn: o.expiresIn } : {}) },
-      );
-      io.out(JSON.stringify(created, null, 2) + '\n');
+      const created = await api({ server: o.server, token: resolveToken(o) }, 'POST', 'v1/tokens', {
+        subject: o.subject,
+        roles: o.role,
+        ...(o.expiresIn ? { expiresIn: o.expiresIn } : {}),
+      });
+      io.out(`${JSON.stringify(created, null, 2)}\n`);
     });
   tokens
     .command('list')
@@ -73,7 +72,7 @@ export function buildProgram(io: Out): Command {
         items.push(...page.items);
         cursor = page.nextCursor;
       } while (cursor);
-      io.out(JSON.stringify(items, null, 2) + '\n');
+      io.out(`${JSON.stringify(items, null, 2)}\n`);
     });
   tokens
     .command('revoke')
@@ -109,7 +108,7 @@ export async function main(
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
     }
     if (err instanceof ConfigError) {
-      io.err(err.message + '\n');
+      io.err(`${err.message}\n`);
       return 2;
     }
     if (err instanceof CliFailure) {

@@ -21,19 +21,32 @@ interface VerdictJson {
   bundle: unknown;
 }
 
-const serverOption = () => new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787');
+const serverOption = () =>
+  new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787');
 const tokenOption = () => new Option('--token <token>', 'a deployer token').env('WAYBILL_TOKEN').makeOptionMandatory();
 
 function explain(v: VerdictJson): string {
-  const lines = [`${v.decision === 'allow' ? 'ALLOW' : 'DENY'} ${v.digest} -> ${v.environment} (verdict ${v.id}${v.expiresAt ? `, valid until ${v.expiresAt}` : ''})`];
+  const lines = [
+    `${v.decision === 'allow' ? 'ALLOW' : 'DENY'} ${v.digest} -> ${v.environment} (verdict ${v.id}${v.expiresAt ? `, valid until ${v.expiresAt}` : ''})`,
+  ];
   for (const r of v.rules) {
-    lines.push(`  ${r.satisfied ? '✓' : '✗'} ${r.name}${r.satisfied ? (r.evidence.length ? `  [${r.evidence.map((e) => e.slice(0, 12)).join(', ')}]` : '') : `: ${r.reason ?? 'not satisfied'}`}`);
+    lines.push(
+      `  ${r.satisfied ? '✓' : '✗'} ${r.name}${r.satisfied ? (r.evidence.length ? `  [${r.evidence.map((e) => e.slice(0, 12)).join(', ')}]` : '') : `: ${r.reason ?? 'not satisfied'}`}`,
+    );
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
-async function askVerdict(o: { server: string; token: string; digest: string; environment: string }): Promise<VerdictJson> {
-  return api<VerdictJson>({ server: o.server, token: o.token }, 'POST', 'v1/verdicts', { digest: o.digest, environment: o.environment });
+async function askVerdict(o: {
+  server: string;
+  token: string;
+  digest: string;
+  environment: string;
+}): Promise<VerdictJson> {
+  return api<VerdictJson>({ server: o.server, token: o.token }, 'POST', 'v1/verdicts', {
+    digest: o.digest,
+    environment: o.environment,
+  });
 }
 
 export function addPromotionCommands(program: Command, io: Out, opts: { issuer?: string } = {}): void {
@@ -48,8 +61,8 @@ export function addPromotionCommands(program: Command, io: Out, opts: { issuer?:
     .addOption(tokenOption())
     .action(async (o) => {
       const v = await askVerdict(o);
-      if (o.vsa && v.bundle) writeFileSync(o.vsa, JSON.stringify(v.bundle, null, 2) + '\n');
-      io.out(o.json ? JSON.stringify(v, null, 2) + '\n' : explain(v));
+      if (o.vsa && v.bundle) writeFileSync(o.vsa, `${JSON.stringify(v.bundle, null, 2)}\n`);
+      io.out(o.json ? `${JSON.stringify(v, null, 2)}\n` : explain(v));
       if (v.decision !== 'allow') throw new CliFailure(`denied: ${v.reasons.join('; ')}`, 1);
     });
 
@@ -62,7 +75,7 @@ export function addPromotionCommands(program: Command, io: Out, opts: { issuer?:
     .action((dir: string, o: { issuer: string }) => {
       const result = checkPolicies(dir, { issuer: o.issuer });
       if (!result.ok) {
-        for (const p of result.problems) io.err(formatProblem(p) + '\n');
+        for (const p of result.problems) io.err(`${formatProblem(p)}\n`);
         throw new CliFailure(`${result.problems.length} problem(s) in ${dir}`, 1);
       }
       io.out(`${dir}: ok\n`);

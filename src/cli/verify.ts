@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { verifyBundle, VerifyError } from '../signing/verify.ts';
+import { VerifyError, verifyBundle } from '../signing/verify.ts';
 import { parseCheckpoint, verifyCheckpoint } from '../tlog/checkpoint.ts';
 import { verifyConsistency } from '../tlog/merkle.ts';
 import { api } from './client.ts';
@@ -92,7 +92,9 @@ async function runVerify(o: VerifyArgs, fileOrDigest: string | undefined, io: Ou
       ? {
           identity: {
             ...(o.certificateIdentity !== undefined ? { subjectAlternativeName: o.certificateIdentity } : {}),
-            ...(o.certificateIdentityRegexp !== undefined ? { subjectAlternativeNameRegexp: o.certificateIdentityRegexp } : {}),
+            ...(o.certificateIdentityRegexp !== undefined
+              ? { subjectAlternativeNameRegexp: o.certificateIdentityRegexp }
+              : {}),
             ...(o.certificateOidcIssuer !== undefined ? { issuer: o.certificateOidcIssuer } : {}),
           },
         }
@@ -100,7 +102,9 @@ async function runVerify(o: VerifyArgs, fileOrDigest: string | undefined, io: Ou
     ...(artifact ? { artifact } : {}),
   });
   if (digest !== undefined) checkDigest(result.bundle, digest);
-  io.err(`verified: ${o.bundle}${result.signer.subject ? ` signed by ${result.signer.subject}` : ''}${result.signer.issuer ? ` (issuer ${result.signer.issuer})` : ''}\n`);
+  io.err(
+    `verified: ${o.bundle}${result.signer.subject ? ` signed by ${result.signer.subject}` : ''}${result.signer.issuer ? ` (issuer ${result.signer.issuer})` : ''}\n`,
+  );
 }
 
 /** A digest argument must name what the bundle covers: a DSSE subject or the message digest. */
@@ -154,7 +158,7 @@ async function runLogVerify(o: { checkpoint?: string; state?: string; server: st
     ? readJson(o.trustedRoot, 'trusted root')
     : await api<unknown>({ server: o.server }, 'GET', 'v1/trust/root');
   if (!o.trustedRoot) io.err('warning: no --trusted-root given; using the one the server serves\n');
-  const res = await fetch(new URL('v1/log/checkpoint', o.server.endsWith('/') ? o.server : o.server + '/'));
+  const res = await fetch(new URL('v1/log/checkpoint', o.server.endsWith('/') ? o.server : `${o.server}/`));
   if (!res.ok) throw new CliFailure(`GET /v1/log/checkpoint: HTTP ${res.status}`);
   const latestNote = await res.text();
   const latest = verifyNote(latestNote, root);
@@ -175,7 +179,8 @@ async function runLogVerify(o: { checkpoint?: string; state?: string; server: st
   if (latest.size < old.size) throw new CliFailure(`the log shrank: ${old.size} -> ${latest.size}`);
   const eq = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
   if (latest.size === old.size) {
-    if (!eq(latest.rootHash, old.rootHash)) throw new CliFailure(`two different roots for tree size ${old.size}: the log forked`);
+    if (!eq(latest.rootHash, old.rootHash))
+      throw new CliFailure(`two different roots for tree size ${old.size}: the log forked`);
   } else if (old.size > 0) {
     const proof = await api<{ hashes: string[] }>(
       { server: o.server },
@@ -184,12 +189,16 @@ async function runLogVerify(o: { checkpoint?: string; state?: string; server: st
     );
     const hashes = proof.hashes.map((h) => new Uint8Array(Buffer.from(h, 'base64')));
     if (!verifyConsistency(old.size, latest.size, hashes, old.rootHash, latest.rootHash)) {
-      throw new CliFailure(`the log at size ${latest.size} is NOT consistent with the saved checkpoint at size ${old.size}`);
+      throw new CliFailure(
+        `the log at size ${latest.size} is NOT consistent with the saved checkpoint at size ${old.size}`,
+      );
     }
   }
   const digest = createHash('sha256').update(latest.rootHash).digest('hex').slice(0, 16);
   if (o.state) writeFileSync(o.state, latestNote);
-  io.out(`consistent: size ${old.size} -> ${latest.size} (root ${Buffer.from(latest.rootHash).toString('base64')}, ${digest})\n`);
+  io.out(
+    `consistent: size ${old.size} -> ${latest.size} (root ${Buffer.from(latest.rootHash).toString('base64')}, ${digest})\n`,
+  );
 }
 
 export function addVerifyCommands(program: Command, io: Out): void {
@@ -218,10 +227,20 @@ export function addVerifyCommands(program: Command, io: Out): void {
     .command('verify')
     .description("check that the server's current log is consistent with a checkpoint saved earlier")
     .option('--checkpoint <file>', 'a signed checkpoint (GET /v1/log/checkpoint) saved earlier')
-    .option('--state <file>', 'the last verified checkpoint: read (if present), proven consistent with the current one, then replaced by it')
-    .addOption(new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787'))
-    .option('--trusted-root <file>', 'TrustedRoot JSON to check checkpoint signatures with (default: fetched from the server)')
-    .action(async (o: { checkpoint?: string; state?: string; server: string; trustedRoot?: string }) => runLogVerify(o, io));
+    .option(
+      '--state <file>',
+      'the last verified checkpoint: read (if present), proven consistent with the current one, then replaced by it',
+    )
+    .addOption(
+      new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787'),
+    )
+    .option(
+      '--trusted-root <file>',
+      'TrustedRoot JSON to check checkpoint signatures with (default: fetched from the server)',
+    )
+    .action(async (o: { checkpoint?: string; state?: string; server: string; trustedRoot?: string }) =>
+      runLogVerify(o, io),
+    );
 }
 
 export { VerifyError };

@@ -6,9 +6,11 @@ import { normalizeDigest } from '../intoto/statement.ts';
 export { z };
 
 /** Zod issues as { path, message } with a JSON-pointer-like dotted path. */
-export function fieldErrors(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): FieldError[] {
+export function fieldErrors(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+): FieldError[] {
   return issues.map((i) => ({
-    path: i.path.length ? '/' + i.path.map(String).join('/') : '/',
+    path: i.path.length ? `/${i.path.map(String).join('/')}` : '/',
     message: i.message,
   }));
 }
@@ -66,4 +68,4 @@ export const DigestParam = z
       return z.NEVER;
     }
   })
-  .openapi({ type: 'string', example: 'sha256:' + 'a'.repeat(64) });
+  .openapi({ type: 'string', example: `sha256:${'a'.repeat(64)}` });

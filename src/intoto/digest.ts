@@ -74,7 +74,8 @@ export function isMatchableAlgorithm(alg: string): boolean {
 export const DigestSet = z
   .record(z.string().min(1, 'an algorithm name must not be empty').max(64), z.string().max(1024))
   .superRefine((set, ctx) => {
-    if (Object.keys(set).length === 0) ctx.addIssue({ code: 'custom', message: 'a digest set needs at least one digest' });
+    if (Object.keys(set).length === 0)
+      ctx.addIssue({ code: 'custom', message: 'a digest set needs at least one digest' });
     for (const [alg, value] of Object.entries(set)) {
       const problem = digestValueProblem(alg, value);
       if (problem) ctx.addIssue({ code: 'custom', path: [alg], message: problem });
@@ -96,7 +97,10 @@ const MATCHABLE_BY_LOWERCASE = new Map(
 export function normalizeDigest(input: string): string {
   if (typeof input !== 'string') throw new RangeError('a digest must be a string of the form <algorithm>:<hex>');
   const colon = input.indexOf(':');
-  if (colon <= 0) throw new RangeError(`a digest must have the form <algorithm>:<hex>, e.g. sha256:<64 hex characters>; got ${quote(input)}`);
+  if (colon <= 0)
+    throw new RangeError(
+      `a digest must have the form <algorithm>:<hex>, e.g. sha256:<64 hex characters>; got ${quote(input)}`,
+    );
   const given = input.slice(0, colon);
   const alg = MATCHABLE_BY_LOWERCASE.get(given.toLowerCase());
   if (!alg) {
@@ -109,6 +113,9 @@ export function normalizeDigest(input: string): string {
   }
   const hex = input.slice(colon + 1).toLowerCase();
   const problem = digestValueProblem(alg, hex);
-  if (problem) throw new RangeError(`${problem}, got ${hex.length} characters${/^[0-9a-f]*$/.test(hex) ? '' : ' including non-hex ones'}`);
+  if (problem)
+    throw new RangeError(
+      `${problem}, got ${hex.length} characters${/^[0-9a-f]*$/.test(hex) ? '' : ' including non-hex ones'}`,
+    );
   return `${alg}:${hex}`;
 }

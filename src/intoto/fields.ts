@@ -15,7 +15,8 @@ export function uriProblem(value: string): string | undefined {
   if (!m) return 'must be an absolute URI with a scheme (RFC 3986)';
   const [, scheme = '', rest = ''] = m;
   if (rest.length === 0) return 'must be an absolute URI with a scheme (RFC 3986)';
-  if (!URI_CHARS.test(value) || BAD_PERCENT.test(value)) return 'must be a URI (RFC 3986): characters outside the URI syntax must be percent-encoded';
+  if (!URI_CHARS.test(value) || BAD_PERCENT.test(value))
+    return 'must be a URI (RFC 3986): characters outside the URI syntax must be percent-encoded';
   // field_types.md: "MUST be case normalized as per section 6.2.2.1 of RFC 3986, meaning that
   // the scheme and authority MUST be in lowercase".
   if (scheme !== scheme.toLowerCase()) return 'the URI scheme must be lowercase';
@@ -52,7 +53,14 @@ function daysInMonth(year: number, month: number): number {
 export function isRfc3339(value: string, opts: { utc?: boolean } = {}): boolean {
   const m = RFC3339.exec(value);
   if (!m) return false;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const zone = m[8]!;
   if (opts.utc && zone !== 'Z') return false;
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
@@ -72,9 +80,9 @@ export function isRfc3339(value: string, opts: { utc?: boolean } = {}): boolean 
 }
 
 /** field_types.md Timestamp: RFC 3339, UTC ("Z"), e.g. `1985-04-12T23:20:50.52Z`. */
-export const Timestamp = z
-  .string()
-  .refine((v) => isRfc3339(v, { utc: true }), { message: 'must be an RFC 3339 timestamp in UTC, e.g. 1985-04-12T23:20:50.52Z' });
+export const Timestamp = z.string().refine((v) => isRfc3339(v, { utc: true }), {
+  message: 'must be an RFC 3339 timestamp in UTC, e.g. 1985-04-12T23:20:50.52Z',
+});
 
 /** An RFC 3339 timestamp with any offset: what SLSA provenance v0.2 producers actually wrote. */
 export const TimestampWithOffset = z
@@ -82,10 +90,12 @@ export const TimestampWithOffset = z
   .refine((v) => isRfc3339(v), { message: 'must be an RFC 3339 timestamp, e.g. 2022-06-17T00:47:27+03:00' });
 
 // RFC 6838 section 4.2 restricted names; RFC 9110 parameters (token "=" token / quoted-string).
-const RESTRICTED_NAME = "[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}";
+const RESTRICTED_NAME = '[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}';
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
 const QUOTED = '"(?:[^"\\\\\\r\\n]|\\\\.)*"';
-const MEDIA_TYPE = new RegExp(`^${RESTRICTED_NAME}/${RESTRICTED_NAME}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|${QUOTED}))*$`);
+const MEDIA_TYPE = new RegExp(
+  `^${RESTRICTED_NAME}/${RESTRICTED_NAME}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|${QUOTED}))*$`,
+);
 
 /** A MIME type (`type/subtype`, optional parameters), e.g. `application/vnd.in-toto+json`. */
 export const MediaType = z.string().regex(MEDIA_TYPE, 'must be a media type such as application/json (RFC 6838)');

@@ -25,7 +25,7 @@ export function quote(value: string, max = 80): string {
 
 /** RFC 6901: "/"-joined reference tokens with `~` -> `~0` and `/` -> `~1`. */
 export function jsonPointer(path: ReadonlyArray<PropertyKey>): string {
-  return path.map((p) => '/' + String(p).replaceAll('~', '~0').replaceAll('/', '~1')).join('');
+  return path.map((p) => `/${String(p).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 }
 
 function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
@@ -41,7 +41,11 @@ function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
  * Each issue as a FieldError under `prefix`; a missing required field reads "required" rather
  * than zod's "expected X, received undefined".
  */
-export function toFieldErrors(issues: ReadonlyArray<z.core.$ZodIssue>, input: unknown, prefix: ReadonlyArray<PropertyKey> = []): FieldError[] {
+export function toFieldErrors(
+  issues: ReadonlyArray<z.core.$ZodIssue>,
+  input: unknown,
+  prefix: ReadonlyArray<PropertyKey> = [],
+): FieldError[] {
   return issues.map((issue) => {
     const missing = issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined;
     // A bad map key (e.g. a dependencyLevels key that is not a SlsaResult): say why, not just "Invalid key".

@@ -1,13 +1,13 @@
 // The predicate types waybill knows, with their schemas, keyed by predicate type URI.
 import type { z } from 'zod';
-import { PROVENANCE_V02, PROVENANCE_V1, ProvenanceV02, ProvenanceV1 } from './provenance.ts';
+import { PROVENANCE_V1, PROVENANCE_V02, ProvenanceV1, ProvenanceV02 } from './provenance.ts';
 import { TEST_RESULT_V01, TestResultV01 } from './test-result.ts';
 import { VSA_V1, VsaV1 } from './vsa.ts';
 import { VULNS_V02, VulnsV02 } from './vulns.ts';
 
 export { PROVENANCE_V1, PROVENANCE_V02, ProvenanceV1, ProvenanceV02 } from './provenance.ts';
 export { TEST_RESULT_V01, TestResultV01 } from './test-result.ts';
-export { VSA_V1, VsaV1, SlsaResult } from './vsa.ts';
+export { SlsaResult, VSA_V1, VsaV1 } from './vsa.ts';
 export { VULNS_V02, VulnsV02 } from './vulns.ts';
 
 /** Predicate schemas by predicate type URI; a type not listed is kept as an opaque object. */

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { DigestSet, digestValueProblem, isMatchableAlgorithm } from './digest.ts';
 import { isPlainObject, JsonObject, TypeUri, whenObject } from './fields.ts';
-import { InTotoValidationError, toFieldErrors, type FieldError } from './issues.ts';
+import { type FieldError, InTotoValidationError, toFieldErrors } from './issues.ts';
 import { resourceDescriptor } from './resource-descriptor.ts';
 
 export const STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
@@ -43,7 +43,8 @@ export const StatementV01 = z
     const seen = new Set<string>();
     subjects.forEach((s: unknown, i) => {
       if (!isPlainObject(s) || typeof s.name !== 'string') return;
-      if (seen.has(s.name)) ctx.addIssue({ code: 'custom', path: ['subject', i, 'name'], message: 'subject names must be unique' });
+      if (seen.has(s.name))
+        ctx.addIssue({ code: 'custom', path: ['subject', i, 'name'], message: 'subject names must be unique' });
       seen.add(s.name);
     });
   }, whenObject);
@@ -63,7 +64,8 @@ export function subjectDigests(statement: HasSubjects): Array<{ digest: string; 
     for (const [alg, value] of Object.entries(s.digest ?? {})) {
       if (typeof value !== 'string') continue;
       const hex = value.toLowerCase();
-      if (isMatchableAlgorithm(alg) && digestValueProblem(alg, hex) === undefined) out.set(`${alg}:${hex}`, s.name ?? null);
+      if (isMatchableAlgorithm(alg) && digestValueProblem(alg, hex) === undefined)
+        out.set(`${alg}:${hex}`, s.name ?? null);
     }
   }
   return [...out].map(([digest, name]) => ({ digest, name }));
@@ -88,7 +90,9 @@ export function checkStatement(value: unknown): { parsed?: ParsedStatement; erro
   if (!isPlainObject(value)) return { errors: [{ path: '', message: 'a statement must be a JSON object' }] };
   if (value._type === STATEMENT_V01) {
     const r = StatementV01.safeParse(value);
-    return r.success ? { parsed: { version: 'v0.1', statement: r.data }, errors: [] } : { errors: toFieldErrors(r.error.issues, value) };
+    return r.success
+      ? { parsed: { version: 'v0.1', statement: r.data }, errors: [] }
+      : { errors: toFieldErrors(r.error.issues, value) };
   }
   const r = StatementV1.safeParse(value);
   if (r.success) return { parsed: { version: 'v1', statement: r.data }, errors: [] };
@@ -108,7 +112,9 @@ export function checkStatement(value: unknown): { parsed?: ParsedStatement; erro
  */
 export function parseStatement(json: unknown): ParsedStatement {
   const read = readJson(json);
-  const { parsed, errors } = read.errors.length ? { parsed: undefined, errors: read.errors } : checkStatement(read.value);
+  const { parsed, errors } = read.errors.length
+    ? { parsed: undefined, errors: read.errors }
+    : checkStatement(read.value);
   if (!parsed) throw new InTotoValidationError('invalid in-toto Statement', errors);
   return parsed;
 }

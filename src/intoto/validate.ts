@@ -1,9 +1,9 @@
 // validateStatement: one pass over a statement and its predicate that reports every bad
 // field with a JSON-pointer path.
 import { isPlainObject } from './fields.ts';
-import { quote, toFieldErrors, type FieldError } from './issues.ts';
+import { type FieldError, quote, toFieldErrors } from './issues.ts';
 import { PREDICATE_SCHEMAS } from './predicates.ts';
-import { checkStatement, readJson, type ParsedStatement } from './statement-layer.ts';
+import { checkStatement, type ParsedStatement, readJson } from './statement-layer.ts';
 
 export type ValidationResult = ({ ok: true } & ParsedStatement) | { ok: false; errors: FieldError[] };
 

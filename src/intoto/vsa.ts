@@ -49,7 +49,10 @@ export const VsaV1 = z
     verifiedLevels: z.array(SlsaResult),
     // Set-but-empty means "no dependencies"; unset/null means "no claim".
     dependencyLevels: z.record(SlsaResult, z.number().int().nonnegative()).nullish(),
-    slsaVersion: z.string().regex(/^\d+\.\d+$/, 'must be <MAJOR>.<MINOR>, e.g. 1.0').nullish(),
+    slsaVersion: z
+      .string()
+      .regex(/^\d+\.\d+$/, 'must be <MAJOR>.<MINOR>, e.g. 1.0')
+      .nullish(),
   })
   .superRefine((vsa, ctx) => {
     const levels: unknown = vsa.verifiedLevels;
@@ -62,12 +65,22 @@ export const VsaV1 = z
       if (track === undefined) return;
       const first = tracks.get(track);
       if (first === undefined) tracks.set(track, i);
-      else ctx.addIssue({ code: 'custom', path: ['verifiedLevels', i], message: `more than one level for the ${track} track (see index ${first})` });
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: ['verifiedLevels', i],
+          message: `more than one level for the ${track} track (see index ${first})`,
+        });
     });
     // "FAILED" in verifiedLevels means policy verification failed: it contradicts a PASSED result.
     if (vsa.verificationResult === 'PASSED') {
       levels.forEach((level: unknown, i) => {
-        if (level === 'FAILED') ctx.addIssue({ code: 'custom', path: ['verifiedLevels', i], message: 'FAILED contradicts verificationResult PASSED' });
+        if (level === 'FAILED')
+          ctx.addIssue({
+            code: 'custom',
+            path: ['verifiedLevels', i],
+            message: 'FAILED contradicts verificationResult PASSED',
+          });
       });
     }
   }, whenObject);

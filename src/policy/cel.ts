@@ -1,14 +1,25 @@
 // CEL for policy `where` clauses, on @bufbuild/cel (chosen for conformance; see docs/policies.md).
 // An expression is parsed, checked for unknown names and planned once, at load; evaluating it
 // yields a boolean or throws. A runtime error or a non-boolean result is never a pass.
-import { celEnv, isCelError, parse, plan, type CelEnv } from '@bufbuild/cel';
+import { type CelEnv, celEnv, isCelError, parse, plan } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 
 /** The variables a policy `where` may use (documented in docs/policies.md). */
 export const POLICY_VARIABLES = ['statement', 'predicate', 'subject', 'signer', 'environment', 'attestation'] as const;
 
 // Type names are identifiers too (`type(x) == double`).
-const TYPE_IDENTIFIERS = new Set(['bool', 'bytes', 'double', 'int', 'list', 'map', 'null_type', 'string', 'type', 'uint']);
+const TYPE_IDENTIFIERS = new Set([
+  'bool',
+  'bytes',
+  'double',
+  'int',
+  'list',
+  'map',
+  'null_type',
+  'string',
+  'type',
+  'uint',
+]);
 
 /** The standard library plus the CEL strings extension (lowerAscii, split, join, ...). */
 const ENV: CelEnv = celEnv({ funcs: strings });
@@ -79,9 +90,14 @@ export function compileCel(source: string, opts: { variables?: readonly string[]
       } catch (err) {
         throw new CelExpressionError('evaluation', `CEL evaluation error: ${messageOf(err)}`, source, { cause: err });
       }
-      if (isCelError(value)) throw new CelExpressionError('evaluation', `CEL evaluation error: ${value.message}`, source, { cause: value });
+      if (isCelError(value))
+        throw new CelExpressionError('evaluation', `CEL evaluation error: ${value.message}`, source, { cause: value });
       if (typeof value !== 'boolean') {
-        throw new CelExpressionError('not-boolean', `expression must evaluate to a bool, got ${describeValue(value)}`, source);
+        throw new CelExpressionError(
+          'not-boolean',
+          `expression must evaluate to a bool, got ${describeValue(value)}`,
+          source,
+        );
       }
       return value;
     },
@@ -89,7 +105,11 @@ export function compileCel(source: string, opts: { variables?: readonly string[]
 }
 
 /** Visit every node; `scope` holds the comprehension variables bound at that node. */
-function walk(e: Expr | undefined, scope: ReadonlySet<string>, visit: (e: Expr, scope: ReadonlySet<string>) => void): void {
+function walk(
+  e: Expr | undefined,
+  scope: ReadonlySet<string>,
+  visit: (e: Expr, scope: ReadonlySet<string>) => void,
+): void {
   if (!e) return;
   visit(e, scope);
   const kind = e.exprKind;
@@ -146,7 +166,8 @@ function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'bigint') return `int ${value}`;
   if (typeof value === 'number') return `double ${value}`;
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'string')
+    return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (Array.isArray(value) || (typeof value === 'object' && Symbol.iterator in value)) return 'a list or map';
   return typeof value;
 }

@@ -4,7 +4,17 @@
 import { normalizeDigest } from '../intoto/digest.ts';
 import { isPlainObject } from '../intoto/fields.ts';
 import { subjectDigests } from '../intoto/statement.ts';
-import type { Decision, Deployment, EvaluationInput, Evidence, Policy, PolicySet, RebuildException, Rule, RuleResult } from './types.ts';
+import type {
+  Decision,
+  Deployment,
+  EvaluationInput,
+  Evidence,
+  Policy,
+  PolicySet,
+  RebuildException,
+  Rule,
+  RuleResult,
+} from './types.ts';
 import { deployedRuleName } from './types.ts';
 
 /** A deny that evaluated nothing: unknown environment, storage error, bad input. */
@@ -16,7 +26,11 @@ export function denyAll(environment: string, digest: string, reason: string): De
 export function evaluateEnvironment(set: PolicySet, environment: string, input: EvaluationInput, now: Date): Decision {
   const policy = set.policies.get(environment);
   if (!policy) {
-    return denyAll(environment, input.digest, `unknown environment "${environment}"; the environments are ${set.order.join(', ')}`);
+    return denyAll(
+      environment,
+      input.digest,
+      `unknown environment "${environment}"; the environments are ${set.order.join(', ')}`,
+    );
   }
   return evaluate(policy, input, now);
 }
@@ -37,7 +51,8 @@ export function evaluate(policy: Policy, input: EvaluationInput, now: Date): Dec
     if (policy.after !== null) {
       let result = deployedTo(policy.after, digest, input.deployments);
       // Under an exception the original's promotion through the prior stage counts.
-      if (!result.satisfied && exception && original) result = borrowed(result, deployedTo(policy.after, original, exception.deployments), exception);
+      if (!result.satisfied && exception && original)
+        result = borrowed(result, deployedTo(policy.after, original, exception.deployments), exception);
       rules.push(result);
     }
     for (const rule of policy.rules) {
@@ -45,7 +60,11 @@ export function evaluate(policy: Policy, input: EvaluationInput, now: Date): Dec
       if (rule.transferable && exception && original) {
         const theirs = evaluateRule(rule, original, exception.evidence, now);
         // An `absent` rule must hold for both: the original's failures are not forgiven.
-        if (rule.absent) result = result.satisfied && !theirs.satisfied ? { ...theirs, reason: `the original ${original}: ${theirs.reason}` } : result;
+        if (rule.absent)
+          result =
+            result.satisfied && !theirs.satisfied
+              ? { ...theirs, reason: `the original ${original}: ${theirs.reason}` }
+              : result;
         else if (!result.satisfied) result = borrowed(result, theirs, exception);
       }
       rules.push(result);
@@ -66,15 +85,29 @@ export function evaluate(policy: Policy, input: EvaluationInput, now: Date): Dec
 
 /** A rule satisfied by the original's evidence under an exception cites the exception too. */
 function borrowed(own: RuleResult, theirs: RuleResult, exception: RebuildException): RuleResult {
-  if (!theirs.satisfied) return { ...own, reason: `${own.reason}; nor does the original ${exception.original} under the rebuild exception: ${theirs.reason}` };
-  return { name: own.name, satisfied: true, evidence: [...theirs.evidence, exception.attestationId], reason: `satisfied by the original ${exception.original} under rebuild exception ${exception.attestationId}` };
+  if (!theirs.satisfied)
+    return {
+      ...own,
+      reason: `${own.reason}; nor does the original ${exception.original} under the rebuild exception: ${theirs.reason}`,
+    };
+  return {
+    name: own.name,
+    satisfied: true,
+    evidence: [...theirs.evidence, exception.attestationId],
+    reason: `satisfied by the original ${exception.original} under rebuild exception ${exception.attestationId}`,
+  };
 }
 
 /** The implicit rule `after: <environment>` adds: this exact digest was deployed there. */
 function deployedTo(environment: string, digest: string, deployments: readonly Deployment[] | undefined): RuleResult {
   const name = deployedRuleName(environment);
   if (!deployments) {
-    return { name, satisfied: false, evidence: [], reason: `the deployment history was not provided, so a deployment of ${digest} to ${environment} cannot be shown` };
+    return {
+      name,
+      satisfied: false,
+      evidence: [],
+      reason: `the deployment history was not provided, so a deployment of ${digest} to ${environment} cannot be shown`,
+    };
   }
   const matching = deployments.filter((d) => d.environment === environment && sameDigest(d.digest, digest));
   if (matching.length === 0) {
@@ -163,12 +196,17 @@ function ageMismatch(rule: Rule, e: Evidence, now: Date): string | undefined {
 }
 
 /** The statement's subject entry carrying `digest`, as the CEL variable `subject`. */
-function subjectEntry(statement: Readonly<Record<string, unknown>>, digest: string): Record<string, unknown> | undefined {
+function subjectEntry(
+  statement: Readonly<Record<string, unknown>>,
+  digest: string,
+): Record<string, unknown> | undefined {
   const subjects = statement.subject;
   if (!Array.isArray(subjects)) return undefined;
   return subjects.find(
     (s: unknown): s is Record<string, unknown> =>
-      isPlainObject(s) && isPlainObject(s.digest) && subjectDigests({ subject: [s as { digest: Record<string, string> }] }).some((d) => d.digest === digest),
+      isPlainObject(s) &&
+      isPlainObject(s.digest) &&
+      subjectDigests({ subject: [s as { digest: Record<string, string> }] }).some((d) => d.digest === digest),
   );
 }
 

@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { isPlainObject } from '../intoto/fields.ts';
 import { parseDuration } from '../util/duration.ts';
 import { ENVIRONMENT_NAME } from './environments.ts';
-import { KNOWN_FIELDS, policyFileSchema, type PolicyFile } from './schema.ts';
+import { KNOWN_FIELDS, type PolicyFile, policyFileSchema } from './schema.ts';
 import { deployedRuleName, type Policy, type PolicySet, type Rule } from './types.ts';
 
 const DEFAULT_VERDICT_TTL = '15m';
@@ -38,7 +38,9 @@ export class PolicyLoadError extends Error {
 
   constructor(problems: readonly PolicyProblem[]) {
     const n = problems.length;
-    super(`invalid policies (${n} problem${n === 1 ? '' : 's'}):\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+    super(
+      `invalid policies (${n} problem${n === 1 ? '' : 's'}):\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
+    );
     this.problems = problems;
   }
 }
@@ -122,7 +124,10 @@ function analyse(source: PolicySource, opts: LoadOptions): Analysed {
   };
   const report = (position: Position, message: string) => problems.push({ file, ...position, message });
   if (result.environment === undefined) {
-    report({ line: 0, column: 0 }, 'the file name must be <environment>.yaml, the environment 1-63 characters of a-z, 0-9 and -');
+    report(
+      { line: 0, column: 0 },
+      'the file name must be <environment>.yaml, the environment 1-63 characters of a-z, 0-9 and -',
+    );
   }
 
   let text: string;
@@ -168,11 +173,23 @@ function analyse(source: PolicySource, opts: LoadOptions): Analysed {
 }
 
 /** Checks across fields, on the raw value so they are reported even when another field is bad. */
-function checkAcrossFields(raw: unknown, result: Analysed, report: (position: Position, message: string) => void): void {
+function checkAcrossFields(
+  raw: unknown,
+  result: Analysed,
+  report: (position: Position, message: string) => void,
+): void {
   const rawPolicy = isPlainObject(raw) ? raw : {};
   const declared = rawPolicy.environment;
-  if (typeof declared === 'string' && ENVIRONMENT_NAME.test(declared) && result.environment !== undefined && declared !== result.environment) {
-    report(result.at(['environment']), `environment "${declared}" must equal the file name without .yaml ("${result.environment}")`);
+  if (
+    typeof declared === 'string' &&
+    ENVIRONMENT_NAME.test(declared) &&
+    result.environment !== undefined &&
+    declared !== result.environment
+  ) {
+    report(
+      result.at(['environment']),
+      `environment "${declared}" must equal the file name without .yaml ("${result.environment}")`,
+    );
   }
   if (typeof rawPolicy.after === 'string' && ENVIRONMENT_NAME.test(rawPolicy.after)) result.after = rawPolicy.after;
   const rules = Array.isArray(rawPolicy.rules) ? rawPolicy.rules : [];
@@ -185,12 +202,18 @@ function checkAcrossFields(raw: unknown, result: Analysed, report: (position: Po
     if (typeof rule.name !== 'string') return;
     const first = firstByName.get(rule.name);
     if (first !== undefined) {
-      report(result.at(['rules', i, 'name']), `duplicate rule name "${rule.name}" (first used at line ${result.at(['rules', first, 'name']).line})`);
+      report(
+        result.at(['rules', i, 'name']),
+        `duplicate rule name "${rule.name}" (first used at line ${result.at(['rules', first, 'name']).line})`,
+      );
     } else {
       firstByName.set(rule.name, i);
     }
     if (result.after !== undefined && rule.name === deployedRuleName(result.after)) {
-      report(result.at(['rules', i, 'name']), `rule name "${rule.name}" is reserved for the implicit rule that "after: ${result.after}" adds`);
+      report(
+        result.at(['rules', i, 'name']),
+        `rule name "${rule.name}" is reserved for the implicit rule that "after: ${result.after}" adds`,
+      );
     }
   });
 }
@@ -234,19 +257,31 @@ function toPolicy(data: PolicyFile, file: string, bytes: Uint8Array, opts: LoadO
 }
 
 /** Checks across files (names, `after`, rule environments), then the promotion order. */
-function assemble(files: Analysed[]): { ok: true; problems: []; policies: PolicySet } | { ok: false; problems: PolicyProblem[] } {
+function assemble(
+  files: Analysed[],
+): { ok: true; problems: []; policies: PolicySet } | { ok: false; problems: PolicyProblem[] } {
   const problems = files.flatMap((f) => f.problems);
   const byEnvironment = new Map<string, Analysed>();
   for (const f of files) {
     if (f.environment === undefined) continue;
     const other = byEnvironment.get(f.environment);
-    if (other) problems.push({ file: f.file, line: 0, column: 0, message: `a second policy file for environment "${f.environment}" (also ${other.file})` });
+    if (other)
+      problems.push({
+        file: f.file,
+        line: 0,
+        column: 0,
+        message: `a second policy file for environment "${f.environment}" (also ${other.file})`,
+      });
     else byEnvironment.set(f.environment, f);
   }
   const known = [...byEnvironment.keys()].sort().join(', ');
   for (const f of byEnvironment.values()) {
     if (f.after !== undefined && !byEnvironment.has(f.after)) {
-      problems.push({ file: f.file, ...f.at(['after']), message: `after: "${f.after}" names an environment with no policy file (environments: ${known})` });
+      problems.push({
+        file: f.file,
+        ...f.at(['after']),
+        message: `after: "${f.after}" names an environment with no policy file (environments: ${known})`,
+      });
     }
     for (const { index, environment } of f.ruleEnvironments) {
       if (!byEnvironment.has(environment)) {
@@ -261,13 +296,21 @@ function assemble(files: Analysed[]): { ok: true; problems: []; policies: Policy
   for (const cycle of afterCycles(byEnvironment)) {
     for (const environment of cycle) {
       const f = byEnvironment.get(environment)!;
-      problems.push({ file: f.file, ...f.at(['after']), message: `the after chain is a cycle: ${[...cycle, cycle[0]].join(' -> ')}` });
+      problems.push({
+        file: f.file,
+        ...f.at(['after']),
+        message: `the after chain is a cycle: ${[...cycle, cycle[0]].join(' -> ')}`,
+      });
     }
   }
   if (problems.length > 0) return { ok: false, problems };
 
   const policies = new Map([...byEnvironment].map(([env, f]) => [env, f.policy!] as const));
-  return { ok: true, problems: [], policies: Object.freeze({ policies, order: Object.freeze(promotionOrder(policies)) }) };
+  return {
+    ok: true,
+    problems: [],
+    policies: Object.freeze({ policies, order: Object.freeze(promotionOrder(policies)) }),
+  };
 }
 
 /** Each cycle of `after` links once, starting from its alphabetically first environment. */
@@ -324,7 +367,9 @@ function describeIssue(
   }
   const found = locate(root, path, linePos);
   if (path.length === 0 && issue.code === 'invalid_type') {
-    return [{ position: found.position, message: 'a policy file must be a YAML mapping with at least environment and rules' }];
+    return [
+      { position: found.position, message: 'a policy file must be a YAML mapping with at least environment and rules' },
+    ];
   }
   if (!found.exact && issue.code === 'invalid_type') {
     return [{ position: found.position, message: `missing required field "${fieldName(path)}"` }];

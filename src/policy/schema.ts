@@ -35,7 +35,10 @@ function isAnchored(source: string): boolean {
 
 const subjectPattern = z.string().transform((source, ctx) => {
   if (!isAnchored(source)) {
-    ctx.addIssue({ code: 'custom', message: `must be an anchored regular expression (start with ^ and end with $), got ${JSON.stringify(source)}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be an anchored regular expression (start with ^ and end with $), got ${JSON.stringify(source)}`,
+    });
     return z.NEVER;
   }
   try {
@@ -58,19 +61,25 @@ const celExpression = z.string().transform((source, ctx) => {
 
 /** The schema of one policy file; `issuer` resolves `$self`. */
 export function policyFileSchema(opts: { issuer: string }) {
-  const issuer = z
-    .string()
-    .transform((value, ctx) => {
-      if (value === SELF_ISSUER) return opts.issuer;
-      if (!URL.canParse(value)) {
-        ctx.addIssue({ code: 'custom', message: `must be an issuer URL or ${SELF_ISSUER}, got ${JSON.stringify(value)}` });
-        return z.NEVER;
-      }
-      return value;
-    });
+  const issuer = z.string().transform((value, ctx) => {
+    if (value === SELF_ISSUER) return opts.issuer;
+    if (!URL.canParse(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be an issuer URL or ${SELF_ISSUER}, got ${JSON.stringify(value)}`,
+      });
+      return z.NEVER;
+    }
+    return value;
+  });
 
   const rule = z.strictObject({
-    name: z.string().regex(RULE_NAME, 'must be 1-128 characters of letters, digits, ".", "_" and "-", starting with a letter or digit'),
+    name: z
+      .string()
+      .regex(
+        RULE_NAME,
+        'must be 1-128 characters of letters, digits, ".", "_" and "-", starting with a letter or digit',
+      ),
     predicateType: z.string().regex(TYPE_URI, 'must be a predicate type URI, e.g. https://slsa.dev/provenance/v1'),
     signer: z.strictObject({ issuer: issuer.optional(), subject: subjectPattern.optional() }).optional(),
     environment: environmentName.optional(),

@@ -5,7 +5,7 @@
 import { REBUILD_REQUIREMENTS } from '../policy/types.ts';
 import type { ProvenanceDiff } from './diff.ts';
 import { displayImage } from './identity.ts';
-import { normalizeProvenance, type NormalizedDependency, type StatementInput } from './normalize.ts';
+import { type NormalizedDependency, normalizeProvenance, type StatementInput } from './normalize.ts';
 
 /** The checklist items are exactly what a policy's `rebuilds.require` may name. */
 export const CHECKLIST_ITEMS = REBUILD_REQUIREMENTS;
@@ -41,7 +41,11 @@ function list(items: readonly string[]): string {
 }
 
 function describe(d: NormalizedDependency): string {
-  const what = d.uri ?? (typeof d.descriptor === 'object' && d.descriptor && 'name' in d.descriptor ? String(d.descriptor.name) : d.identity.name);
+  const what =
+    d.uri ??
+    (typeof d.descriptor === 'object' && d.descriptor && 'name' in d.descriptor
+      ? String(d.descriptor.name)
+      : d.identity.name);
   return `${what} (${d.path})`;
 }
 
@@ -52,10 +56,18 @@ function hasDigest(d: NormalizedDependency): boolean {
 function pinnedDependencies(deps: readonly NormalizedDependency[]): ChecklistResult {
   const item = 'pinned-dependencies';
   // Fail closed: a provenance that records nothing cannot show that anything was pinned.
-  if (deps.length === 0) return { item, ok: false, detail: 'the rebuild provenance records no dependencies, so pinning cannot be shown' };
+  if (deps.length === 0)
+    return { item, ok: false, detail: 'the rebuild provenance records no dependencies, so pinning cannot be shown' };
   const unpinned = deps.filter((d) => !hasDigest(d));
   if (unpinned.length === 0) {
-    return { item, ok: true, detail: deps.length === 1 ? 'the one recorded dependency is pinned by digest' : `all ${deps.length} recorded dependencies are pinned by digest` };
+    return {
+      item,
+      ok: true,
+      detail:
+        deps.length === 1
+          ? 'the one recorded dependency is pinned by digest'
+          : `all ${deps.length} recorded dependencies are pinned by digest`,
+    };
   }
   const verb = unpinned.length === 1 ? 'has' : 'have';
   return {
@@ -70,7 +82,14 @@ function pinnedBaseImages(images: readonly NormalizedDependency[]): ChecklistRes
   if (images.length === 0) return { item, ok: true, detail: 'the rebuild provenance records no base images' };
   const tagOnly = images.filter((d) => !hasDigest(d) && !d.identity.image?.digest);
   if (tagOnly.length === 0) {
-    return { item, ok: true, detail: images.length === 1 ? 'the one base image is pinned by digest' : `all ${images.length} base images are pinned by digest` };
+    return {
+      item,
+      ok: true,
+      detail:
+        images.length === 1
+          ? 'the one base image is pinned by digest'
+          : `all ${images.length} base images are pinned by digest`,
+    };
   }
   const verb = tagOnly.length === 1 ? 'is' : 'are';
   return {
@@ -90,7 +109,8 @@ function sameBuilder(diff: ProvenanceDiff, newer: ReturnType<typeof normalizePro
   if (id) problems.push(`builder id ${id.old ?? 'unset'} -> ${id.new ?? 'unset'}`);
   for (const c of versions) {
     if (c.kind === 'changed') problems.push(`version ${c.name} ${String(c.old)} -> ${String(c.new)}`);
-    else if (c.kind === 'added') problems.push(`version ${c.name} ${String(c.new)} not recorded for the original build`);
+    else if (c.kind === 'added')
+      problems.push(`version ${c.name} ${String(c.new)} not recorded for the original build`);
     else problems.push(`version ${c.name} ${String(c.old)} not recorded for the rebuild`);
   }
   const deps = diff.builder.filter((c) => c.field === 'builderDependencies').length;
@@ -98,7 +118,11 @@ function sameBuilder(diff: ProvenanceDiff, newer: ReturnType<typeof normalizePro
   if (problems.length) return { item, ok: false, detail: `${problems.join('; ')}${note}` };
   const builderId = newer.builder.id?.value ?? 'unset';
   const v = [...newer.builder.version].map(([k, l]) => `${k} ${l.value}`);
-  return { item, ok: true, detail: `same builder ${builderId}${v.length ? ` (${v.join(', ')})` : ', version not recorded'}${note}` };
+  return {
+    item,
+    ok: true,
+    detail: `same builder ${builderId}${v.length ? ` (${v.join(', ')})` : ', version not recorded'}${note}`,
+  };
 }
 
 function documentedReason(e: RebuildExceptionInput): ChecklistResult {
@@ -129,7 +153,11 @@ function distinctApprovers(e: RebuildExceptionInput): ChecklistResult {
   const twice = [...seen].filter(([p, n]) => n > 1 && p !== '').map(([p]) => p);
   if (twice.length) problems.push(`approved more than once by ${list(twice)}`);
   if (problems.length) return { item, ok: false, detail: problems.join('; ') };
-  return { item, ok: true, detail: `${approvers.length} distinct ${approvers.length === 1 ? 'approver' : 'approvers'} other than the requester: ${list(approvers)}` };
+  return {
+    item,
+    ok: true,
+    detail: `${approvers.length} distinct ${approvers.length === 1 ? 'approver' : 'approvers'} other than the requester: ${list(approvers)}`,
+  };
 }
 
 /**

@@ -3,15 +3,15 @@
 // one-line summary of what kind of rebuild it is. `a` is the older provenance, `b` the newer:
 // "added" means present in b only, and the pinning flags (unpinned, tag-only) describe b.
 import { displayImage, type ImageRef } from './identity.ts';
-import { deepEqual, json, type JsonValue } from './json.ts';
+import { deepEqual, type JsonValue, json } from './json.ts';
 import {
-  normalizeProvenance,
-  sameDigests,
   type Located,
   type NormalizedDependency,
   type NormalizedProvenance,
+  normalizeProvenance,
   type ProvenanceFormat,
   type StatementInput,
+  sameDigests,
 } from './normalize.ts';
 import { summarize } from './summary.ts';
 
@@ -168,7 +168,12 @@ function depFields(x: Dep, y: Dep): DescriptorField[] {
   return [...fields, ...otherFields(x, y)];
 }
 
-function depChange(kind: DepChange['kind'], x: Dep | undefined, y: Dep | undefined, fields: DescriptorField[] = []): DepChange {
+function depChange(
+  kind: DepChange['kind'],
+  x: Dep | undefined,
+  y: Dep | undefined,
+  fields: DescriptorField[] = [],
+): DepChange {
   const id = (y ?? x)!.identity;
   return {
     kind,
@@ -190,7 +195,11 @@ function depChange(kind: DepChange['kind'], x: Dep | undefined, y: Dep | undefin
 function sortByPath<T extends { pathA?: string; pathB?: string }>(changes: T[]): T[] {
   // Zero-pad array indices so that `/10` sorts after `/9`.
   const pad = (path: string) => path.replace(/\/(\d+)(?=\/|$)/g, (_, n: string) => `/${n.padStart(8, '0')}`);
-  const keyed = changes.map((c, i) => ({ c, i, key: c.pathB !== undefined ? `0${pad(c.pathB)}` : `1${pad(c.pathA ?? '')}` }));
+  const keyed = changes.map((c, i) => ({
+    c,
+    i,
+    key: c.pathB !== undefined ? `0${pad(c.pathB)}` : `1${pad(c.pathA ?? '')}`,
+  }));
   keyed.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : x.i - y.i));
   return keyed.map((k) => k.c);
 }
@@ -213,7 +222,9 @@ function diffDependencies(a: readonly Dep[], b: readonly Dep[]): DepChange[] {
 
 /** The digest an image is pinned to: the descriptor's (sha256 preferred), else the reference's. */
 function imageDigest(d: Dep): string | null {
-  const algs = Object.keys(d.digest).sort((x, y) => (x === 'sha256' ? -1 : y === 'sha256' ? 1 : x < y ? -1 : x > y ? 1 : 0));
+  const algs = Object.keys(d.digest).sort((x, y) =>
+    x === 'sha256' ? -1 : y === 'sha256' ? 1 : x < y ? -1 : x > y ? 1 : 0,
+  );
   const alg = algs[0];
   if (alg !== undefined) return `${alg}:${d.digest[alg]!}`;
   return d.identity.image?.digest ?? null;
@@ -224,7 +235,12 @@ function imageRef(d: Dep): ImageRef {
   return { repository: image.repository, tag: image.tag, digest: imageDigest(d) };
 }
 
-function imageChange(kind: ImageChange['kind'], x: Dep | undefined, y: Dep | undefined, fields: DescriptorField[] = []): ImageChange {
+function imageChange(
+  kind: ImageChange['kind'],
+  x: Dep | undefined,
+  y: Dep | undefined,
+  fields: DescriptorField[] = [],
+): ImageChange {
   const rx = x ? imageRef(x) : null;
   const ry = y ? imageRef(y) : null;
   return {
@@ -271,7 +287,12 @@ function diffImages(a: readonly Dep[], b: readonly Dep[]): ImageChange[] {
 }
 
 /** added / removed / changed for two optional located values. */
-function compare(x: Located | null | undefined, y: Located | null | undefined): { kind: 'added' | 'removed' | 'changed'; old: JsonValue; new: JsonValue; pathA?: string; pathB?: string } | undefined {
+function compare(
+  x: Located | null | undefined,
+  y: Located | null | undefined,
+):
+  | { kind: 'added' | 'removed' | 'changed'; old: JsonValue; new: JsonValue; pathA?: string; pathB?: string }
+  | undefined {
   if (!x && !y) return undefined;
   if (x && y && deepEqual(x.value, y.value)) return undefined;
   return {
@@ -283,7 +304,10 @@ function compare(x: Located | null | undefined, y: Located | null | undefined): 
   };
 }
 
-function compareMaps(a: ReadonlyMap<string, Located>, b: ReadonlyMap<string, Located>): Array<[string, NonNullable<ReturnType<typeof compare>>]> {
+function compareMaps(
+  a: ReadonlyMap<string, Located>,
+  b: ReadonlyMap<string, Located>,
+): Array<[string, NonNullable<ReturnType<typeof compare>>]> {
   const names = [...a.keys(), ...[...b.keys()].filter((k) => !a.has(k))];
   return names.flatMap((name) => {
     const c = compare(a.get(name), b.get(name));
@@ -299,9 +323,18 @@ function diffBuilder(a: NormalizedProvenance, b: NormalizedProvenance): BuilderC
   for (const d of diffDependencies(a.builder.dependencies, b.builder.dependencies)) {
     if (d.kind === 'unpinned') continue;
     const { kind, old, new: next, pathA, pathB } = d;
-    out.push({ kind, old, new: next, ...(pathA ? { pathA } : {}), ...(pathB ? { pathB } : {}), field: 'builderDependencies', name: d.name });
+    out.push({
+      kind,
+      old,
+      new: next,
+      ...(pathA ? { pathA } : {}),
+      ...(pathB ? { pathB } : {}),
+      field: 'builderDependencies',
+      name: d.name,
+    });
   }
-  for (const [name, c] of compareMaps(a.builder.extensions, b.builder.extensions)) out.push({ ...c, field: 'extension', name });
+  for (const [name, c] of compareMaps(a.builder.extensions, b.builder.extensions))
+    out.push({ ...c, field: 'extension', name });
   return out;
 }
 
@@ -332,7 +365,10 @@ export function diffProvenance(a: StatementInput, b: StatementInput): Provenance
 
   const diff = {
     formats: { a: na.format, b: nb.format },
-    dependencies: diffDependencies(na.dependencies.filter((d) => !isImage(d)), nb.dependencies.filter((d) => !isImage(d))),
+    dependencies: diffDependencies(
+      na.dependencies.filter((d) => !isImage(d)),
+      nb.dependencies.filter((d) => !isImage(d)),
+    ),
     baseImages: diffImages(na.dependencies.filter(isImage), nb.dependencies.filter(isImage)),
     builder: diffBuilder(na, nb),
     parameters: compareMaps(parametersA, parametersB).map(([name, c]): ParameterChange => ({ ...c, name })),

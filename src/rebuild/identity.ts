@@ -94,7 +94,13 @@ export function parsePurl(uri: string): Purl | undefined {
   return { type, path, version, qualifiers, subpath };
 }
 
-const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'hub.docker.com', 'registry.hub.docker.com']);
+const DOCKER_HUB = new Set([
+  'docker.io',
+  'index.docker.io',
+  'registry-1.docker.io',
+  'hub.docker.com',
+  'registry.hub.docker.com',
+]);
 
 function isDigestLike(s: string): boolean {
   return /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-f]{32,}$/i.test(s);
@@ -102,7 +108,10 @@ function isDigestLike(s: string): boolean {
 
 /** Canonical repository for a registry (may be undefined: Docker Hub) and a path. */
 function canonicalRepository(registry: string | undefined, path: string): string {
-  const host = (registry ?? 'docker.io').toLowerCase().replace(/^[a-z][a-z0-9+.-]*:\/\//, '').replace(/\/+$/, '');
+  const host = (registry ?? 'docker.io')
+    .toLowerCase()
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//, '')
+    .replace(/\/+$/, '');
   const hostOnly = host.split('/', 1)[0] ?? host;
   const prefix = host.slice(hostOnly.length).replace(/^\/+/, '');
   const segments = [...(prefix ? prefix.split('/') : []), ...path.toLowerCase().split('/')].filter((s) => s !== '');
@@ -137,7 +146,10 @@ export function parseImageReference(reference: string): ImageRef | undefined {
   if (parts.length === 0) return undefined;
   const first = parts[0]!;
   const hasRegistry = parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
-  const repository = canonicalRepository(hasRegistry ? first : undefined, (hasRegistry ? parts.slice(1) : parts).join('/'));
+  const repository = canonicalRepository(
+    hasRegistry ? first : undefined,
+    (hasRegistry ? parts.slice(1) : parts).join('/'),
+  );
   return { repository, tag, digest };
 }
 
@@ -149,7 +161,10 @@ export function shortRepository(repository: string): string {
 }
 
 /** A reference for humans: `node:20`, `node:20@sha256:1234abcd5678`, `ghcr.io/o/app@sha256:...`. */
-export function displayImage(ref: { repository: string; tag: string | null; digest: string | null }, fullDigest = false): string {
+export function displayImage(
+  ref: { repository: string; tag: string | null; digest: string | null },
+  fullDigest = false,
+): string {
   const d = ref.digest ? `@${fullDigest ? ref.digest : shortDigest(ref.digest)}` : '';
   return `${shortRepository(ref.repository)}${ref.tag ? `:${ref.tag}` : ''}${d}`;
 }
@@ -190,7 +205,7 @@ function imageFromPurl(purl: Purl): ImageRef | undefined {
   if (purl.type === 'docker') {
     let version = purl.version;
     let digest: string | null = null;
-    if (version && version.includes('@')) {
+    if (version?.includes('@')) {
       const [tag, d] = [version.slice(0, version.indexOf('@')), version.slice(version.indexOf('@') + 1)];
       version = tag || null;
       digest = isDigestLike(d) ? d.toLowerCase() : null;
@@ -204,7 +219,9 @@ function imageFromPurl(purl: Purl): ImageRef | undefined {
   }
   if (purl.type === 'oci') {
     const repoUrl = purl.qualifiers.get('repository_url');
-    const base = repoUrl ? parseImageReference(repoUrl.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')) : parseImageReference(purl.path);
+    const base = repoUrl
+      ? parseImageReference(repoUrl.replace(/^[a-z][a-z0-9+.-]*:\/\//i, ''))
+      : parseImageReference(purl.path);
     if (!base) return undefined;
     const version = purl.version;
     return {
@@ -217,7 +234,14 @@ function imageFromPurl(purl: Purl): ImageRef | undefined {
 }
 
 function imageIdentity(ref: ImageRef, variant: string): PackageIdentity {
-  return { name: ref.repository, version: ref.tag, variant, display: shortRepository(ref.repository), image: ref, kind: 'image' };
+  return {
+    name: ref.repository,
+    version: ref.tag,
+    variant,
+    display: shortRepository(ref.repository),
+    image: ref,
+    kind: 'image',
+  };
 }
 
 function isGitUri(uri: string, digest: unknown): boolean {

@@ -1,25 +1,22 @@
 // Rebuild analysis (DESIGN.md section 8), pure: detecting that a provenance describes a rebuild
 // of an earlier build, the difference between the two provenances, and the checklist a
 // rebuild exception is reviewed against.
+
 export {
-  buildInputs,
-  buildSources,
-  isRebuild,
-  sameSource,
-  sourceKey,
-  sourceRepository,
-  type BuildInput,
-  type BuildSide,
-  type BuildSource,
-  type RebuildMatch,
-} from './source.ts';
+  CHECKLIST_ITEMS,
+  type ChecklistInput,
+  type ChecklistItem,
+  type ChecklistResult,
+  type RebuildExceptionInput,
+  rebuildChecklist,
+} from './checklist.ts';
 export {
-  diffProvenance,
   type BuilderChange,
   type Change,
   type ChangeKind,
   type DepChange,
   type DescriptorField,
+  diffProvenance,
   type ImageChange,
   type MetadataChange,
   type ParameterChange,
@@ -27,22 +24,33 @@ export {
   type RebuildKind,
 } from './diff.ts';
 export {
-  CHECKLIST_ITEMS,
-  rebuildChecklist,
-  type ChecklistInput,
-  type ChecklistItem,
-  type ChecklistResult,
-  type RebuildExceptionInput,
-} from './checklist.ts';
+  type ImageRef,
+  type PackageIdentity,
+  packageIdentity,
+  parseGitUri,
+  parseImageReference,
+  parsePurl,
+} from './identity.ts';
+export type { JsonValue } from './json.ts';
 export {
-  normalizeProvenance,
-  provenanceFormat,
-  sameDigests,
   type Located,
   type NormalizedDependency,
   type NormalizedProvenance,
+  normalizeProvenance,
   type ProvenanceFormat,
+  provenanceFormat,
   type StatementInput,
+  sameDigests,
 } from './normalize.ts';
-export { packageIdentity, parseGitUri, parseImageReference, parsePurl, type ImageRef, type PackageIdentity } from './identity.ts';
-export type { JsonValue } from './json.ts';
+export {
+  type BuildInput,
+  type BuildSide,
+  type BuildSource,
+  buildInputs,
+  buildSources,
+  isRebuild,
+  type RebuildMatch,
+  sameSource,
+  sourceKey,
+  sourceRepository,
+} from './source.ts';

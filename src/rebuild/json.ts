@@ -60,7 +60,7 @@ export function leaves(value: unknown, prefix = ''): Map<string, unknown> {
     if (v === undefined || v === null) return;
     if (Array.isArray(v)) {
       if (v.length === 0 && at !== prefix) out.set(at, v);
-      v.forEach((item, i) => walk(item, pointer(at, i)));
+      for (const [i, item] of v.entries()) walk(item, pointer(at, i));
       return;
     }
     if (isObject(v)) {

@@ -5,9 +5,9 @@
 // invocation.environment -> internalParameters, metadata.build* -> invocationId/startedOn/
 // finishedOn. Every value keeps the JSON pointer it came from in its own statement.
 // Statements are read defensively: a field of the wrong type counts as unset.
-import { PROVENANCE_V02, PROVENANCE_V1 } from '../intoto/provenance.ts';
-import { packageIdentity, type PackageIdentity } from './identity.ts';
-import { asArray, asObject, asString, isObject, json, leaves, pointer, type JsonValue } from './json.ts';
+import { PROVENANCE_V1, PROVENANCE_V02 } from '../intoto/provenance.ts';
+import { type PackageIdentity, packageIdentity } from './identity.ts';
+import { asArray, asObject, asString, isObject, type JsonValue, json, leaves, pointer } from './json.ts';
 
 export type ProvenanceFormat = 'v1' | 'v0.2';
 
@@ -116,7 +116,12 @@ function normalizeV1(statement: StatementInput): NormalizedProvenance {
   const parameters = new Map<string, Located>();
   addLeaves(parameters, bd.externalParameters, '/externalParameters', `${BD}/externalParameters`);
   addLeaves(parameters, bd.internalParameters, '/internalParameters', `${BD}/internalParameters`);
-  for (const [k, v] of extensions(bd, ['buildType', 'externalParameters', 'internalParameters', 'resolvedDependencies'])) {
+  for (const [k, v] of extensions(bd, [
+    'buildType',
+    'externalParameters',
+    'internalParameters',
+    'resolvedDependencies',
+  ])) {
     addLeaves(parameters, v, pointer('', k), pointer(BD, k));
   }
 
@@ -124,13 +129,16 @@ function normalizeV1(statement: StatementInput): NormalizedProvenance {
   addField(metadata, 'invocationId', meta.invocationId, `${RD}/metadata/invocationId`);
   addField(metadata, 'startedOn', meta.startedOn, `${RD}/metadata/startedOn`);
   addField(metadata, 'finishedOn', meta.finishedOn, `${RD}/metadata/finishedOn`);
-  for (const [k, v] of extensions(meta, ['invocationId', 'startedOn', 'finishedOn'])) addField(metadata, k, v, pointer(`${RD}/metadata`, k));
+  for (const [k, v] of extensions(meta, ['invocationId', 'startedOn', 'finishedOn']))
+    addField(metadata, k, v, pointer(`${RD}/metadata`, k));
   addField(metadata, 'byproducts', rd.byproducts, `${RD}/byproducts`);
   for (const [k, v] of extensions(rd, ['builder', 'metadata', 'byproducts'])) addField(metadata, k, v, pointer(RD, k));
-  for (const [k, v] of extensions(p, ['buildDefinition', 'runDetails'])) addField(metadata, k, v, pointer('/predicate', k));
+  for (const [k, v] of extensions(p, ['buildDefinition', 'runDetails']))
+    addField(metadata, k, v, pointer('/predicate', k));
 
   const builderExtensions = new Map<string, Located>();
-  for (const [k, v] of extensions(builder, ['id', 'version', 'builderDependencies'])) addField(builderExtensions, k, v, pointer(`${RD}/builder`, k));
+  for (const [k, v] of extensions(builder, ['id', 'version', 'builderDependencies']))
+    addField(builderExtensions, k, v, pointer(`${RD}/builder`, k));
 
   return {
     format: 'v1',
@@ -168,20 +176,26 @@ function normalizeV02(statement: StatementInput): NormalizedProvenance {
   addLeaves(parameters, invocation.parameters, '/externalParameters', `${INV}/parameters`);
   if (configSource) {
     // Migration: externalParameters.entryPoint and .source come from configSource.
-    if (typeof configSource.entryPoint === 'string') parameters.set('/externalParameters/entryPoint', { value: configSource.entryPoint, path: `${CS}/entryPoint` });
-    if (typeof configSource.uri === 'string') parameters.set('/externalParameters/source', { value: configSource.uri, path: `${CS}/uri` });
-    for (const [k, v] of extensions(configSource, ['uri', 'digest', 'entryPoint'])) addLeaves(parameters, v, pointer('/configSource', k), pointer(CS, k));
+    if (typeof configSource.entryPoint === 'string')
+      parameters.set('/externalParameters/entryPoint', { value: configSource.entryPoint, path: `${CS}/entryPoint` });
+    if (typeof configSource.uri === 'string')
+      parameters.set('/externalParameters/source', { value: configSource.uri, path: `${CS}/uri` });
+    for (const [k, v] of extensions(configSource, ['uri', 'digest', 'entryPoint']))
+      addLeaves(parameters, v, pointer('/configSource', k), pointer(CS, k));
   }
   addLeaves(parameters, invocation.environment, '/internalParameters', `${INV}/environment`);
   addLeaves(parameters, p.buildConfig, '/buildConfig', '/predicate/buildConfig');
-  for (const [k, v] of extensions(invocation, ['configSource', 'parameters', 'environment'])) addLeaves(parameters, v, pointer('/invocation', k), pointer(INV, k));
+  for (const [k, v] of extensions(invocation, ['configSource', 'parameters', 'environment']))
+    addLeaves(parameters, v, pointer('/invocation', k), pointer(INV, k));
 
   const metadata = new Map<string, Located>();
   addField(metadata, 'invocationId', meta.buildInvocationId, '/predicate/metadata/buildInvocationId');
   addField(metadata, 'startedOn', meta.buildStartedOn, '/predicate/metadata/buildStartedOn');
   addField(metadata, 'finishedOn', meta.buildFinishedOn, '/predicate/metadata/buildFinishedOn');
-  for (const [k, v] of extensions(meta, ['buildInvocationId', 'buildStartedOn', 'buildFinishedOn'])) addField(metadata, k, v, pointer('/predicate/metadata', k));
-  for (const [k, v] of extensions(p, ['builder', 'buildType', 'invocation', 'buildConfig', 'metadata', 'materials'])) addField(metadata, k, v, pointer('/predicate', k));
+  for (const [k, v] of extensions(meta, ['buildInvocationId', 'buildStartedOn', 'buildFinishedOn']))
+    addField(metadata, k, v, pointer('/predicate/metadata', k));
+  for (const [k, v] of extensions(p, ['builder', 'buildType', 'invocation', 'buildConfig', 'metadata', 'materials']))
+    addField(metadata, k, v, pointer('/predicate', k));
 
   const builderExtensions = new Map<string, Located>();
   for (const [k, v] of extensions(builder, ['id'])) addField(builderExtensions, k, v, pointer('/predicate/builder', k));
@@ -216,7 +230,11 @@ export function normalizeProvenance(statement: StatementInput): NormalizedProven
 }
 
 /** A git commit id is a SHA-1 (or SHA-256) object id: `gitCommit` and `sha1`/`sha256` name the same value. */
-const ALIASES: Readonly<Record<string, readonly string[]>> = { gitCommit: ['sha1', 'sha256'], sha1: ['gitCommit'], sha256: ['gitCommit'] };
+const ALIASES: Readonly<Record<string, readonly string[]>> = {
+  gitCommit: ['sha1', 'sha256'],
+  sha1: ['gitCommit'],
+  sha256: ['gitCommit'],
+};
 
 /**
  * Whether two digest sets denote the same artifact: they agree on every algorithm they share

@@ -49,7 +49,9 @@ const GIT_ALGORITHMS = new Set(['gitCommit', 'sha1']);
 
 function splitDigest(digest: string): { alg: string; hex: string } {
   const colon = digest.indexOf(':');
-  return colon < 0 ? { alg: '', hex: digest.toLowerCase() } : { alg: digest.slice(0, colon), hex: digest.slice(colon + 1).toLowerCase() };
+  return colon < 0
+    ? { alg: '', hex: digest.toLowerCase() }
+    : { alg: digest.slice(0, colon), hex: digest.slice(colon + 1).toLowerCase() };
 }
 
 /** The repository a source names: its uri without ref (`git+https://github.com/o/r`). */
@@ -127,7 +129,9 @@ function namedSubjects(statement: StatementInput): NamedSubject[] {
     const name = asString(s.name);
     const digest = asObject(s.digest);
     if (!name || !digest) continue;
-    const digests = subjectDigests({ subject: [{ name, digest: digest as Record<string, string> }] }).map((d) => d.digest);
+    const digests = subjectDigests({ subject: [{ name, digest: digest as Record<string, string> }] }).map(
+      (d) => d.digest,
+    );
     const existing = out.find((o) => o.name === name);
     if (existing) existing.digests.push(...digests.filter((d) => !existing.digests.includes(d)));
     else out.push({ name, digests });

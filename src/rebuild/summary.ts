@@ -39,7 +39,8 @@ function withVersion(display: string, version: string | null): string {
 function depItem(c: DepChange): string {
   if (c.kind === 'added' || c.kind === 'unpinned') return withVersion(c.display, c.newVersion);
   if (c.kind === 'removed') return withVersion(c.display, c.oldVersion);
-  if (c.fields.includes('version')) return `${c.display} ${c.oldVersion ?? 'unversioned'} -> ${c.newVersion ?? 'unversioned'}`;
+  if (c.fields.includes('version'))
+    return `${c.display} ${c.oldVersion ?? 'unversioned'} -> ${c.newVersion ?? 'unversioned'}`;
   if (c.fields.includes('digest')) {
     const [from, to] = [commitOf(c.oldDigest), commitOf(c.newDigest)];
     if (from && to) return `${withVersion(c.display, c.newVersion)} ${from} -> ${to}`;
@@ -56,7 +57,13 @@ function tagged(c: ImageChange, side: 'old' | 'new'): string {
 
 /** The same tag at another digest (both pinned). */
 function isMove(c: ImageChange): boolean {
-  return c.kind === 'changed' && c.fields.includes('digest') && !c.fields.includes('tag') && c.oldDigest !== null && c.newDigest !== null;
+  return (
+    c.kind === 'changed' &&
+    c.fields.includes('digest') &&
+    !c.fields.includes('tag') &&
+    c.oldDigest !== null &&
+    c.newDigest !== null
+  );
 }
 
 function imageParts(images: readonly ImageChange[]): string[] {
@@ -65,7 +72,9 @@ function imageParts(images: readonly ImageChange[]): string[] {
   const moved = changed.filter(isMove);
   const retagged = changed.filter((c) => c.fields.includes('tag'));
   // A digest dropped shows as "by tag only" below.
-  const pinned = changed.filter((c) => c.fields.includes('digest') && !c.fields.includes('tag') && c.oldDigest === null);
+  const pinned = changed.filter(
+    (c) => c.fields.includes('digest') && !c.fields.includes('tag') && c.oldDigest === null,
+  );
   const other = changed.filter((c) => !c.fields.includes('digest') && !c.fields.includes('tag'));
   if (moved.length === 1) {
     const c = moved[0]!;
@@ -75,18 +84,24 @@ function imageParts(images: readonly ImageChange[]): string[] {
   }
   for (const c of retagged.slice(0, LIST_MAX)) parts.push(`base image ${tagged(c, 'old')} -> ${tagged(c, 'new')}`);
   if (retagged.length > LIST_MAX) parts.push(`${retagged.length - LIST_MAX} more base images retagged`);
-  if (pinned.length) parts.push(`${count(pinned.length, 'base image')} now pinned (${list(pinned.map((c) => c.newRef ?? c.name))})`);
-  if (other.length) parts.push(`${count(other.length, 'base image reference')} rewritten (${list(other.map((c) => tagged(c, 'new')))})`);
+  if (pinned.length)
+    parts.push(`${count(pinned.length, 'base image')} now pinned (${list(pinned.map((c) => c.newRef ?? c.name))})`);
+  if (other.length)
+    parts.push(
+      `${count(other.length, 'base image reference')} rewritten (${list(other.map((c) => tagged(c, 'new')))})`,
+    );
   const added = images.filter((c) => c.kind === 'added');
   const removed = images.filter((c) => c.kind === 'removed');
-  if (added.length) parts.push(`${count(added.length, 'base image')} added (${list(added.map((c) => c.newRef ?? c.name))})`);
-  if (removed.length) parts.push(`${count(removed.length, 'base image')} removed (${list(removed.map((c) => c.oldRef ?? c.name))})`);
+  if (added.length)
+    parts.push(`${count(added.length, 'base image')} added (${list(added.map((c) => c.newRef ?? c.name))})`);
+  if (removed.length)
+    parts.push(`${count(removed.length, 'base image')} removed (${list(removed.map((c) => c.oldRef ?? c.name))})`);
   const tagOnly = images.filter((c) => c.kind === 'tag-only');
   if (tagOnly.length === 1) {
     const c = tagOnly[0]!;
     parts.push(`base image ${tagged(c, 'new')} by tag only (${c.oldDigest ? 'digest dropped' : 'no digest'})`);
-  }
-  else if (tagOnly.length > 1) parts.push(`${tagOnly.length} base images by tag only (${list(tagOnly.map((c) => tagged(c, 'new')))})`);
+  } else if (tagOnly.length > 1)
+    parts.push(`${tagOnly.length} base images by tag only (${list(tagOnly.map((c) => tagged(c, 'new')))})`);
   return parts;
 }
 
@@ -96,7 +111,8 @@ function builderPart(diff: DiffBody): string {
   // Builder ids differ at the end (github-hosted, self-hosted): not shortened.
   if (id) segs.push(`id changed (${String(id.old ?? 'unset')} -> ${String(id.new ?? 'unset')})`);
   const versions = diff.builder.filter((c) => c.field === 'version');
-  if (versions.length) segs.push(`version changed (${list(versions.map((c) => `${c.name} ${short(c.old)} -> ${short(c.new)}`))})`);
+  if (versions.length)
+    segs.push(`version changed (${list(versions.map((c) => `${c.name} ${short(c.old)} -> ${short(c.new)}`))})`);
   const deps = diff.builder.filter((c) => c.field === 'builderDependencies');
   if (deps.length) segs.push(`${count(deps.length, 'dependency', 'dependencies')} changed`);
   const ext = diff.builder.filter((c) => c.field === 'extension');
@@ -126,8 +142,12 @@ function kindsOf(diff: DiffBody, formatChange: boolean, substantive: boolean, me
   if (diff.dependencies.some((c) => c.kind === 'unpinned')) kinds.push('unpinned-dependencies');
   const images = diff.baseImages.filter((c) => c.kind === 'changed');
   if (images.some(isMove)) kinds.push('base-image-moved');
-  const droppedDigest = (c: ImageChange) => c.fields.includes('digest') && !c.fields.includes('tag') && c.newDigest === null;
-  if (images.some((c) => !isMove(c) && !droppedDigest(c)) || diff.baseImages.some((c) => c.kind === 'added' || c.kind === 'removed')) {
+  const droppedDigest = (c: ImageChange) =>
+    c.fields.includes('digest') && !c.fields.includes('tag') && c.newDigest === null;
+  if (
+    images.some((c) => !isMove(c) && !droppedDigest(c)) ||
+    diff.baseImages.some((c) => c.kind === 'added' || c.kind === 'removed')
+  ) {
     kinds.push('base-image-changed');
   }
   if (diff.baseImages.some((c) => c.kind === 'tag-only')) kinds.push('base-image-tag-only');
@@ -157,7 +177,8 @@ export function summarize(diff: DiffBody): { summary: string; kinds: RebuildKind
   ];
 
   if (!substantive) {
-    if (metadataNames.length === 0 && !formatChange && flags.length === 0) return { summary: 'identical: no differences', kinds };
+    if (metadataNames.length === 0 && !formatChange && flags.length === 0)
+      return { summary: 'identical: no differences', kinds };
     if (metadataNames.length) parts.push(`metadata only (${list(metadataNames)})`);
     else parts.push(formatChange ? 'same build' : 'no differences');
     parts.push(...flags);

@@ -1,7 +1,7 @@
 // Start on Node: config -> deps -> app -> HTTP server, and stop cleanly on SIGTERM/SIGINT:
 // stop accepting, let in-flight requests finish, close the database, exit 0.
 import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
+import { type ServerType, serve } from '@hono/node-server';
 import { createApp } from '../app.ts';
 import type { Config } from '../config.ts';
 import { buildDeps, type Deps } from '../deps.ts';

@@ -4,18 +4,23 @@
 // is written by the log's batch transaction, so every stored attestation is in the log and
 // every log entry is a stored attestation.
 import { createHash } from 'node:crypto';
-import { bundleToJSON, toDSSEBundle, type SerializedBundle, type TransparencyLogEntry as BundleTlogEntry } from '@sigstore/bundle';
+import {
+  type TransparencyLogEntry as BundleTlogEntry,
+  bundleToJSON,
+  type SerializedBundle,
+  toDSSEBundle,
+} from '@sigstore/bundle';
 import { TransparencyLogEntry } from '@sigstore/protobuf-specs';
 import { DSSEBundleBuilder, type Witness } from '@sigstore/sign';
 import canonicalize from 'canonicalize';
 import { and, eq } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
-import { INTOTO_PAYLOAD_TYPE, StatementV1, subjectDigests, type Statement } from '../intoto/statement.ts';
 import { fieldErrors } from '../http/openapi.ts';
+import { INTOTO_PAYLOAD_TYPE, type Statement, StatementV1, subjectDigests } from '../intoto/statement.ts';
+import { type CaMaterial, pemCertificatesToDer } from '../signing/ca.ts';
 import { caSigner } from '../signing/signer.ts';
-import { pemCertificatesToDer, type CaMaterial } from '../signing/ca.ts';
 import type { Database } from '../storage/database.ts';
-import { attestations, attestationSubjects } from '../storage/schema.ts';
+import { attestationSubjects, attestations } from '../storage/schema.ts';
 import { dsseEntryBody } from '../tlog/entry.ts';
 import { DuplicateAttestationError, type TlogEntryJson, type TransparencyLog } from '../tlog/log.ts';
 
@@ -98,7 +103,9 @@ export class AttestService {
   ): Promise<{ record: AttestationRecord; created: boolean }> {
     const parsed = StatementV1.safeParse(input);
     if (!parsed.success) {
-      throw new AppError('VALIDATION_FAILED', 'invalid in-toto Statement v1', { errors: fieldErrors(parsed.error.issues) });
+      throw new AppError('VALIDATION_FAILED', 'invalid in-toto Statement v1', {
+        errors: fieldErrors(parsed.error.issues),
+      });
     }
     const statement = parsed.data;
     // The payload is the JCS form: deterministic bytes, so equal content means equal payload.
@@ -117,7 +124,8 @@ export class AttestService {
         if (content.$case !== 'dsseEnvelope') throw new Error('expected a DSSE envelope');
         const env = content.dsseEnvelope;
         const sig = env.signatures[0];
-        if (!sig || env.signatures.length !== 1) throw new Error('a bundle DSSE envelope carries exactly one signature');
+        if (!sig || env.signatures.length !== 1)
+          throw new Error('a bundle DSSE envelope carries exactly one signature');
         const body = dsseEntryBody({
           envelope: { payload: env.payload, payloadType: env.payloadType, signature: sig.sig },
           verifierPem: certificatePem,
@@ -195,7 +203,11 @@ export async function findAttestation(database: Database, id: string): Promise<A
 }
 
 /** The record a signer already has for a statement (the idempotency key), if any. */
-export async function findBySigner(database: Database, subject: string, statementSha256: string): Promise<AttestationRecord | undefined> {
+export async function findBySigner(
+  database: Database,
+  subject: string,
+  statementSha256: string,
+): Promise<AttestationRecord | undefined> {
   const [row] = await database.db
     .select()
     .from(attestations)

@@ -1,8 +1,14 @@
 // Evidence packs: everything an auditor needs to check, offline, what a digest went through.
 // One checkpoint is fixed first; every bundle's log entry carries an inclusion proof against it.
-import { EVIDENCE_PACK_MEDIA_TYPE, type EvidencePack, type PackAttestation, type PackRole, type PackStep } from '../audit/pack.ts';
+import {
+  EVIDENCE_PACK_MEDIA_TYPE,
+  type EvidencePack,
+  type PackAttestation,
+  type PackRole,
+  type PackStep,
+} from '../audit/pack.ts';
 import { AppError } from '../errors.ts';
-import { PROVENANCE_V02, PROVENANCE_V1, TEST_RESULT_V01, VSA_V1 } from '../intoto/predicates.ts';
+import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01, VSA_V1 } from '../intoto/predicates.ts';
 import type { PolicySet } from '../policy/types.ts';
 import type { TrustedRootJson } from '../signing/trusted-root.ts';
 import type { TransparencyLog } from '../tlog/log.ts';
@@ -30,7 +36,10 @@ function payloadOf(record: AttestationRecord): Record<string, unknown> {
 /** The attestation ids a VSA's inputAttestations cite. */
 function vsaInputs(vsa: AttestationRecord | undefined): string[] {
   if (!vsa) return [];
-  return ((payloadOf(vsa).predicate as { inputAttestations?: Array<{ digest?: { sha256?: string } }> })?.inputAttestations ?? [])
+  return (
+    (payloadOf(vsa).predicate as { inputAttestations?: Array<{ digest?: { sha256?: string } }> })?.inputAttestations ??
+    []
+  )
     .map((i) => i.digest?.sha256)
     .filter((x): x is string => typeof x === 'string');
 }
@@ -89,13 +98,20 @@ export class AuditService {
     let citedByNext: Set<string> | undefined;
     for (const env of order.slice(0, last + 1).reverse()) {
       const candidates = history.deployments.filter((d) => d.environment === env);
-      const deployment = (citedByNext && candidates.filter((d) => citedByNext!.has(d.attestationId)).at(-1)) || candidates.at(-1);
+      const deployment =
+        (citedByNext && candidates.filter((d) => citedByNext!.has(d.attestationId)).at(-1)) || candidates.at(-1);
       if (!deployment) continue;
       const verdict = history.verdicts.find((v) => v.id === deployment.verdictId);
       if (!verdict?.attestationId) continue;
       const exception = verdict.exception?.attestationId ?? null;
       if (exception) exceptions.push(exception);
-      steps.unshift({ environment: env, verdict: verdict.attestationId, deployment: deployment.attestationId, deployedAt: deployment.createdAt, exception });
+      steps.unshift({
+        environment: env,
+        verdict: verdict.attestationId,
+        deployment: deployment.attestationId,
+        deployedAt: deployment.createdAt,
+        exception,
+      });
       const vsa = byId.get(verdict.attestationId) ?? (await this.#attest.get(verdict.attestationId));
       citedByNext = new Set(vsaInputs(vsa));
     }
@@ -135,7 +151,13 @@ export class AuditService {
     // Keep this digest's provenance and test results, and whatever the chain cites.
     const included = [...byId.values()].filter((a) => {
       const role = roles.get(a.id)!;
-      return cited.has(a.id) || role === 'provenance' || role === 'test-result' || role === 'original-provenance' || role === 'rebuild-exception';
+      return (
+        cited.has(a.id) ||
+        role === 'provenance' ||
+        role === 'test-result' ||
+        role === 'original-provenance' ||
+        role === 'rebuild-exception'
+      );
     });
 
     const checkpoint = await this.#log.checkpoint();
@@ -167,8 +189,11 @@ export class AuditService {
     }
 
     const testResults: Record<string, string[]> = {};
-    for (const a of attestations.filter((x) => x.role === 'test-result' && byId.get(x.id)!.subjects.some((s) => s.digest === digest))) {
-      (testResults[a.environment ?? 'none'] ??= []).push(a.id);
+    for (const a of attestations.filter(
+      (x) => x.role === 'test-result' && byId.get(x.id)!.subjects.some((s) => s.digest === digest),
+    )) {
+      const env = a.environment ?? 'none';
+      testResults[env] = [...(testResults[env] ?? []), a.id];
     }
     return {
       mediaType: EVIDENCE_PACK_MEDIA_TYPE,

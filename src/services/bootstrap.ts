@@ -18,7 +18,7 @@ export async function ensureAdminToken(opts: {
   const created = await opts.tokens.create({ subject: `${opts.issuer}/callers/admin`, roles: ['admin'] });
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(opts.dataDir, 'admin-token');
-  writeFileSync(file, created.token + '\n', { mode: 0o600 });
+  writeFileSync(file, `${created.token}\n`, { mode: 0o600 });
   chmodSync(file, 0o600); // writeFileSync keeps an existing file's mode
   opts.logger.warn({ file, tokenId: created.id }, 'created the first admin token; read it from the file');
   return file;

@@ -3,7 +3,7 @@
 // never change, so a verification result is cached by attestation id.
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { subjectDigests, type Statement } from '../intoto/statement.ts';
+import { type Statement, subjectDigests } from '../intoto/statement.ts';
 import type { Evidence } from '../policy/types.ts';
 import type { ExternalTrust } from '../signing/external.ts';
 import type { TrustedRootJson } from '../signing/trusted-root.ts';
@@ -33,7 +33,12 @@ export class EvidenceVerifier {
    */
   async verify(record: AttestationRecord): Promise<Verified> {
     // Keyed by the stored bytes too: an edited row is a new question, never a cached yes.
-    const key = record.id + ':' + createHash('sha256').update(JSON.stringify([record.bundle, record.statement, record.signer])).digest('hex');
+    const key =
+      record.id +
+      ':' +
+      createHash('sha256')
+        .update(JSON.stringify([record.bundle, record.statement, record.signer]))
+        .digest('hex');
     const cached = this.#cache.get(key);
     if (cached) return cached;
     const result = await this.#verify(record);
@@ -48,7 +53,10 @@ export class EvidenceVerifier {
   async #verify(record: AttestationRecord): Promise<Verified> {
     const signed = signedStatement(record);
     if (signed !== undefined && !isDeepStrictEqual(signed, record.statement)) {
-      return { verified: false, error: 'the stored statement is not the one in the signed envelope (edited in storage?)' };
+      return {
+        verified: false,
+        error: 'the stored statement is not the one in the signed envelope (edited in storage?)',
+      };
     }
     try {
       if (record.origin === 'signed') {
@@ -60,7 +68,10 @@ export class EvidenceVerifier {
       }
       const v = await this.#external.verify(record.bundle);
       if (v.signer.subject !== record.signer.subject || v.signer.issuer !== record.signer.issuer) {
-        return { verified: false, error: `the bundle's signer ${v.signer.subject} is not the recorded ${record.signer.subject}` };
+        return {
+          verified: false,
+          error: `the bundle's signer ${v.signer.subject} is not the recorded ${record.signer.subject}`,
+        };
       }
       return { verified: true };
     } catch (err) {

@@ -41,7 +41,7 @@ export class IdempotencyStore {
       });
     }
     const requestSha256 = createHash('sha256')
-      .update(route + '\n' + ((canonicalize as unknown as (v: unknown) => string | undefined)(body) ?? ''))
+      .update(`${route}\n${(canonicalize as unknown as (v: unknown) => string | undefined)(body) ?? ''}`)
       .digest('hex');
     const where = and(eq(idempotencyKeys.callerSubject, callerSubject), eq(idempotencyKeys.key, key));
     const [seen] = await this.#database.db.select().from(idempotencyKeys).where(where);
@@ -55,7 +55,8 @@ export class IdempotencyStore {
       .onConflictDoNothing();
     const [stored] = await this.#database.db.select().from(idempotencyKeys).where(where);
     // A concurrent request with the same key and another body got there first.
-    if (stored && (stored.requestSha256 !== requestSha256 || stored.route !== route)) return this.#replay(stored, route, requestSha256);
+    if (stored && (stored.requestSha256 !== requestSha256 || stored.route !== route))
+      return this.#replay(stored, route, requestSha256);
     return { record: r.record, status };
   }
 

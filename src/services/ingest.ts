@@ -4,21 +4,21 @@
 // exactly as a bundle waybill signs itself, with origin 'ingested'. The stored bundle is the
 // submitted one (normalised through @sigstore/bundle), so it still verifies under its own root.
 import { createHash } from 'node:crypto';
-import { bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
 import type { Bundle, SerializedBundle } from '@sigstore/bundle';
+import { bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import canonicalize from 'canonicalize';
-import { AppError } from '../errors.ts';
 import type { FieldError } from '../errors.ts';
-import { INTOTO_PAYLOAD_TYPE, STATEMENT_V1, subjectDigests, validateStatement } from '../intoto/statement.ts';
+import { AppError } from '../errors.ts';
 import type { Statement } from '../intoto/statement.ts';
+import { INTOTO_PAYLOAD_TYPE, STATEMENT_V1, subjectDigests, validateStatement } from '../intoto/statement.ts';
 import type { ExternalTrust, ExternalVerification } from '../signing/external.ts';
 import { VerifyError } from '../signing/verify.ts';
 import type { Database } from '../storage/database.ts';
 import { dsseEntryBody, hashedrekordEntryBody } from '../tlog/entry.ts';
 import type { TransparencyLog } from '../tlog/log.ts';
-import { attestationId, findAttestation, findBySigner, toRecord } from './attest.ts';
 import type { AttestationRecord, AttestationRow } from './attest.ts';
+import { attestationId, findAttestation, findBySigner, toRecord } from './attest.ts';
 
 /** The predicate of the statement synthesized for a message-signature bundle (docs/predicates.md). */
 export const SIGNATURE_PREDICATE_TYPE = 'https://waybill.dev/signature/v1';
@@ -71,11 +71,14 @@ export class IngestService {
     void caller; // not stored: the attestation row has no submitter column
     const bundle = parseBundle(bundleJson);
     const serialized = bundleToJSON(bundle);
-    const content = bundle.content.$case === 'dsseEnvelope' ? dsseContent(bundle, serialized) : messageContent(bundle, serialized);
+    const content =
+      bundle.content.$case === 'dsseEnvelope' ? dsseContent(bundle, serialized) : messageContent(bundle, serialized);
     const { statement } = content;
     if (opts.allowedPredicates && !opts.allowedPredicates.includes(statement.predicateType)) {
       throw new AppError('VALIDATION_FAILED', `predicate type ${statement.predicateType} is not accepted here`, {
-        errors: [{ path: '/predicateType', message: `must be one of: ${opts.allowedPredicates.join(', ') || '(none)'}` }],
+        errors: [
+          { path: '/predicateType', message: `must be one of: ${opts.allowedPredicates.join(', ') || '(none)'}` },
+        ],
       });
     }
 
@@ -88,7 +91,9 @@ export class IngestService {
     } catch (err) {
       if (err instanceof VerifyError) {
         if (err.code === 'INVALID_BUNDLE') throw new AppError('VALIDATION_FAILED', err.message, { cause: err });
-        throw new AppError('VERIFICATION_FAILED', `the bundle does not verify (${err.code}): ${err.message}`, { cause: err });
+        throw new AppError('VERIFICATION_FAILED', `the bundle does not verify (${err.code}): ${err.message}`, {
+          cause: err,
+        });
       }
       throw err;
     }
@@ -96,7 +101,10 @@ export class IngestService {
     // A policy telling waybill's own attestations apart by issuer must not be fooled by an
     // external CA that issued a certificate naming waybill as the OIDC issuer.
     if (verified.via === 'certificate' && signer.issuer === this.#issuer) {
-      throw new AppError('VERIFICATION_FAILED', `an externally signed certificate names waybill's own issuer ${this.#issuer}`);
+      throw new AppError(
+        'VERIFICATION_FAILED',
+        `an externally signed certificate names waybill's own issuer ${this.#issuer}`,
+      );
     }
 
     const statementSha256 = sha256hex(jcs(statement));
@@ -129,7 +137,9 @@ export class IngestService {
       });
     } catch (err) {
       // A concurrent identical submission (same id, or same signer and statement) won the race.
-      const raced = (await findAttestation(this.#database, content.id)) ?? (await findBySigner(this.#database, signer.subject, statementSha256));
+      const raced =
+        (await findAttestation(this.#database, content.id)) ??
+        (await findBySigner(this.#database, signer.subject, statementSha256));
       if (raced) return { record: raced, created: false };
       throw err;
     }
@@ -156,9 +166,13 @@ function parseBundle(input: unknown): Bundle {
   // Said plainly before the generic shape check, which would only name the field.
   const signatures = (json as { dsseEnvelope?: { signatures?: unknown } }).dsseEnvelope?.signatures;
   if (Array.isArray(signatures) && signatures.length !== 1) {
-    throw new AppError('VALIDATION_FAILED', `a DSSE envelope in a Sigstore bundle carries exactly one signature, this one has ${signatures.length}`, {
-      errors: [{ path: '/dsseEnvelope/signatures', message: 'must hold exactly one signature' }],
-    });
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `a DSSE envelope in a Sigstore bundle carries exactly one signature, this one has ${signatures.length}`,
+      {
+        errors: [{ path: '/dsseEnvelope/signatures', message: 'must hold exactly one signature' }],
+      },
+    );
   }
   try {
     return bundleFromJSON(json);
@@ -173,25 +187,40 @@ function parseBundle(input: unknown): Bundle {
 
 /** @sigstore/bundle field names (`content.dsseEnvelope.signatures[0].sig`) as JSON paths of the bundle. */
 function fieldPath(field: string): string {
-  return '/' + field.replace(/^content\./, '').replace(/\[(\d+)\]/g, '.$1').split('.').join('/');
+  return (
+    '/' +
+    field
+      .replace(/^content\./, '')
+      .replace(/\[(\d+)\]/g, '.$1')
+      .split('.')
+      .join('/')
+  );
 }
 
 function dsseContent(bundle: Bundle, serialized: SerializedBundle): Content {
   if (bundle.content.$case !== 'dsseEnvelope') throw new Error('expected a DSSE bundle');
   const env = bundle.content.dsseEnvelope;
   if (env.payloadType !== INTOTO_PAYLOAD_TYPE) {
-    throw new AppError('VALIDATION_FAILED', `the DSSE payload type must be ${INTOTO_PAYLOAD_TYPE}, not ${JSON.stringify(env.payloadType)}`, {
-      errors: [{ path: '/dsseEnvelope/payloadType', message: `must be ${INTOTO_PAYLOAD_TYPE}` }],
-    });
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `the DSSE payload type must be ${INTOTO_PAYLOAD_TYPE}, not ${JSON.stringify(env.payloadType)}`,
+      {
+        errors: [{ path: '/dsseEnvelope/payloadType', message: `must be ${INTOTO_PAYLOAD_TYPE}` }],
+      },
+    );
   }
   const sig = env.signatures[0];
-  if (!sig || env.signatures.length !== 1) throw new AppError('VALIDATION_FAILED', 'a DSSE envelope in a Sigstore bundle carries exactly one signature');
+  if (!sig || env.signatures.length !== 1)
+    throw new AppError('VALIDATION_FAILED', 'a DSSE envelope in a Sigstore bundle carries exactly one signature');
   const statement = parsePayload(env.payload);
   return {
     id: attestationId(serialized.dsseEnvelope),
     statement,
     entry: (verifierPem) => ({
-      body: dsseEntryBody({ envelope: { payload: env.payload, payloadType: env.payloadType, signature: sig.sig }, verifierPem }),
+      body: dsseEntryBody({
+        envelope: { payload: env.payload, payloadType: env.payloadType, signature: sig.sig },
+        verifierPem,
+      }),
       kind: { kind: 'dsse', version: '0.0.1' },
     }),
   };
@@ -204,7 +233,9 @@ function messageContent(bundle: Bundle, serialized: SerializedBundle): Content {
   const digest = ms.messageDigest;
   if (!digest || digest.algorithm !== HashAlgorithm.SHA2_256 || digest.digest.length !== 32) {
     throw new AppError('VALIDATION_FAILED', 'only message signatures over a SHA-256 digest can be ingested', {
-      errors: [{ path: '/messageSignature/messageDigest', message: 'algorithm must be SHA2_256 with a 32-byte digest' }],
+      errors: [
+        { path: '/messageSignature/messageDigest', message: 'algorithm must be SHA2_256 with a 32-byte digest' },
+      ],
     });
   }
   const digestHex = Buffer.from(digest.digest).toString('hex');

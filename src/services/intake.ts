@@ -2,13 +2,13 @@
 // Statement or as build facts waybill turns into one; test results and other evidence come as
 // Statements for an environment. Everything is validated field by field before anything is
 // signed, so a bad request stores nothing and logs nothing.
-import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, lt, type SQL, sql } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
-import { validateStatement, type Statement } from '../intoto/statement.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
+import { type Statement, validateStatement } from '../intoto/statement.ts';
 import type { Database } from '../storage/database.ts';
-import { attestations, attestationSubjects } from '../storage/schema.ts';
-import { toRecord, type AttestationRecord, type AttestService } from './attest.ts';
+import { attestationSubjects, attestations } from '../storage/schema.ts';
+import { type AttestationRecord, type AttestService, toRecord } from './attest.ts';
 import type { Caller } from './tokens.ts';
 
 export interface BuildFacts {
@@ -38,7 +38,11 @@ export function provenanceFromFacts(f: BuildFacts): Record<string, unknown> {
         resolvedDependencies: f.resolvedDependencies,
       }),
       runDetails: defined({
-        builder: defined({ id: f.builder.id, version: f.builder.version, builderDependencies: f.builder.builderDependencies }),
+        builder: defined({
+          id: f.builder.id,
+          version: f.builder.version,
+          builderDependencies: f.builder.builderDependencies,
+        }),
         metadata: f.metadata,
         byproducts: f.byproducts,
       }),
@@ -48,8 +52,14 @@ export function provenanceFromFacts(f: BuildFacts): Record<string, unknown> {
 
 function validated(json: unknown, allowedPredicates?: string[]): Statement {
   const result = validateStatement(json, allowedPredicates ? { allowedPredicates } : {});
-  if (!result.ok) throw new AppError('VALIDATION_FAILED', 'invalid in-toto statement', { errors: result.errors.map((e) => ({ ...e, path: '/statement' + (e.path === '/' ? '' : e.path) })) });
-  if (result.version !== 'v1') throw new AppError('VALIDATION_FAILED', 'waybill signs in-toto Statement v1 only', { errors: [{ path: '/statement/_type', message: 'must be https://in-toto.io/Statement/v1' }] });
+  if (!result.ok)
+    throw new AppError('VALIDATION_FAILED', 'invalid in-toto statement', {
+      errors: result.errors.map((e) => ({ ...e, path: `/statement${e.path === '/' ? '' : e.path}` })),
+    });
+  if (result.version !== 'v1')
+    throw new AppError('VALIDATION_FAILED', 'waybill signs in-toto Statement v1 only', {
+      errors: [{ path: '/statement/_type', message: 'must be https://in-toto.io/Statement/v1' }],
+    });
   return result.statement as Statement;
 }
 
@@ -64,7 +74,10 @@ export interface ListQuery {
 // Newest first is log order reversed: the log index only grows, so it is the cursor too.
 function decodeCursor(cursor: string): number {
   const n = /^[0-9]{1,16}$/.test(cursor) ? Number(cursor) : NaN;
-  if (!Number.isSafeInteger(n)) throw new AppError('VALIDATION_FAILED', 'invalid cursor', { errors: [{ path: '/cursor', message: 'not a cursor from a previous page' }] });
+  if (!Number.isSafeInteger(n))
+    throw new AppError('VALIDATION_FAILED', 'invalid cursor', {
+      errors: [{ path: '/cursor', message: 'not a cursor from a previous page' }],
+    });
   return n;
 }
 
@@ -75,7 +88,13 @@ export class IntakeService {
   readonly #environments: ReadonlySet<string>;
   readonly #allowedPredicates: string[];
 
-  constructor(opts: { database: Database; attest: AttestService; issuer: string; environments: Iterable<string>; allowedPredicates: string[] }) {
+  constructor(opts: {
+    database: Database;
+    attest: AttestService;
+    issuer: string;
+    environments: Iterable<string>;
+    allowedPredicates: string[];
+  }) {
     this.#database = opts.database;
     this.#attest = opts.attest;
     this.#issuer = opts.issuer;
@@ -94,7 +113,9 @@ export class IntakeService {
   checkEnvironment(name: string, path = '/environment'): void {
     if (!this.#environments.has(name)) {
       const known = [...this.#environments].join(', ') || 'none configured';
-      throw new AppError('VALIDATION_FAILED', `unknown environment "${name}"`, { errors: [{ path, message: `must be one of: ${known}` }] });
+      throw new AppError('VALIDATION_FAILED', `unknown environment "${name}"`, {
+        errors: [{ path, message: `must be one of: ${known}` }],
+      });
     }
   }
 
@@ -111,7 +132,9 @@ export class IntakeService {
     const predicateType = (body.statement as { predicateType?: unknown } | null)?.predicateType;
     if (predicateType === PROVENANCE_V1 || predicateType === PROVENANCE_V02) {
       if (!caller.roles.includes('builder')) throw new AppError('FORBIDDEN', 'only a builder may submit provenance');
-      throw new AppError('VALIDATION_FAILED', 'submit provenance with POST /v1/provenance', { errors: [{ path: '/statement/predicateType', message: 'provenance goes to POST /v1/provenance' }] });
+      throw new AppError('VALIDATION_FAILED', 'submit provenance with POST /v1/provenance', {
+        errors: [{ path: '/statement/predicateType', message: 'provenance goes to POST /v1/provenance' }],
+      });
     }
     if (predicateType === TEST_RESULT_V01 && !caller.roles.includes('tester')) {
       throw new AppError('FORBIDDEN', 'only a tester may submit test results');
@@ -124,8 +147,10 @@ export class IntakeService {
   // The environment the tests ran in becomes part of what is signed, so a test result cannot be
   // replayed as evidence for another environment.
   #bindEnvironment(statement: Statement, environment: string): void {
-    const predicate = (statement.predicate ??= {}) as { configuration?: Array<{ name?: string; uri?: string }> };
-    const configuration = (predicate.configuration ??= []);
+    statement.predicate ??= {};
+    const predicate = statement.predicate as { configuration?: Array<{ name?: string; uri?: string }> };
+    predicate.configuration ??= [];
+    const configuration = predicate.configuration;
     const uri = this.environmentUri(environment);
     const existing = configuration.filter((c) => c.name === 'environment');
     if (existing.some((c) => c.uri !== uri)) {
@@ -138,7 +163,10 @@ export class IntakeService {
 
   async list(q: ListQuery): Promise<{ items: AttestationRecord[]; nextCursor: string | null }> {
     const where: SQL[] = [];
-    if (q.digest) where.push(sql`${attestations.id} in (select ${attestationSubjects.attestationId} from ${attestationSubjects} where ${attestationSubjects.digest} = ${q.digest})`);
+    if (q.digest)
+      where.push(
+        sql`${attestations.id} in (select ${attestationSubjects.attestationId} from ${attestationSubjects} where ${attestationSubjects.digest} = ${q.digest})`,
+      );
     if (q.predicateType) where.push(eq(attestations.predicateType, q.predicateType));
     if (q.environment) where.push(eq(attestations.environment, q.environment));
     if (q.cursor) where.push(lt(attestations.logIndex, decodeCursor(q.cursor)));
@@ -170,7 +198,9 @@ export class IntakeService {
   }
 
   /** GET /v1/artifacts/{digest}: the digest, its names, its attestations newest first. */
-  async artifact(digest: string): Promise<{ digest: string; names: string[]; attestations: AttestationRecord[] } | undefined> {
+  async artifact(
+    digest: string,
+  ): Promise<{ digest: string; names: string[]; attestations: AttestationRecord[] } | undefined> {
     const items: AttestationRecord[] = [];
     let cursor: string | undefined;
     // An artifact page lists every attestation; a digest carries tens, not thousands.

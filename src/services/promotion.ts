@@ -133,13 +133,20 @@ export class PromotionService {
             deployments: policy.after ? await this.#deploymentsOf(exception.original, policy.after) : [],
           }
         : undefined;
-      decision = evaluate(policy, { digest, evidence, deployments: deployed, ...(borrowed ? { exception: borrowed } : {}) }, now);
+      decision = evaluate(
+        policy,
+        { digest, evidence, deployments: deployed, ...(borrowed ? { exception: borrowed } : {}) },
+        now,
+      );
       if (decision.decision === 'deny') decision.reasons.unshift(...(await this.#rebuildReasons(digest, environment)));
       if (!decision.inputAttestations.includes(exception?.attestationId ?? '')) exception = undefined;
     } catch (err) {
       // Fail closed: a storage or engine error is a deny, never an allow.
       this.#logger.error({ err, digest, environment }, 'verdict evaluation failed');
-      decision = { ...denyAll(environment, digest, 'internal error while gathering evidence; denied (fail closed)'), policy: { uri: policy.uri, digest: policy.digest } };
+      decision = {
+        ...denyAll(environment, digest, 'internal error while gathering evidence; denied (fail closed)'),
+        policy: { uri: policy.uri, digest: policy.digest },
+      };
     }
     decision.policy ??= { uri: policy.uri, digest: policy.digest };
 
@@ -166,7 +173,13 @@ export class PromotionService {
     const signed = await this.#attest.sign(vsa, this.verifierSubject, { environment });
     const expiresAt = allow ? new Date(now.getTime() + policy.verdictTtlMs) : null;
     const id = newId('vd');
-    const result = { rules: decision.rules, reasons: decision.reasons, policy: decision.policy, requestedBy: caller.subject, exception: exception ?? null };
+    const result = {
+      rules: decision.rules,
+      reasons: decision.reasons,
+      policy: decision.policy,
+      requestedBy: caller.subject,
+      exception: exception ?? null,
+    };
     const [row] = await this.#database.db
       .insert(verdicts)
       .values({
@@ -200,8 +213,11 @@ export class PromotionService {
         },
         this.#now(),
       );
-      const has = theirs.decision === 'allow' ? `which has the ${policy.after ?? environment} evidence` : 'which lacks it too';
-      out.push(`${digest} is a rebuild of ${original.digest} (same ${original.name} from ${original.source.uri} at ${original.source.digest}), ${has}; this digest has none`);
+      const has =
+        theirs.decision === 'allow' ? `which has the ${policy.after ?? environment} evidence` : 'which lacks it too';
+      out.push(
+        `${digest} is a rebuild of ${original.digest} (same ${original.name} from ${original.source.uri} at ${original.source.digest}), ${has}; this digest has none`,
+      );
     }
     return out;
   }
@@ -220,7 +236,12 @@ export class PromotionService {
   }
 
   #verdictView(row: VerdictRow, record: AttestationRecord | undefined): VerdictView {
-    const result = row.result as { rules: Decision['rules']; reasons: string[]; policy: VerdictView['policy']; exception?: VerdictView['exception'] };
+    const result = row.result as {
+      rules: Decision['rules'];
+      reasons: string[];
+      policy: VerdictView['policy'];
+      exception?: VerdictView['exception'];
+    };
     return {
       id: row.id,
       digest: row.digest,
@@ -238,18 +259,30 @@ export class PromotionService {
   }
 
   /** Record a deployment under an unexpired allow verdict for the same digest and environment. */
-  async deploy(input: { digest: string; environment: string; verdictId: string }, caller: Caller): Promise<DeploymentView> {
+  async deploy(
+    input: { digest: string; environment: string; verdictId: string },
+    caller: Caller,
+  ): Promise<DeploymentView> {
     const [verdict] = await this.#database.db.select().from(verdicts).where(eq(verdicts.id, input.verdictId));
     if (!verdict) throw new AppError('NOT_FOUND', `no verdict ${input.verdictId}`);
     const now = this.#now();
-    if (verdict.digest !== input.digest) throw new AppError('CONFLICT', `verdict ${verdict.id} is for ${verdict.digest}, not ${input.digest}`);
-    if (verdict.environment !== input.environment) throw new AppError('CONFLICT', `verdict ${verdict.id} is for environment ${verdict.environment}, not ${input.environment}`);
+    if (verdict.digest !== input.digest)
+      throw new AppError('CONFLICT', `verdict ${verdict.id} is for ${verdict.digest}, not ${input.digest}`);
+    if (verdict.environment !== input.environment)
+      throw new AppError(
+        'CONFLICT',
+        `verdict ${verdict.id} is for environment ${verdict.environment}, not ${input.environment}`,
+      );
     if (verdict.decision !== 'allow') throw new AppError('CONFLICT', `verdict ${verdict.id} denied this deployment`);
     if (!verdict.expiresAt || verdict.expiresAt.getTime() <= now.getTime()) {
-      throw new AppError('CONFLICT', `verdict ${verdict.id} expired at ${verdict.expiresAt?.toISOString() ?? '(never valid)'}; ask for a new one`);
+      throw new AppError(
+        'CONFLICT',
+        `verdict ${verdict.id} expired at ${verdict.expiresAt?.toISOString() ?? '(never valid)'}; ask for a new one`,
+      );
     }
     const { alg, hex } = digestParts(input.digest);
-    const usedException = (verdict.result as { exception?: { id: string; attestationId: string } | null }).exception ?? null;
+    const usedException =
+      (verdict.result as { exception?: { id: string; attestationId: string } | null }).exception ?? null;
     const statement = {
       _type: 'https://in-toto.io/Statement/v1',
       subject: [{ uri: `${this.#issuer}/v1/artifacts/${input.digest}`, digest: { [alg]: hex } }],
@@ -263,7 +296,14 @@ export class PromotionService {
         },
         deployedAt: now.toISOString(),
         deployer: caller.subject,
-        exceptions: usedException ? [{ uri: `${this.#issuer}/v1/rebuild-exceptions/${usedException.id}`, digest: { sha256: usedException.attestationId } }] : [],
+        exceptions: usedException
+          ? [
+              {
+                uri: `${this.#issuer}/v1/rebuild-exceptions/${usedException.id}`,
+                digest: { sha256: usedException.attestationId },
+              },
+            ]
+          : [],
       },
     };
     const signed = await this.#attest.sign(statement, caller.subject, { environment: input.environment });
@@ -304,13 +344,26 @@ export class PromotionService {
       .select()
       .from(deployments)
       .where(and(eq(deployments.digest, digest), eq(deployments.environment, environment)));
-    return rows.map((r) => ({ environment: r.environment, digest: r.digest, attestationId: r.attestationId, createdAt: r.createdAt }));
+    return rows.map((r) => ({
+      environment: r.environment,
+      digest: r.digest,
+      attestationId: r.attestationId,
+      createdAt: r.createdAt,
+    }));
   }
 
   /** Verdicts and deployments of a digest, oldest first. */
   async historyOf(digest: string): Promise<{ verdicts: VerdictView[]; deployments: DeploymentView[] }> {
-    const v = await this.#database.db.select().from(verdicts).where(eq(verdicts.digest, digest)).orderBy(asc(verdicts.createdAt), asc(verdicts.id));
-    const d = await this.#database.db.select().from(deployments).where(eq(deployments.digest, digest)).orderBy(asc(deployments.createdAt), asc(deployments.id));
+    const v = await this.#database.db
+      .select()
+      .from(verdicts)
+      .where(eq(verdicts.digest, digest))
+      .orderBy(asc(verdicts.createdAt), asc(verdicts.id));
+    const d = await this.#database.db
+      .select()
+      .from(deployments)
+      .where(eq(deployments.digest, digest))
+      .orderBy(asc(deployments.createdAt), asc(deployments.id));
     return {
       verdicts: v.map((row) => ({ ...this.#verdictView(row, undefined), bundle: undefined }) as VerdictView),
       deployments: d.map((row) => this.#deploymentView(row)),
@@ -363,7 +416,12 @@ export class PromotionService {
         digest,
         provenance: attestations.filter((a) => a.predicateType.startsWith('https://slsa.dev/provenance/')),
         testResults: Object.fromEntries(
-          this.#policies.order.map((env) => [env, attestations.filter((a) => a.predicateType === 'https://in-toto.io/attestation/test-result/v0.1' && a.environment === env)]),
+          this.#policies.order.map((env) => [
+            env,
+            attestations.filter(
+              (a) => a.predicateType === 'https://in-toto.io/attestation/test-result/v0.1' && a.environment === env,
+            ),
+          ]),
         ),
         attestations,
         verdicts: v,
@@ -382,8 +440,18 @@ export class PromotionService {
     const now = this.#now();
     const environments = [];
     for (const name of this.#policies.order) {
-      const rows = await this.#database.db.select().from(deployments).where(eq(deployments.environment, name)).orderBy(asc(deployments.createdAt));
-      const findings: Array<{ kind: string; digest: string; deploymentId?: string; attestationId?: string; detail: string }> = [];
+      const rows = await this.#database.db
+        .select()
+        .from(deployments)
+        .where(eq(deployments.environment, name))
+        .orderBy(asc(deployments.createdAt));
+      const findings: Array<{
+        kind: string;
+        digest: string;
+        deploymentId?: string;
+        attestationId?: string;
+        detail: string;
+      }> = [];
       for (const d of rows) {
         const [v] = await this.#database.db.select().from(verdicts).where(eq(verdicts.id, d.verdictId));
         const why = !v
@@ -397,12 +465,26 @@ export class PromotionService {
                 : !v.expiresAt || v.expiresAt.getTime() < d.createdAt.getTime()
                   ? `its verdict ${v.id} had expired when it was deployed`
                   : undefined;
-        if (why) findings.push({ kind: 'deployed-without-allow', digest: d.digest, deploymentId: d.id, detail: `${d.digest} reached ${name} (deployment ${d.id}) but ${why}` });
+        if (why)
+          findings.push({
+            kind: 'deployed-without-allow',
+            digest: d.digest,
+            deploymentId: d.id,
+            detail: `${d.digest} reached ${name} (deployment ${d.id}) but ${why}`,
+          });
         const exception = (v?.result as { exception?: { id: string } | null } | undefined)?.exception;
         if (exception) {
-          const [x] = await this.#database.db.select().from(rebuildExceptions).where(eq(rebuildExceptions.id, exception.id));
-          if (!x || !x.expiresAt || x.expiresAt.getTime() <= now.getTime()) {
-            findings.push({ kind: 'exception-expired', digest: d.digest, deploymentId: d.id, detail: `deployment ${d.id} of ${d.digest} relied on rebuild exception ${exception.id}, which has expired` });
+          const [x] = await this.#database.db
+            .select()
+            .from(rebuildExceptions)
+            .where(eq(rebuildExceptions.id, exception.id));
+          if (!x?.expiresAt || x.expiresAt.getTime() <= now.getTime()) {
+            findings.push({
+              kind: 'exception-expired',
+              digest: d.digest,
+              deploymentId: d.id,
+              detail: `deployment ${d.id} of ${d.digest} relied on rebuild exception ${exception.id}, which has expired`,
+            });
           }
         }
       }
@@ -410,12 +492,20 @@ export class PromotionService {
       if (current) {
         for (const a of await this.#allAbout(current.digest)) {
           const v = await this.#evidence.verify(a);
-          if (!v.verified) findings.push({ kind: 'evidence-unverifiable', digest: current.digest, attestationId: a.id, detail: `attestation ${a.id} (${a.predicateType}) of ${current.digest} no longer verifies: ${v.error ?? 'unknown'}` });
+          if (!v.verified)
+            findings.push({
+              kind: 'evidence-unverifiable',
+              digest: current.digest,
+              attestationId: a.id,
+              detail: `attestation ${a.id} (${a.predicateType}) of ${current.digest} no longer verifies: ${v.error ?? 'unknown'}`,
+            });
         }
       }
       environments.push({
         name,
-        current: current ? { digest: current.digest, deploymentId: current.id, deployedAt: current.createdAt.toISOString() } : null,
+        current: current
+          ? { digest: current.digest, deploymentId: current.id, deployedAt: current.createdAt.toISOString() }
+          : null,
         ok: findings.length === 0,
         findings,
       });

@@ -4,11 +4,18 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
-import { PROVENANCE_V02, PROVENANCE_V1 } from '../intoto/predicates.ts';
+import { PROVENANCE_V1, PROVENANCE_V02 } from '../intoto/predicates.ts';
 import type { Policy, PolicySet, RebuildRequirement } from '../policy/types.ts';
-import { buildInputs, diffProvenance, rebuildChecklist, sameSource, type ChecklistResult, type ProvenanceDiff } from '../rebuild/index.ts';
+import {
+  buildInputs,
+  type ChecklistResult,
+  diffProvenance,
+  type ProvenanceDiff,
+  rebuildChecklist,
+  sameSource,
+} from '../rebuild/index.ts';
 import type { Database } from '../storage/database.ts';
-import { attestations, attestationSubjects, exceptionApprovals, rebuildExceptions } from '../storage/schema.ts';
+import { attestationSubjects, attestations, exceptionApprovals, rebuildExceptions } from '../storage/schema.ts';
 import { parseDuration } from '../util/duration.ts';
 import type { AttestationRecord, AttestService } from './attest.ts';
 import type { IntakeService } from './intake.ts';
@@ -55,7 +62,14 @@ export class RebuildService {
   readonly #issuer: string;
   readonly #now: () => Date;
 
-  constructor(opts: { database: Database; attest: AttestService; intake: IntakeService; policies: PolicySet; issuer: string; now?: () => Date }) {
+  constructor(opts: {
+    database: Database;
+    attest: AttestService;
+    intake: IntakeService;
+    policies: PolicySet;
+    issuer: string;
+    now?: () => Date;
+  }) {
     this.#database = opts.database;
     this.#attest = opts.attest;
     this.#intake = opts.intake;
@@ -82,13 +96,21 @@ export class RebuildService {
       .select({ a: attestations, name: attestationSubjects.name, digest: attestationSubjects.digest })
       .from(attestationSubjects)
       .innerJoin(attestations, eq(attestations.id, attestationSubjects.attestationId))
-      .where(and(inArray(attestationSubjects.name, names), inArray(attestations.predicateType, PROVENANCE_TYPES), sql`${attestationSubjects.digest} <> ${digest}`))
+      .where(
+        and(
+          inArray(attestationSubjects.name, names),
+          inArray(attestations.predicateType, PROVENANCE_TYPES),
+          sql`${attestationSubjects.digest} <> ${digest}`,
+        ),
+      )
       .orderBy(asc(attestations.logIndex));
     const seen = new Map<string, Relation & { logIndex: number }>();
     for (const row of rows) {
       if (seen.has(row.digest)) continue;
       const theirs = buildInputs(row.a.statement as Record<string, unknown>);
-      const shared = inputs.find((i) => theirs.some((t) => t.name === i.name && i.name === row.name && sameSource(t.source, i.source)));
+      const shared = inputs.find((i) =>
+        theirs.some((t) => t.name === i.name && i.name === row.name && sameSource(t.source, i.source)),
+      );
       if (!shared) continue;
       seen.set(row.digest, {
         digest: row.digest,
@@ -122,26 +144,44 @@ export class RebuildService {
   #policy(environment: string): Policy {
     const policy = this.#policies.policies.get(environment);
     if (!policy) {
-      throw new AppError('VALIDATION_FAILED', `unknown environment "${environment}"`, { errors: [{ path: '/environment', message: `must be one of: ${this.#policies.order.join(', ')}` }] });
+      throw new AppError('VALIDATION_FAILED', `unknown environment "${environment}"`, {
+        errors: [{ path: '/environment', message: `must be one of: ${this.#policies.order.join(', ')}` }],
+      });
     }
     return policy;
   }
 
   async request(
-    input: { original: string; rebuild: string; environment: string; reason: string; ticket?: string | undefined; expiresIn?: string | undefined },
+    input: {
+      original: string;
+      rebuild: string;
+      environment: string;
+      reason: string;
+      ticket?: string | undefined;
+      expiresIn?: string | undefined;
+    },
     caller: Caller,
   ): Promise<ExceptionView> {
     const policy = this.#policy(input.environment);
     if (!policy.rebuilds.allowWithException) {
-      throw new AppError('CONFLICT', `the ${input.environment} policy does not allow rebuilds with an exception (rebuilds.allowWithException is false)`);
+      throw new AppError(
+        'CONFLICT',
+        `the ${input.environment} policy does not allow rebuilds with an exception (rebuilds.allowWithException is false)`,
+      );
     }
     const d = await this.diff(input.original, input.rebuild);
     if (!d.rebuild) {
-      throw new AppError('VERIFICATION_FAILED', `${input.rebuild} is not a rebuild of ${input.original}: their provenance names no shared subject and source`);
+      throw new AppError(
+        'VERIFICATION_FAILED',
+        `${input.rebuild} is not a rebuild of ${input.original}: their provenance names no shared subject and source`,
+      );
     }
     const rel = await this.relations(input.rebuild);
     if (!rel.rebuildOf.some((r) => r.digest === input.original)) {
-      throw new AppError('VERIFICATION_FAILED', `${input.rebuild} is not a rebuild of ${input.original}: the original must be the older build`);
+      throw new AppError(
+        'VERIFICATION_FAILED',
+        `${input.rebuild} is not a rebuild of ${input.original}: the original must be the older build`,
+      );
     }
     const now = this.#now();
     const id = `rx_${randomBytes(12).toString('base64url')}`;
@@ -166,9 +206,11 @@ export class RebuildService {
   async approve(id: string, caller: Caller): Promise<ExceptionView> {
     const row = await this.#row(id);
     const now = this.#now();
-    if (row.requestedBy === caller.subject) throw new AppError('FORBIDDEN', 'the requester of an exception may not approve it');
+    if (row.requestedBy === caller.subject)
+      throw new AppError('FORBIDDEN', 'the requester of an exception may not approve it');
     if (row.status !== 'pending') throw new AppError('CONFLICT', `exception ${id} is ${row.status}, not pending`);
-    if (row.expiresAt && row.expiresAt.getTime() <= now.getTime()) throw new AppError('CONFLICT', `exception ${id} expired at ${row.expiresAt.toISOString()}`);
+    if (row.expiresAt && row.expiresAt.getTime() <= now.getTime())
+      throw new AppError('CONFLICT', `exception ${id} expired at ${row.expiresAt.toISOString()}`);
     const inserted = await this.#database.db
       .insert(exceptionApprovals)
       .values({ exceptionId: id, approver: caller.subject, createdAt: now })
@@ -178,7 +220,8 @@ export class RebuildService {
     const approvers = await this.#approvers(id);
     const policy = this.#policy(row.environment);
     const d = await this.diff(row.original, row.rebuild);
-    if (approvers.length < policy.rebuilds.minApprovals) return this.#view(row, approvers, d.diff, await this.#checklist(row, approvers, d.diff));
+    if (approvers.length < policy.rebuilds.minApprovals)
+      return this.#view(row, approvers, d.diff, await this.#checklist(row, approvers, d.diff));
 
     // Enough approvals: sign the exception, then mark it approved (only one approver wins).
     const checklist = await this.#checklist(row, approvers, d.diff);
@@ -231,14 +274,23 @@ export class RebuildService {
    * The approved, unexpired exception letting `rebuild` into `environment`, if its required
    * checklist items hold; undefined otherwise (a rebuild then has only its own history).
    */
-  async approvedFor(rebuild: string, environment: string): Promise<{ view: ExceptionView; attestationId: string } | undefined> {
+  async approvedFor(
+    rebuild: string,
+    environment: string,
+  ): Promise<{ view: ExceptionView; attestationId: string } | undefined> {
     const policy = this.#policies.policies.get(environment);
     if (!policy?.rebuilds.allowWithException) return undefined;
     const now = this.#now();
     const rows = await this.#database.db
       .select()
       .from(rebuildExceptions)
-      .where(and(eq(rebuildExceptions.rebuild, rebuild), eq(rebuildExceptions.environment, environment), eq(rebuildExceptions.status, 'approved')))
+      .where(
+        and(
+          eq(rebuildExceptions.rebuild, rebuild),
+          eq(rebuildExceptions.environment, environment),
+          eq(rebuildExceptions.status, 'approved'),
+        ),
+      )
       .orderBy(desc(rebuildExceptions.createdAt));
     for (const row of rows) {
       if (!row.attestationId || !row.expiresAt || row.expiresAt.getTime() <= now.getTime()) continue;
@@ -271,7 +323,9 @@ export class RebuildService {
   }
 
   /** Every rebuild seen, its diff summary, and whether and how it was promoted. */
-  async report(promotedTo: (digest: string) => Promise<Array<{ environment: string; deploymentId: string; at: string }>>) {
+  async report(
+    promotedTo: (digest: string) => Promise<Array<{ environment: string; deploymentId: string; at: string }>>,
+  ) {
     const rows = await this.#database.db
       .select({ digest: attestationSubjects.digest })
       .from(attestationSubjects)
@@ -295,7 +349,12 @@ export class RebuildService {
           source: original.source,
           summary: d.diff.summary,
           promotions: await promotedTo(digest),
-          exceptions: exceptions.map((e) => ({ id: e.id, environment: e.environment, status: e.status, attestationId: e.attestationId })),
+          exceptions: exceptions.map((e) => ({
+            id: e.id,
+            environment: e.environment,
+            status: e.status,
+            attestationId: e.attestationId,
+          })),
         });
       }
     }
@@ -317,7 +376,12 @@ export class RebuildService {
     return rows.map((r) => r.approver);
   }
 
-  #view(row: ExceptionRow, approvers: string[], diff: ProvenanceDiff, checklist: ChecklistResult[] = []): ExceptionView {
+  #view(
+    row: ExceptionRow,
+    approvers: string[],
+    diff: ProvenanceDiff,
+    checklist: ChecklistResult[] = [],
+  ): ExceptionView {
     const now = this.#now();
     const expired = row.status !== 'rejected' && row.expiresAt !== null && row.expiresAt.getTime() <= now.getTime();
     return {
@@ -339,4 +403,3 @@ export class RebuildService {
     };
   }
 }
-

@@ -55,13 +55,18 @@ export class TokenService {
     this.#bootstrapSubject = `${opts.issuer}/callers/bootstrap-admin`;
   }
 
-  async create(input: { subject: string; roles: Role[]; expiresInMs?: number | undefined; now?: Date }): Promise<TokenInfo & { token: string }> {
+  async create(input: {
+    subject: string;
+    roles: Role[];
+    expiresInMs?: number | undefined;
+    now?: Date;
+  }): Promise<TokenInfo & { token: string }> {
     const now = input.now ?? new Date();
     const token = newTokenSecret();
     const [row] = await this.#database.db
       .insert(tokens)
       .values({
-        id: 'tok_' + randomBytes(9).toString('base64url'),
+        id: `tok_${randomBytes(9).toString('base64url')}`,
         sha256: sha256hex(token),
         subject: input.subject,
         roles: [...new Set(input.roles)].sort(),
@@ -72,7 +77,10 @@ export class TokenService {
     return { ...toInfo(row!), token };
   }
 
-  async list(opts: { cursor?: string | undefined; limit: number }): Promise<{ items: TokenInfo[]; nextCursor: string | null }> {
+  async list(opts: {
+    cursor?: string | undefined;
+    limit: number;
+  }): Promise<{ items: TokenInfo[]; nextCursor: string | null }> {
     const rows = await this.#database.db
       .select()
       .from(tokens)

@@ -14,18 +14,18 @@
  * The tests parse the result with @peculiar/x509, @sigstore/core and node:crypto.
  */
 import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import {
-  KeyObject,
-  X509Certificate as NodeX509Certificate,
   createHash,
   createPrivateKey,
   createPublicKey,
-  randomBytes,
   sign as cryptoSign,
+  KeyObject,
+  X509Certificate as NodeX509Certificate,
+  randomBytes,
   webcrypto,
 } from 'node:crypto';
 import { types as utilTypes } from 'node:util';
+import * as x509 from '@peculiar/x509';
 import { ASN1Obj, X509Certificate as CoreX509Certificate } from '@sigstore/core';
 
 // ---------------------------------------------------------------------------------------------
@@ -183,9 +183,7 @@ const DER_TRUE = Uint8Array.of(0x01, 0x01, 0xff);
 
 /** Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
 function extension(oidDer: Uint8Array, critical: boolean, value: Uint8Array): Buffer {
-  return critical
-    ? tlv(0x30, oidDer, DER_TRUE, tlv(0x04, value))
-    : tlv(0x30, oidDer, tlv(0x04, value));
+  return critical ? tlv(0x30, oidDer, DER_TRUE, tlv(0x04, value)) : tlv(0x30, oidDer, tlv(0x04, value));
 }
 
 /** DER UTF8String. */
@@ -198,8 +196,8 @@ function derTime(d: Date): Buffer {
   const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
   const y = d.getUTCFullYear();
   const digits = iso.slice(0, 19).replace(/[-T:]/g, '');
-  if (y >= 1950 && y < 2050) return tlv(0x17, Buffer.from(digits.slice(2) + 'Z', 'ascii'));
-  return tlv(0x18, Buffer.from(digits + 'Z', 'ascii'));
+  if (y >= 1950 && y < 2050) return tlv(0x17, Buffer.from(`${digits.slice(2)}Z`, 'ascii'));
+  return tlv(0x18, Buffer.from(`${digits}Z`, 'ascii'));
 }
 
 /** 16 random bytes as a positive, minimally encoded DER INTEGER (127 bits of entropy). */
@@ -213,7 +211,7 @@ function randomSerial(): Buffer {
 function toPem(der: Uint8Array, label: string): string {
   const b64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
   let body = '';
-  for (let i = 0; i < b64.length; i += 64) body += b64.slice(i, i + 64) + '\n';
+  for (let i = 0; i < b64.length; i += 64) body += `${b64.slice(i, i + 64)}\n`;
   return `-----BEGIN ${label}-----\n${body}-----END ${label}-----\n`;
 }
 
@@ -290,7 +288,7 @@ export function subjectKeyIdentifier(spki: Uint8Array): Buffer {
 
 function checkText(name: string, s: unknown, { ascii = false } = {}): string {
   if (typeof s !== 'string' || s.length === 0) throw new TypeError(`${name} must be a non-empty string`);
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find control characters
   if (/[\u0000-\u001f\u007f]/.test(s)) throw new TypeError(`${name} contains control characters`);
   if (ascii && !/^[\u0020-\u007e]+$/.test(s)) throw new TypeError(`${name} must be ASCII (IA5String)`);
   return s;
@@ -329,7 +327,11 @@ export function issueLeafSync(ca: CaMaterial, opts: IssueLeafOptions): IssuedLea
   }
   if (x.sourceRepositoryUri !== undefined) {
     exts.push(
-      extension(DER_OID_SOURCE_REPOSITORY_URI, false, derUtf8String(checkText('sourceRepositoryUri', x.sourceRepositoryUri))),
+      extension(
+        DER_OID_SOURCE_REPOSITORY_URI,
+        false,
+        derUtf8String(checkText('sourceRepositoryUri', x.sourceRepositoryUri)),
+      ),
     );
   }
   if (x.sourceRepositoryDigest !== undefined) {
@@ -343,7 +345,11 @@ export function issueLeafSync(ca: CaMaterial, opts: IssueLeafOptions): IssuedLea
   }
   if (x.sourceRepositoryRef !== undefined) {
     exts.push(
-      extension(DER_OID_SOURCE_REPOSITORY_REF, false, derUtf8String(checkText('sourceRepositoryRef', x.sourceRepositoryRef))),
+      extension(
+        DER_OID_SOURCE_REPOSITORY_REF,
+        false,
+        derUtf8String(checkText('sourceRepositoryRef', x.sourceRepositoryRef)),
+      ),
     );
   }
 
@@ -470,9 +476,11 @@ export function pemCertificatesToDer(pem: string): Buffer<ArrayBuffer>[] {
 }
 
 function loadCaSync({ keyPem, chainPem }: LoadCaOptions): CaMaterial {
-  if (typeof keyPem !== 'string' || typeof chainPem !== 'string') throw new TypeError('keyPem and chainPem must be PEM strings');
+  if (typeof keyPem !== 'string' || typeof chainPem !== 'string')
+    throw new TypeError('keyPem and chainPem must be PEM strings');
   const ders = pemCertificatesToDer(chainPem);
-  if (ders.length < 2) throw new Error(`CA chain must hold the intermediate then the root, found ${ders.length} certificate(s)`);
+  if (ders.length < 2)
+    throw new Error(`CA chain must hold the intermediate then the root, found ${ders.length} certificate(s)`);
   const nodeCerts = ders.map((d, i) => {
     try {
       return new NodeX509Certificate(d);
@@ -485,7 +493,9 @@ function loadCaSync({ keyPem, chainPem }: LoadCaOptions): CaMaterial {
     if (!c.ca) throw new Error(`CA chain certificate #${i} (${c.subject}) is not a CA`);
     const issuer = nodeCerts[i + 1] ?? c;
     if (!c.checkIssued(issuer) || !c.verify(issuer.publicKey)) {
-      throw new Error(`CA chain certificate #${i} (${c.subject}) is not signed by ${i + 1 < nodeCerts.length ? `#${i + 1}` : 'itself'}`);
+      throw new Error(
+        `CA chain certificate #${i} (${c.subject}) is not signed by ${i + 1 < nodeCerts.length ? `#${i + 1}` : 'itself'}`,
+      );
     }
   });
 
@@ -499,7 +509,8 @@ function loadCaSync({ keyPem, chainPem }: LoadCaOptions): CaMaterial {
     throw new Error('CA private key must be ECDSA P-256');
   }
   const issuing = nodeCerts[0]!;
-  if (!issuing.checkPrivateKey(privateKey)) throw new Error('CA private key does not match the intermediate certificate');
+  if (!issuing.checkPrivateKey(privateKey))
+    throw new Error('CA private key does not match the intermediate certificate');
 
   const interCore = CoreX509Certificate.parse(ders[0]!);
   // The subject Name exactly as encoded (the leaf's issuer must equal it byte for byte).
@@ -511,7 +522,11 @@ function loadCaSync({ keyPem, chainPem }: LoadCaOptions): CaMaterial {
   const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
   return {
     root: { der: rootDer, pem: toPem(rootDer, 'CERTIFICATE'), certificate: new x509.X509Certificate(rootDer) },
-    intermediate: { der: interDer, pem: toPem(interDer, 'CERTIFICATE'), certificate: new x509.X509Certificate(interDer) },
+    intermediate: {
+      der: interDer,
+      pem: toPem(interDer, 'CERTIFICATE'),
+      certificate: new x509.X509Certificate(interDer),
+    },
     chainPem: ders.map((d) => toPem(d, 'CERTIFICATE')).join(''),
     keyPem: toPem(pkcs8, 'PRIVATE KEY'),
     privateKey,

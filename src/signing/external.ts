@@ -20,17 +20,18 @@
  * the digest (ECDSA P-256/P-384 and RSA PKCS#1 v1.5; Ed25519 signs the message itself and cannot
  * be checked from a digest).
  */
-import { constants, createHash, createPublicKey, publicDecrypt, timingSafeEqual } from 'node:crypto';
+
 import type { KeyObject } from 'node:crypto';
+import { constants, createHash, createPublicKey, publicDecrypt, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { bundleFromJSON } from '@sigstore/bundle';
 import type { Bundle, MessageSignature } from '@sigstore/bundle';
+import { bundleFromJSON } from '@sigstore/bundle';
 import { HashAlgorithm, TrustedRoot } from '@sigstore/protobuf-specs';
-import { PolicyError, VerificationError, Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
 import type { SignedEntity, TrustMaterial } from '@sigstore/verify';
-import { checkCertificateEncoding, checkInclusionProofs, messageOf, VerifyError, verifyBundle } from './verify.ts';
+import { PolicyError, toSignedEntity, toTrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
 import type { VerifyErrorCode } from './verify.ts';
+import { checkCertificateEncoding, checkInclusionProofs, messageOf, VerifyError, verifyBundle } from './verify.ts';
 
 /** The trust-root name that stands for the public-good Sigstore root. */
 export const PUBLIC_GOOD = 'public-good';
@@ -94,14 +95,20 @@ export function publicGoodTrustedRoot(): unknown {
 /** The default key hint: base64 SHA-256 of the key's SPKI DER (cosign's keyid). */
 export function keyHint(key: KeyObject): string {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
-  return createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('base64');
+  return createHash('sha256')
+    .update(pub.export({ type: 'spki', format: 'der' }))
+    .digest('base64');
 }
 
 /**
  * Reads trust roots, identity rules and public keys from files. Synchronous; any bad file throws
  * an Error naming the file and the reason.
  */
-export function loadExternalTrust(opts: { trustRootFiles: string[]; identitiesFile?: string; keyFiles: string[] }): ExternalTrust {
+export function loadExternalTrust(opts: {
+  trustRootFiles: string[];
+  identitiesFile?: string;
+  keyFiles: string[];
+}): ExternalTrust {
   const roots = opts.trustRootFiles.map((file) => {
     if (file === PUBLIC_GOOD) return { name: PUBLIC_GOOD, trustedRoot: publicGoodTrustedRoot() };
     return { name: file, trustedRoot: readJsonFile(file, 'trusted root') };
@@ -174,8 +181,11 @@ function loadRoot(name: string, input: unknown): LoadedRoot {
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) return fail('not a JSON object');
   const obj = json as Record<string, unknown>;
-  const mediaType = obj['mediaType'];
-  if (typeof mediaType !== 'string' || !/^application\/vnd\.dev\.sigstore\.trustedroot(\.v\d+\.\d+)?\+json/.test(mediaType)) {
+  const mediaType = obj.mediaType;
+  if (
+    typeof mediaType !== 'string' ||
+    !/^application\/vnd\.dev\.sigstore\.trustedroot(\.v\d+\.\d+)?\+json/.test(mediaType)
+  ) {
     fail(`not a Sigstore TrustedRoot (mediaType ${JSON.stringify(mediaType)})`);
   }
   let root: TrustedRoot;
@@ -223,7 +233,8 @@ export function parseIdentityRules(json: unknown, name = 'identity rules'): Iden
     throw new Error(`external trust: identity rules ${name}: ${reason}`);
   };
   if (!Array.isArray(json)) return fail('must be a JSON array of {"issuer", "subject"} objects');
-  if (json.length === 0) fail('lists no rule (no certificate would be accepted); omit the file to accept any signer of the trusted roots');
+  if (json.length === 0)
+    fail('lists no rule (no certificate would be accepted); omit the file to accept any signer of the trusted roots');
   return json.map((rule: unknown, i): IdentityRule => {
     if (rule === null || typeof rule !== 'object' || Array.isArray(rule)) return fail(`[${i}] must be an object`);
     const r = rule as Record<string, unknown>;
@@ -232,7 +243,8 @@ export function parseIdentityRules(json: unknown, name = 'identity rules'): Iden
     const { issuer, subject } = r;
     if (typeof issuer !== 'string' || issuer.length === 0) fail(`[${i}].issuer must be a non-empty string`);
     if (typeof subject !== 'string' || subject.length === 0) return fail(`[${i}].subject must be a non-empty string`);
-    if (!isAnchored(subject)) fail(`[${i}].subject ${JSON.stringify(subject)} must be anchored: start with ^ and end with $`);
+    if (!isAnchored(subject))
+      fail(`[${i}].subject ${JSON.stringify(subject)} must be anchored: start with ^ and end with $`);
     try {
       new RegExp(subject, 'u');
     } catch (e) {
@@ -262,12 +274,16 @@ export function createExternalTrust(input: ExternalTrustInput): ExternalTrust {
   const seen = new Map<string, string>();
   for (const k of keys) {
     const other = seen.get(k.hint);
-    if (other !== undefined) throw new Error(`external trust: public key ${k.name}: hint "${k.hint}" is also used by ${other}`);
+    if (other !== undefined)
+      throw new Error(`external trust: public key ${k.name}: hint "${k.hint}" is also used by ${other}`);
     seen.set(k.hint, k.name);
   }
   const rules = input.identities ? parseIdentityRules(input.identities.rules, input.identities.name) : undefined;
   // Wrapped in ^(?:...)$ as well, so a top-level alternation (^a$|^b$ is fine, ^a|b$ is not) stays anchored.
-  const compiled: CompiledRule[] | undefined = rules?.map((r) => ({ issuer: r.issuer, subject: new RegExp(`^(?:${r.subject})$`, 'u') }));
+  const compiled: CompiledRule[] | undefined = rules?.map((r) => ({
+    issuer: r.issuer,
+    subject: new RegExp(`^(?:${r.subject})$`, 'u'),
+  }));
 
   return {
     roots: roots.map((r) => r.name),
@@ -296,7 +312,10 @@ async function verifyExternal(
     throw new VerifyError('INVALID_BUNDLE', `invalid bundle: ${messageOf(e)}${list}`, { cause: e });
   }
   if (roots.length === 0) {
-    throw new VerifyError('UNTRUSTED_SIGNER', 'no external trusted root is configured, so no transparency log entry can be checked');
+    throw new VerifyError(
+      'UNTRUSTED_SIGNER',
+      'no external trusted root is configured, so no transparency log entry can be checked',
+    );
   }
   const vm = bundle.verificationMaterial.content;
   const failures: Failure[] = [];
@@ -312,9 +331,18 @@ async function verifyExternal(
       for (const root of roots) {
         try {
           await verifyWith(json, bundle, root, { pem: key.pem, hint });
-          return { signer: { subject: `key:${key.hint}`, issuer: 'key' }, bundle, via: 'key', verifierPem: key.pem, trustRoot: root.name };
+          return {
+            signer: { subject: `key:${key.hint}`, issuer: 'key' },
+            bundle,
+            via: 'key',
+            verifierPem: key.pem,
+            trustRoot: root.name,
+          };
         } catch (e) {
-          failures.push({ where: candidates.length > 1 ? `${root.name} with key ${key.name}` : root.name, error: asVerifyError(e) });
+          failures.push({
+            where: candidates.length > 1 ? `${root.name} with key ${key.name}` : root.name,
+            error: asVerifyError(e),
+          });
         }
       }
     }
@@ -331,14 +359,27 @@ async function verifyExternal(
     }
     // Identity is a property of the certificate, not of the root: decide here, do not try further roots.
     const { subject, issuer } = signer;
-    if (subject === undefined || subject === '') throw new VerifyError('UNTRUSTED_SIGNER', 'the signing certificate carries no URI or email SAN');
+    if (subject === undefined || subject === '')
+      throw new VerifyError('UNTRUSTED_SIGNER', 'the signing certificate carries no URI or email SAN');
     if (issuer === undefined || issuer === '') {
-      throw new VerifyError('UNTRUSTED_SIGNER', `the signing certificate (SAN ${subject}) carries no OIDC issuer extension`);
+      throw new VerifyError(
+        'UNTRUSTED_SIGNER',
+        `the signing certificate (SAN ${subject}) carries no OIDC issuer extension`,
+      );
     }
     if (rules && !rules.some((r) => r.issuer === issuer && r.subject.test(subject))) {
-      throw new VerifyError('UNTRUSTED_SIGNER', `no identity rule accepts SAN ${JSON.stringify(subject)} with issuer ${JSON.stringify(issuer)}`);
+      throw new VerifyError(
+        'UNTRUSTED_SIGNER',
+        `no identity rule accepts SAN ${JSON.stringify(subject)} with issuer ${JSON.stringify(issuer)}`,
+      );
     }
-    return { signer: { subject, issuer }, bundle, via: 'certificate', verifierPem: signingCertificatePem(bundle), trustRoot: root.name };
+    return {
+      signer: { subject, issuer },
+      bundle,
+      via: 'certificate',
+      verifierPem: signingCertificatePem(bundle),
+      trustRoot: root.name,
+    };
   }
   throw mostSpecific(failures);
 }
@@ -352,7 +393,8 @@ function parseBundleJson(input: unknown): Record<string, unknown> {
       throw new VerifyError('INVALID_BUNDLE', `bundle is not valid JSON: ${messageOf(e)}`, { cause: e });
     }
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new VerifyError('INVALID_BUNDLE', 'bundle must be a JSON object');
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new VerifyError('INVALID_BUNDLE', 'bundle must be a JSON object');
   return json as Record<string, unknown>;
 }
 
@@ -370,7 +412,11 @@ async function verifyWith(
 function signingCertificatePem(bundle: Bundle): string {
   const vm = bundle.verificationMaterial.content;
   const der =
-    vm.$case === 'certificate' ? vm.certificate.rawBytes : vm.$case === 'x509CertificateChain' ? vm.x509CertificateChain.certificates[0]?.rawBytes : undefined;
+    vm.$case === 'certificate'
+      ? vm.certificate.rawBytes
+      : vm.$case === 'x509CertificateChain'
+        ? vm.x509CertificateChain.certificates[0]?.rawBytes
+        : undefined;
   if (!der) throw new VerifyError('INVALID_BUNDLE', 'the bundle carries no signing certificate');
   const b64 = Buffer.from(der).toString('base64');
   return `-----BEGIN CERTIFICATE-----\n${b64.replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
@@ -406,7 +452,9 @@ function mostSpecific(failures: Failure[]): VerifyError {
 }
 
 function asVerifyError(e: unknown): VerifyError {
-  return e instanceof VerifyError ? e : new VerifyError('VERIFICATION_FAILED', `verification failed: ${messageOf(e)}`, { cause: e });
+  return e instanceof VerifyError
+    ? e
+    : new VerifyError('VERIFICATION_FAILED', `verification failed: ${messageOf(e)}`, { cause: e });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -449,13 +497,15 @@ function verifyMessageDigest(
   if (bundle.content.$case !== 'messageSignature') throw new Error('not a message signature');
   const ms = bundle.content.messageSignature;
   const alg = messageDigestAlgorithm(ms);
-  if (alg === undefined) throw new VerifyError('INVALID_BUNDLE', 'the message digest algorithm is not supported (sha256, sha384, sha512)');
+  if (alg === undefined)
+    throw new VerifyError('INVALID_BUNDLE', 'the message digest algorithm is not supported (sha256, sha384, sha512)');
   if (ms.messageDigest?.digest.length !== DIGEST_LENGTH[alg]) {
     throw new VerifyError('INVALID_BUNDLE', `the message digest is not ${DIGEST_LENGTH[alg]} bytes long, as ${alg} is`);
   }
   const vm = bundle.verificationMaterial.content;
   if (vm.$case === 'certificate' || vm.$case === 'x509CertificateChain') {
-    const raw = vm.$case === 'certificate' ? vm.certificate.rawBytes : vm.x509CertificateChain.certificates[0]?.rawBytes;
+    const raw =
+      vm.$case === 'certificate' ? vm.certificate.rawBytes : vm.x509CertificateChain.certificates[0]?.rawBytes;
     checkCertificateEncoding(Buffer.from(raw ?? []));
   }
   let entity: SignedEntity;
@@ -465,8 +515,9 @@ function verifyMessageDigest(
     throw new VerifyError('INVALID_BUNDLE', `bundle content does not parse: ${messageOf(e)}`, { cause: e });
   }
   const timed =
-    bundle.verificationMaterial.tlogEntries.some((t) => t.inclusionPromise !== undefined && t.integratedTime !== '' && t.integratedTime !== '0') ||
-    (bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0) > 0;
+    bundle.verificationMaterial.tlogEntries.some(
+      (t) => t.inclusionPromise !== undefined && t.integratedTime !== '' && t.integratedTime !== '0',
+    ) || (bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0) > 0;
   if (entity.key.$case === 'certificate' && !timed) {
     throw new VerifyError(
       'TIMESTAMP_INVALID',
@@ -508,7 +559,9 @@ function verifyMessageDigest(
 function signatureVerifies(entity: SignedEntity, key: KeyObject | undefined): boolean {
   try {
     const k =
-      entity.key.$case === 'certificate' ? createPublicKey({ key: entity.key.certificate.publicKey, format: 'der', type: 'spki' }) : key;
+      entity.key.$case === 'certificate'
+        ? createPublicKey({ key: entity.key.certificate.publicKey, format: 'der', type: 'spki' })
+        : key;
     return k === undefined ? true : entity.signature.verifySignature(k);
   } catch {
     return false;
@@ -516,7 +569,13 @@ function signatureVerifies(entity: SignedEntity, key: KeyObject | undefined): bo
 }
 
 // The same mapping and Go-verifier checks as src/signing/verify.ts, which keeps them private.
-const TLOG_CODES = new Set(['TLOG_ERROR', 'TLOG_INCLUSION_PROOF_ERROR', 'TLOG_INCLUSION_PROMISE_ERROR', 'TLOG_MISSING_INCLUSION_ERROR', 'TLOG_BODY_ERROR']);
+const TLOG_CODES = new Set([
+  'TLOG_ERROR',
+  'TLOG_INCLUSION_PROOF_ERROR',
+  'TLOG_INCLUSION_PROMISE_ERROR',
+  'TLOG_MISSING_INCLUSION_ERROR',
+  'TLOG_BODY_ERROR',
+]);
 const LIBRARY_CODES: Record<string, VerifyErrorCode> = {
   CERTIFICATE_ERROR: 'CERTIFICATE_INVALID',
   PUBLIC_KEY_ERROR: 'UNTRUSTED_SIGNER',
@@ -528,7 +587,9 @@ function mapLibraryError(e: unknown): VerifyError {
   if (e instanceof VerifyError) return e;
   if (e instanceof PolicyError) return new VerifyError('UNTRUSTED_SIGNER', e.message, { cause: e });
   if (e instanceof VerificationError) {
-    const code: VerifyErrorCode = TLOG_CODES.has(e.code) ? 'TLOG_INVALID' : (LIBRARY_CODES[e.code] ?? 'VERIFICATION_FAILED');
+    const code: VerifyErrorCode = TLOG_CODES.has(e.code)
+      ? 'TLOG_INVALID'
+      : (LIBRARY_CODES[e.code] ?? 'VERIFICATION_FAILED');
     return new VerifyError(code, `${e.code}: ${messageOf(e)}`, { cause: e });
   }
   return new VerifyError('VERIFICATION_FAILED', `verification failed: ${messageOf(e)}`, { cause: e });
@@ -575,7 +636,12 @@ const DIGEST_INFO_PREFIX = {
  * Verifies `signature` over a message whose `alg` digest is `digest`, under `key`: ECDSA P-256 /
  * P-384 (ASN.1 DER signature) or RSA PKCS#1 v1.5. Other key types return false.
  */
-export function verifyPrehashed(key: KeyObject, alg: 'sha256' | 'sha384' | 'sha512', digest: Uint8Array, signature: Uint8Array): boolean {
+export function verifyPrehashed(
+  key: KeyObject,
+  alg: 'sha256' | 'sha384' | 'sha512',
+  digest: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   if (digest.length !== DIGEST_LENGTH[alg]) return false;
   try {
     if (key.asymmetricKeyType === 'ec') {
@@ -696,7 +762,7 @@ function ecdsaVerify(c: Curve, qx: bigint, qy: bigint, digest: Uint8Array, signa
 }
 
 function bytesToBigInt(b: Uint8Array): bigint {
-  return b.length === 0 ? 0n : BigInt('0x' + Buffer.from(b).toString('hex'));
+  return b.length === 0 ? 0n : BigInt(`0x${Buffer.from(b).toString('hex')}`);
 }
 
 /** Strict DER `SEQUENCE { INTEGER r, INTEGER s }` (minimal, positive integers, nothing trailing). */

@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
-import { generateCa, loadCa, type CaMaterial } from './ca.ts';
+import { type CaMaterial, generateCa, loadCa } from './ca.ts';
 
 export interface SigningKeys {
   ca: CaMaterial;
@@ -13,7 +13,12 @@ export interface SigningKeys {
   source: 'config' | 'generated' | 'data-dir';
 }
 
-const FILES = { caKey: 'ca-key.pem', caChain: 'ca-chain.pem', caRootKey: 'ca-root-key.pem', logKey: 'log-key.pem' } as const;
+const FILES = {
+  caKey: 'ca-key.pem',
+  caChain: 'ca-chain.pem',
+  caRootKey: 'ca-root-key.pem',
+  logKey: 'log-key.pem',
+} as const;
 
 function loadLogKey(pem: string): SigningKeys['log'] {
   const privateKey = createPrivateKey(pem);
@@ -34,13 +39,20 @@ export async function loadSigningKeys(
 ): Promise<SigningKeys> {
   const { caKeyPem, caChainPem, logKeyPem } = config.keys;
   if (caKeyPem && caChainPem && logKeyPem) {
-    return { ca: await loadCa({ keyPem: caKeyPem, chainPem: caChainPem }), log: loadLogKey(logKeyPem), source: 'config' };
+    return {
+      ca: await loadCa({ keyPem: caKeyPem, chainPem: caChainPem }),
+      log: loadLogKey(logKeyPem),
+      source: 'config',
+    };
   }
   const dir = path.join(config.dataDir, 'keys');
   const file = (k: keyof typeof FILES) => path.join(dir, FILES[k]);
   if (existsSync(file('caKey')) && existsSync(file('caChain')) && existsSync(file('logKey'))) {
     return {
-      ca: await loadCa({ keyPem: readFileSync(file('caKey'), 'utf8'), chainPem: readFileSync(file('caChain'), 'utf8') }),
+      ca: await loadCa({
+        keyPem: readFileSync(file('caKey'), 'utf8'),
+        chainPem: readFileSync(file('caChain'), 'utf8'),
+      }),
       log: loadLogKey(readFileSync(file('logKey'), 'utf8')),
       source: 'data-dir',
     };

@@ -7,11 +7,12 @@
  * - `keySigner`: a long-lived key, producing bundles with a public-key hint instead of a
  *   certificate (verify them with `verifyBundle(..., { publicKey })`).
  */
-import { createPublicKey, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
+
 import type { KeyObject } from 'node:crypto';
+import { createPublicKey, sign as cryptoSign, generateKeyPairSync } from 'node:crypto';
 import type { Signature, Signer } from '@sigstore/sign';
-import { issueLeafSync } from './ca.ts';
 import type { CaMaterial, LeafExtensions } from './ca.ts';
+import { issueLeafSync } from './ca.ts';
 
 export interface CaSignerOptions {
   /** The caller's identity (URI SAN of every leaf). */
@@ -88,7 +89,8 @@ export function keySigner(privateKey: KeyObject, opts: KeySignerOptions = {}): S
   if (privateKey.type !== 'private') throw new TypeError('keySigner needs a private key');
   const publicKeyPem = createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
   // Ed25519/Ed448 take no separate digest; ECDSA (DER) and RSA sign SHA-256.
-  const digest = privateKey.asymmetricKeyType === 'ed25519' || privateKey.asymmetricKeyType === 'ed448' ? null : 'sha256';
+  const digest =
+    privateKey.asymmetricKeyType === 'ed25519' || privateKey.asymmetricKeyType === 'ed448' ? null : 'sha256';
   return {
     async sign(data: Buffer): Promise<Signature> {
       const signature = cryptoSign(digest, data, privateKey);

@@ -9,9 +9,9 @@
  * must be a substring of `baseUrl`.
  */
 import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
-import { createHash, createPublicKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
 import { pemCertificatesToDer } from './ca.ts';
 
 export const TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
@@ -71,7 +71,8 @@ export interface TrustedRootJson {
 }
 
 function timeRange(what: string, from: Date, to: Date | undefined): TimeRangeJson {
-  if (!(from instanceof Date) || Number.isNaN(from.getTime())) throw new TypeError(`${what}: validFrom must be a valid Date`);
+  if (!(from instanceof Date) || Number.isNaN(from.getTime()))
+    throw new TypeError(`${what}: validFrom must be a valid Date`);
   if (to === undefined) return { start: from.toISOString() };
   if (!(to instanceof Date) || Number.isNaN(to.getTime())) throw new TypeError(`${what}: validTo must be a valid Date`);
   if (to.getTime() < from.getTime()) throw new RangeError(`${what}: validTo is before validFrom`);
@@ -87,7 +88,9 @@ function subjectOf(der: Uint8Array): { organization: string; commonName: string 
 /** SHA-256 of the key's SubjectPublicKeyInfo DER: the log id (RFC 6962 3.2). */
 export function tlogKeyId(publicKey: KeyObject): Buffer {
   const pub = publicKey.type === 'private' ? createPublicKey(publicKey) : publicKey;
-  return createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest();
+  return createHash('sha256')
+    .update(pub.export({ type: 'spki', format: 'der' }))
+    .digest();
 }
 
 export function buildTrustedRoot(opts: BuildTrustedRootOptions): TrustedRootJson {
@@ -103,14 +106,19 @@ export function buildTrustedRoot(opts: BuildTrustedRootOptions): TrustedRootJson
     };
   });
   const tlogs = opts.tlogs.map((t, i): TransparencyLogInstanceJson => {
-    if (typeof t.baseUrl !== 'string' || t.baseUrl.length === 0) throw new TypeError(`tlogs[${i}]: baseUrl is required`);
+    if (typeof t.baseUrl !== 'string' || t.baseUrl.length === 0)
+      throw new TypeError(`tlogs[${i}]: baseUrl is required`);
     if (t.checkpointKeyName !== undefined && !t.baseUrl.includes(t.checkpointKeyName)) {
       throw new Error(
         `tlogs[${i}]: checkpoint key name "${t.checkpointKeyName}" is not a substring of baseUrl "${t.baseUrl}"; checkpoints would not verify`,
       );
     }
     const pub = t.publicKey.type === 'private' ? createPublicKey(t.publicKey) : t.publicKey;
-    if (pub.type !== 'public' || pub.asymmetricKeyType !== 'ec' || pub.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    if (
+      pub.type !== 'public' ||
+      pub.asymmetricKeyType !== 'ec' ||
+      pub.asymmetricKeyDetails?.namedCurve !== 'prime256v1'
+    ) {
       throw new Error(`tlogs[${i}]: the log key must be ECDSA P-256`);
     }
     const spki = pub.export({ type: 'spki', format: 'der' });

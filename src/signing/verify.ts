@@ -6,14 +6,15 @@
  *
  * Every failure is a `VerifyError` with a closed `code`; the library's error is kept as `cause`.
  */
-import { X509Certificate as NodeX509Certificate, createHash, createPublicKey } from 'node:crypto';
+
 import type { KeyObject } from 'node:crypto';
-import { bundleFromJSON } from '@sigstore/bundle';
+import { createHash, createPublicKey, X509Certificate as NodeX509Certificate } from 'node:crypto';
 import type { Bundle, TransparencyLogEntry } from '@sigstore/bundle';
-import { ASN1Obj, X509Certificate as CoreX509Certificate } from '@sigstore/core';
+import { bundleFromJSON } from '@sigstore/bundle';
+import { ASN1Obj, type X509Certificate as CoreX509Certificate } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { PolicyError, VerificationError, Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
 import type { SignedEntity, TrustMaterial, VerificationPolicy, VerifierOptions } from '@sigstore/verify';
+import { PolicyError, toSignedEntity, toTrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
 
 export type VerifyErrorCode =
   /** The bundle is not a well-formed Sigstore bundle (JSON shape, media type, missing fields). */
@@ -84,7 +85,9 @@ export interface VerifyBundleResult {
 export function messageOf(e: unknown): string {
   if (e instanceof Error) {
     const cause = (e as { cause?: unknown }).cause;
-    return cause instanceof Error && cause.message && cause.message !== e.message ? `${e.message}: ${cause.message}` : e.message;
+    return cause instanceof Error && cause.message && cause.message !== e.message
+      ? `${e.message}: ${cause.message}`
+      : e.message;
   }
   return String(e);
 }
@@ -125,15 +128,19 @@ function parseTrustedRoot(input: unknown): ParsedRoot {
     if (cached) return cached;
   }
   const json = parseJson('trusted root', input, 'TRUST_ROOT_INVALID') as Record<string, unknown>;
-  const mediaType = json['mediaType'];
-  if (typeof mediaType !== 'string' || !/^application\/vnd\.dev\.sigstore\.trustedroot(\.v\d+\.\d+)?\+json/.test(mediaType)) {
+  const mediaType = json.mediaType;
+  if (
+    typeof mediaType !== 'string' ||
+    !/^application\/vnd\.dev\.sigstore\.trustedroot(\.v\d+\.\d+)?\+json/.test(mediaType)
+  ) {
     throw new VerifyError('TRUST_ROOT_INVALID', `trusted root has an unexpected mediaType: ${String(mediaType)}`);
   }
   let parsed: ParsedRoot;
   try {
     const root = TrustedRoot.fromJSON(json);
     const { publicKey: _unused, ...material } = toTrustMaterial(root);
-    for (const ca of [...material.certificateAuthorities, ...material.timestampAuthorities]) ca.certChain.forEach(memoizeCertificateDer);
+    for (const ca of [...material.certificateAuthorities, ...material.timestampAuthorities])
+      ca.certChain.forEach(memoizeCertificateDer);
     parsed = { material, hasCtlogs: root.ctlogs.length > 0 };
   } catch (e) {
     throw new VerifyError('TRUST_ROOT_INVALID', `trusted root does not parse: ${messageOf(e)}`, { cause: e });
@@ -164,7 +171,11 @@ function keyFinder(publicKey: VerifyBundleOptions['publicKey']): TrustMaterial['
       throw new VerificationError({ code: 'PUBLIC_KEY_ERROR', message: `no public key given for key hint "${hint}"` });
     }
     if (!key) {
-      throw new VerificationError({ code: 'PUBLIC_KEY_ERROR', message: 'the given public key does not parse', cause: keyError });
+      throw new VerificationError({
+        code: 'PUBLIC_KEY_ERROR',
+        message: 'the given public key does not parse',
+        cause: keyError,
+      });
     }
     if (publicKey.hint !== undefined && publicKey.hint !== hint) {
       throw new VerificationError({
@@ -184,9 +195,13 @@ function compileRegexp(s: string): RegExp {
   try {
     return new RegExp(s);
   } catch (e) {
-    throw new VerifyError('VERIFICATION_FAILED', `identity.subjectAlternativeNameRegexp is not a valid regular expression: ${messageOf(e)}`, {
-      cause: e,
-    });
+    throw new VerifyError(
+      'VERIFICATION_FAILED',
+      `identity.subjectAlternativeNameRegexp is not a valid regular expression: ${messageOf(e)}`,
+      {
+        cause: e,
+      },
+    );
   }
 }
 
@@ -219,7 +234,9 @@ function mapLibraryError(e: unknown, hasVerifiedTime: boolean): VerifyError {
   }
   // sigstore-js throws a bare TypeError when a certificate bundle has no verified time.
   if (e instanceof TypeError && !hasVerifiedTime) {
-    return new VerifyError('TIMESTAMP_INVALID', `no verified time for the signing certificate: ${e.message}`, { cause: e });
+    return new VerifyError('TIMESTAMP_INVALID', `no verified time for the signing certificate: ${e.message}`, {
+      cause: e,
+    });
   }
   return new VerifyError('VERIFICATION_FAILED', `verification failed: ${messageOf(e)}`, { cause: e });
 }
@@ -251,10 +268,16 @@ export function checkInclusionProofs(entries: TransparencyLogEntry[]): void {
       throw new VerifyError('TLOG_INVALID', `tlog entry ${i}: checkpoint body too short`);
     }
     if (proof.treeSize !== size) {
-      throw new VerifyError('TLOG_INVALID', `tlog entry ${i}: inclusion proof treeSize ${proof.treeSize} != checkpoint size ${size}`);
+      throw new VerifyError(
+        'TLOG_INVALID',
+        `tlog entry ${i}: inclusion proof treeSize ${proof.treeSize} != checkpoint size ${size}`,
+      );
     }
     if (!Buffer.from(root, 'base64').equals(Buffer.from(proof.rootHash))) {
-      throw new VerifyError('TLOG_INVALID', `tlog entry ${i}: inclusion proof rootHash differs from the checkpoint's root hash`);
+      throw new VerifyError(
+        'TLOG_INVALID',
+        `tlog entry ${i}: inclusion proof rootHash differs from the checkpoint's root hash`,
+      );
     }
     // Signature lines: every line after the blank one, each `— <name> <canonical base64>`. sigstore-js
     // skips lines it cannot parse and decodes base64 leniently (so the unused bits of the last
@@ -264,11 +287,17 @@ export function checkInclusionProofs(entries: TransparencyLogEntry[]): void {
     for (const line of sigLines) {
       const m = /^\u2014 (\S+) ([A-Za-z0-9+/]+={0,2})$/u.exec(line);
       if (!m || Buffer.from(m[2]!, 'base64').toString('base64') !== m[2]) {
-        throw new VerifyError('TLOG_INVALID', `tlog entry ${i}: malformed checkpoint signature line ${JSON.stringify(line)}`);
+        throw new VerifyError(
+          'TLOG_INVALID',
+          `tlog entry ${i}: malformed checkpoint signature line ${JSON.stringify(line)}`,
+        );
       }
     }
     if (/ - \d+$/.test(origin) && sigLines.length !== 1) {
-      throw new VerifyError('TLOG_INVALID', `tlog entry ${i}: a Rekor v1 checkpoint must carry exactly one signature, found ${sigLines.length}`);
+      throw new VerifyError(
+        'TLOG_INVALID',
+        `tlog entry ${i}: a Rekor v1 checkpoint must carry exactly one signature, found ${sigLines.length}`,
+      );
     }
   });
 }
@@ -282,10 +311,15 @@ function checkArtifactInStatement(bundle: Bundle, artifact: Uint8Array): void {
   try {
     statement = JSON.parse(Buffer.from(env.payload).toString('utf8'));
   } catch (e) {
-    throw new VerifyError('ARTIFACT_MISMATCH', `the DSSE payload (${env.payloadType}) is not JSON, cannot match the artifact`, { cause: e });
+    throw new VerifyError(
+      'ARTIFACT_MISMATCH',
+      `the DSSE payload (${env.payloadType}) is not JSON, cannot match the artifact`,
+      { cause: e },
+    );
   }
   const subjects = (statement as { subject?: unknown }).subject;
-  if (!Array.isArray(subjects)) throw new VerifyError('ARTIFACT_MISMATCH', 'the DSSE payload is not an in-toto statement with subjects');
+  if (!Array.isArray(subjects))
+    throw new VerifyError('ARTIFACT_MISMATCH', 'the DSSE payload is not an in-toto statement with subjects');
   const computed = new Map<string, string>();
   for (const s of subjects) {
     const digest = (s as { digest?: Record<string, unknown> } | null)?.digest;
@@ -316,7 +350,8 @@ export async function verifyBundle(bundleJson: unknown, opts: VerifyBundleOption
 
 /** Synchronous form of `verifyBundle` (the verification itself is CPU-only). */
 export function verifyBundleSync(bundleJson: unknown, opts: VerifyBundleOptions): VerifyBundleResult {
-  if (!opts || typeof opts !== 'object') throw new VerifyError('VERIFICATION_FAILED', 'verifyBundle needs options with a trustedRoot');
+  if (!opts || typeof opts !== 'object')
+    throw new VerifyError('VERIFICATION_FAILED', 'verifyBundle needs options with a trustedRoot');
   const root = parseTrustedRoot(opts.trustedRoot);
 
   // 1. The bundle's shape.
@@ -329,7 +364,8 @@ export function verifyBundleSync(bundleJson: unknown, opts: VerifyBundleOptions)
   }
   const vm = bundle.verificationMaterial.content;
   if (vm.$case === 'x509CertificateChain' || vm.$case === 'certificate') {
-    const raw = vm.$case === 'certificate' ? vm.certificate.rawBytes : vm.x509CertificateChain.certificates[0]?.rawBytes;
+    const raw =
+      vm.$case === 'certificate' ? vm.certificate.rawBytes : vm.x509CertificateChain.certificates[0]?.rawBytes;
     checkCertificateEncoding(Buffer.from(raw ?? []));
   }
   if (bundle.content.$case === 'messageSignature' && !opts.artifact) {
@@ -359,7 +395,8 @@ export function verifyBundleSync(bundleJson: unknown, opts: VerifyBundleOptions)
   let extraSan: RegExp | undefined;
   if (identity.subjectAlternativeName !== undefined) {
     policy.subjectAlternativeName = new RegExp(`^${escapeRegExp(identity.subjectAlternativeName)}$`);
-    if (identity.subjectAlternativeNameRegexp !== undefined) extraSan = compileRegexp(identity.subjectAlternativeNameRegexp);
+    if (identity.subjectAlternativeNameRegexp !== undefined)
+      extraSan = compileRegexp(identity.subjectAlternativeNameRegexp);
   } else if (identity.subjectAlternativeNameRegexp !== undefined) {
     policy.subjectAlternativeName = compileRegexp(identity.subjectAlternativeNameRegexp);
   }
@@ -384,7 +421,10 @@ export function verifyBundleSync(bundleJson: unknown, opts: VerifyBundleOptions)
   // 5. What sigstore-js leaves out.
   const subject = signer.identity?.subjectAlternativeName;
   if (extraSan && (subject === undefined || !extraSan.test(subject))) {
-    throw new VerifyError('UNTRUSTED_SIGNER', `certificate identity error - expected ${String(extraSan)}, got ${String(subject)}`);
+    throw new VerifyError(
+      'UNTRUSTED_SIGNER',
+      `certificate identity error - expected ${String(extraSan)}, got ${String(subject)}`,
+    );
   }
   checkInclusionProofs(bundle.verificationMaterial.tlogEntries);
   if (opts.artifact) checkArtifactInStatement(bundle, opts.artifact);
@@ -405,7 +445,7 @@ export function verifyBundleSync(bundleJson: unknown, opts: VerifyBundleOptions)
  */
 function memoizeCertificateDer(cert: CoreX509Certificate): void {
   for (const obj of [cert.root, cert.tbsCertificate]) {
-    if (Object.prototype.hasOwnProperty.call(obj, 'toDER')) continue;
+    if (Object.hasOwn(obj, 'toDER')) continue;
     const der = ASN1Obj.prototype.toDER.call(obj);
     Object.defineProperty(obj, 'toDER', { value: (): Buffer => der, enumerable: false });
   }
@@ -424,20 +464,25 @@ export function checkCertificateEncoding(der: Buffer): void {
     const cert = ASN1Obj.parseBuffer(Buffer.from(der) as Buffer<ArrayBuffer>);
     const [tbs, outerAlg, sigValue] = cert.subs;
     const innerAlg = tbs?.subs[tbs.subs[0]?.tag.isContextSpecific(0x00) ? 2 : 1];
-    if (cert.subs.length !== 3 || !tbs || !outerAlg || !sigValue || !innerAlg) throw new Error('not an X.509 certificate');
+    if (cert.subs.length !== 3 || !tbs || !outerAlg || !sigValue || !innerAlg)
+      throw new Error('not an X.509 certificate');
     if (outerAlg.tag.toDER() !== innerAlg.tag.toDER() || !outerAlg.value.equals(innerAlg.value)) {
       throw new Error('signatureAlgorithm differs from tbsCertificate.signature');
     }
-    if (!sigValue.tag.isBitString() || sigValue.value[0] !== 0) throw new Error('signature is not a BIT STRING without unused bits');
+    if (!sigValue.tag.isBitString() || sigValue.value[0] !== 0)
+      throw new Error('signature is not a BIT STRING without unused bits');
   } catch (e) {
-    throw new VerifyError('CERTIFICATE_INVALID', `the signing certificate does not parse: ${messageOf(e)}`, { cause: e });
+    throw new VerifyError('CERTIFICATE_INVALID', `the signing certificate does not parse: ${messageOf(e)}`, {
+      cause: e,
+    });
   }
 }
 
 function signatureVerifies(entity: SignedEntity, publicKey: VerifyBundleOptions['publicKey']): boolean {
   try {
     let key: KeyObject;
-    if (entity.key.$case === 'certificate') key = createPublicKey({ key: entity.key.certificate.publicKey, format: 'der', type: 'spki' });
+    if (entity.key.$case === 'certificate')
+      key = createPublicKey({ key: entity.key.certificate.publicKey, format: 'der', type: 'spki' });
     else if (publicKey) key = createPublicKey(publicKey.pem);
     else return true; // nothing to say
     return entity.signature.verifySignature(key);

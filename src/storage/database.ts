@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
-import { sql, type SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
@@ -84,7 +84,9 @@ export interface Database {
    * and COMMIT are pipelined on one connection, one round trip in all. Resolves with each
    * statement's rows once committed; rejects if any statement fails, and then nothing is.
    */
-  atomic(statements: ReadonlyArray<readonly [text: string, params?: readonly unknown[]]>): Promise<Array<Record<string, unknown>[]>>;
+  atomic(
+    statements: ReadonlyArray<readonly [text: string, params?: readonly unknown[]]>,
+  ): Promise<Array<Record<string, unknown>[]>>;
   migrate(): Promise<void>;
   /** True when the database answers and every table of the schema exists. */
   ready(): Promise<boolean>;
@@ -126,7 +128,7 @@ async function openPglite(opts: { dataDir: string } | { memory: true }): Promise
     mkdirSync(path.dirname(opts.dataDir), { recursive: true });
     // PGlite has no multi-process safety: a second process on the same directory would
     // silently lose writes, so refuse to open a directory another live process holds.
-    lock = acquireDirLock(opts.dataDir + '.lock');
+    lock = acquireDirLock(`${opts.dataDir}.lock`);
     try {
       client = await PGlite.create({ dataDir: opts.dataDir });
     } catch (err) {
@@ -148,7 +150,8 @@ async function openPglite(opts: { dataDir: string } | { memory: true }): Promise
     atomic: (statements) =>
       client.transaction(async (tx) => {
         const out: Array<Record<string, unknown>[]> = [];
-        for (const [text, params] of statements) out.push((await tx.query<Record<string, unknown>>(text, (params ?? []) as unknown[])).rows);
+        for (const [text, params] of statements)
+          out.push((await tx.query<Record<string, unknown>>(text, (params ?? []) as unknown[])).rows);
         return out;
       }),
     async migrate() {
@@ -188,7 +191,9 @@ async function openPostgres(opts: { url: string; max?: number }): Promise<Databa
         // Issued without awaiting each other, so postgres.js writes them out together.
         const settled = await Promise.allSettled([
           conn.unsafe('begin'),
-          ...statements.map(([text, params]) => conn.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[], options)),
+          ...statements.map(([text, params]) =>
+            conn.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[], options),
+          ),
           conn.unsafe('commit'),
         ]);
         // A failed statement aborts the transaction: the later ones fail with 25P02 and the
@@ -196,7 +201,8 @@ async function openPostgres(opts: { url: string; max?: number }): Promise<Databa
         const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
         if (failures.length > 0) throw failures.find((e) => sqlStateOf(e) !== '25P02') ?? failures[0];
         const commit = settled[settled.length - 1] as PromiseFulfilledResult<{ command?: string }>;
-        if (commit.value.command !== 'COMMIT') throw new DatabaseError(`the transaction ended with ${commit.value.command}`, undefined, undefined);
+        if (commit.value.command !== 'COMMIT')
+          throw new DatabaseError(`the transaction ended with ${commit.value.command}`, undefined, undefined);
         return settled.slice(1, -1).map((r) => [...(r as PromiseFulfilledResult<Record<string, unknown>[]>).value]);
       } finally {
         conn.release();

@@ -67,7 +67,8 @@ export interface BatchRows {
   checkpoint: StoredCheckpoint;
 }
 
-const toU8 = (v: unknown): Uint8Array => (Buffer.isBuffer(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : (v as Uint8Array));
+const toU8 = (v: unknown): Uint8Array =>
+  Buffer.isBuffer(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : (v as Uint8Array);
 const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
 
 const SQL = {
@@ -75,7 +76,8 @@ const SQL = {
   treeSize: 'select tree_size from log_checkpoints order by tree_size desc limit 1',
   latestCheckpoint: 'select tree_size, root_hash, note from log_checkpoints order by tree_size desc limit 1',
   checkpointAt: 'select tree_size, root_hash, note from log_checkpoints where tree_size = $1::int8',
-  entry: 'select log_index, body, leaf_hash, integrated_time, kind, attestation_id from log_entries where log_index = $1::int8',
+  entry:
+    'select log_index, body, leaf_hash, integrated_time, kind, attestation_id from log_entries where log_index = $1::int8',
   nodes: `select n.level, n.idx, n.hash from log_nodes n
           join unnest($1::int2[], $2::int8[]) as u(l, i) on n.level = u.l and n.idx = u.i`,
   // Both lookups are index scans: the primary key, and the unique (signer, statement) index.
@@ -157,15 +159,19 @@ export class LogBatch {
 // one (~0.1 ms per statement here). Every logged bundle carries such a character: the
 // checkpoint note's signature line starts with an em dash. So the note goes into the batch's
 // JSON pre-escaped (\u2014), as raw JSON text; the stored value is the same.
-const NON_ASCII = /[^\x00-\x7f]/;
-const NON_ASCII_ALL = /[^\x00-\x7f]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the range is all of ASCII, control characters included
+const NON_ASCII = /[^\u0000-\u007f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: as above
+const NON_ASCII_ALL = /[^\u0000-\u007f]/g;
 const rawJson = (JSON as unknown as { rawJSON?: (text: string) => unknown }).rawJSON;
 const escapeChar = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 const asciiJsonString = (s: string): unknown =>
   // latin1 round trip: the escaped text is ASCII, but still stored two-byte until copied.
   rawJson ? rawJson(Buffer.from(JSON.stringify(s).replace(NON_ASCII_ALL, escapeChar), 'latin1').toString('latin1')) : s;
 
-type BundleJson = { verificationMaterial?: { tlogEntries?: Array<{ inclusionProof?: { checkpoint?: { envelope?: unknown } } }> } };
+type BundleJson = {
+  verificationMaterial?: { tlogEntries?: Array<{ inclusionProof?: { checkpoint?: { envelope?: unknown } } }> };
+};
 
 function withAsciiNotes(bundle: unknown): unknown {
   const vm = (bundle as BundleJson | null)?.verificationMaterial;
@@ -176,7 +182,13 @@ function withAsciiNotes(bundle: unknown): unknown {
     const envelope = e?.inclusionProof?.checkpoint?.envelope;
     if (typeof envelope !== 'string' || !NON_ASCII.test(envelope)) return e;
     changed = true;
-    return { ...e, inclusionProof: { ...e.inclusionProof, checkpoint: { ...e.inclusionProof!.checkpoint, envelope: asciiJsonString(envelope) } } };
+    return {
+      ...e,
+      inclusionProof: {
+        ...e.inclusionProof,
+        checkpoint: { ...e.inclusionProof!.checkpoint, envelope: asciiJsonString(envelope) },
+      },
+    };
   });
   return changed ? { ...(bundle as object), verificationMaterial: { ...vm, tlogEntries: escaped } } : bundle;
 }
@@ -196,7 +208,9 @@ function writeStatement(batch: BatchRows): [string, unknown[]] {
       log_index: row.logIndex,
       created_at: (row.createdAt ?? new Date()).toISOString(),
     })),
-    s: batch.records.flatMap(({ row, subjects }) => subjects.map((s) => ({ attestation_id: row.id, digest: s.digest, name: s.name }))),
+    s: batch.records.flatMap(({ row, subjects }) =>
+      subjects.map((s) => ({ attestation_id: row.id, digest: s.digest, name: s.name })),
+    ),
     e: batch.entries.map((e) => ({
       log_index: e.logIndex,
       body: b64(e.body),
@@ -243,7 +257,11 @@ export class LogRepo {
       ]);
       const start: BatchStart = {
         treeSize: head[0] ? Number(head[0].tree_size) : 0,
-        existing: existing.map((r) => ({ id: r.id, signerSubject: r.signer_subject, statementSha256: r.statement_sha256 })),
+        existing: existing.map((r) => ({
+          id: r.id,
+          signerSubject: r.signer_subject,
+          statementSha256: r.statement_sha256,
+        })),
       };
       return fn(new LogBatch(sql), start);
     });

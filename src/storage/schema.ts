@@ -147,7 +147,9 @@ export const rebuildExceptions = pgTable('rebuild_exceptions', {
   reason: text('reason').notNull(),
   ticket: text('ticket'),
   requestedBy: text('requested_by').notNull(),
-  status: text('status', { enum: ['pending', 'approved', 'rejected', 'expired'] }).notNull().default('pending'),
+  status: text('status', { enum: ['pending', 'approved', 'rejected', 'expired'] })
+    .notNull()
+    .default('pending'),
   expiresAt: tstz('expires_at'),
   attestationId: text('attestation_id').references(() => attestations.id),
   createdAt: createdAt(),

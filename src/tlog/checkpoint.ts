@@ -6,8 +6,9 @@
  *
  *   <origin>\n<size>\n<base64 root>\n\n— <name> base64(keyHint || DER signature)\n
  */
-import { createHash, createPublicKey, sign, verify } from 'node:crypto';
+
 import type { KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, sign, verify } from 'node:crypto';
 
 /** A checkpoint as `parseCheckpoint` returns it. `body` is the exact signed note text. */
 export interface ParsedCheckpoint {

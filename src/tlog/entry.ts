@@ -17,8 +17,9 @@
  * is also its own JCS form and is byte-identical to the envelope inside a v0.3 bundle
  * serialised by @sigstore/bundle, so anyone can recompute the hash from the bundle.
  */
-import { createHash, sign, verify } from 'node:crypto';
+
 import type { KeyObject } from 'node:crypto';
+import { createHash, sign, verify } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
 
 // canonicalize is CommonJS (`module.exports = fn`) but its .d.ts declares `export default`;
@@ -97,14 +98,19 @@ export function dsseEntryBody(input: { envelope: DsseEnvelopeInput; verifierPem:
     spec: {
       envelopeHash: { algorithm: 'sha256', value: sha256Hex(dsseEnvelopeJson(envelope)) },
       payloadHash: { algorithm: 'sha256', value: sha256Hex(envelope.payload) },
-      signatures: [{ signature: b64(envelope.signature), verifier: Buffer.from(verifierPem, 'utf8').toString('base64') }],
+      signatures: [
+        { signature: b64(envelope.signature), verifier: Buffer.from(verifierPem, 'utf8').toString('base64') },
+      ],
     },
   });
 }
 
 // Reject fields that would make the signed JSON differ from what verifiers rebuild.
 function assertPromiseFields(f: PromiseFields): void {
-  for (const [name, v] of [['integratedTime', f.integratedTime], ['logIndex', f.logIndex]] as const) {
+  for (const [name, v] of [
+    ['integratedTime', f.integratedTime],
+    ['logIndex', f.logIndex],
+  ] as const) {
     if (!Number.isSafeInteger(v) || v < 0) {
       throw new RangeError(`entry: ${name} must be a non-negative safe integer, got ${String(v)}`);
     }

@@ -12,7 +12,14 @@
 // the frontier is read again. Any failed batch forgets the head.
 import type { KeyObject } from 'node:crypto';
 import { PG_ERRORS, sqlStateOf } from '../storage/database.ts';
-import type { BatchRows, ExistingAttestation, LoggedRecord, LogRepo, StoredCheckpoint, UniqueKey } from '../storage/log-repo.ts';
+import type {
+  BatchRows,
+  ExistingAttestation,
+  LoggedRecord,
+  LogRepo,
+  StoredCheckpoint,
+  UniqueKey,
+} from '../storage/log-repo.ts';
 import { checkpointBody, logId as logIdOf, signCheckpoint } from './checkpoint.ts';
 import { inclusionPromise } from './entry.ts';
 import {
@@ -20,13 +27,13 @@ import {
   consistencyPlan,
   EMPTY_ROOT,
   frontierIds,
+  type HashedNode,
   hashRanges,
   inclusionPlan,
   leafHash,
+  type NodeId,
   nodeKey,
   nodesFor,
-  type HashedNode,
-  type NodeId,
 } from './merkle.ts';
 
 /** A transparency log entry as Sigstore bundles carry it (protobuf-specs JSON form). */
@@ -94,7 +101,7 @@ const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 
 /** A stable tree id from the log key: its log id's first 7 bytes as a decimal number. */
 export function treeIdFor(logId: Uint8Array): string {
-  return BigInt('0x' + Buffer.from(logId.subarray(0, 7)).toString('hex')).toString(10);
+  return BigInt(`0x${Buffer.from(logId.subarray(0, 7)).toString('hex')}`).toString(10);
 }
 
 export function logIdentity(opts: { issuer: string; publicKey: KeyObject; treeId?: number | undefined }): LogIdentity {
@@ -187,7 +194,7 @@ export class TransparencyLog {
         if (!this.#overSocket) {
           // PGlite answers within this thread: nothing to interleave with, and every event-loop
           // turn may hold a whole batch, so answer at once.
-          batch.forEach((p, i) => settle(p, outcomes[i]!));
+          for (const [i, p] of batch.entries()) settle(p, outcomes[i]!);
           continue;
         }
         // Answered callers resume with CPU work (building a response, signing their next
@@ -242,7 +249,7 @@ export class TransparencyLog {
           }
           if (written) {
             this.#head = built.head;
-            items.forEach((at, i) => (outcomes[at] = built.entries[i]!));
+            for (const [i, at] of items.entries()) outcomes[at] = built.entries[i]!;
             return outcomes as Outcome[];
           }
         }
@@ -272,12 +279,13 @@ export class TransparencyLog {
       const logged = items.map((i) => all[i]!);
       let built = this.#build(logged, oldSize, frontier);
       // Proof nodes neither in the frontier nor new (none in practice): read them, build again.
-      if (Array.isArray(built)) built = this.#build(logged, oldSize, new Map([...frontier, ...(await tx.nodes(built))]));
+      if (Array.isArray(built))
+        built = this.#build(logged, oldSize, new Map([...frontier, ...(await tx.nodes(built))]));
       if (Array.isArray(built)) throw new Error('log: proof nodes missing from storage');
       if (!(await tx.write(built.rows))) throw new Error('log: the tree size moved while the log lock was held');
       head = built.head;
       const entries = built.entries;
-      items.forEach((at, i) => (outcomes[at] = entries[i]!));
+      for (const [i, at] of items.entries()) outcomes[at] = entries[i]!;
       return outcomes;
     });
     this.#head = head;
@@ -313,7 +321,10 @@ export class TransparencyLog {
     const rootB64 = b64(root);
     const entries = items.map((item, i): TlogEntryJson => {
       const logIndex = String(oldSize + i);
-      const set = inclusionPromise({ body: item.body, integratedTime, logId: this.identity.logId, logIndex: oldSize + i }, this.#privateKey);
+      const set = inclusionPromise(
+        { body: item.body, integratedTime, logId: this.identity.logId, logIndex: oldSize + i },
+        this.#privateKey,
+      );
       return {
         logIndex,
         logId: { keyId },
@@ -394,7 +405,10 @@ export class TransparencyLog {
   }
 
   /** Consistency proof between two stored checkpoints (0 < from <= to <= latest). */
-  async consistency(from: number, to: number): Promise<{ hashes: string[]; from: StoredCheckpoint; to: StoredCheckpoint } | undefined> {
+  async consistency(
+    from: number,
+    to: number,
+  ): Promise<{ hashes: string[]; from: StoredCheckpoint; to: StoredCheckpoint } | undefined> {
     const [a, b] = await Promise.all([this.#repo.checkpointAt(from), this.#repo.checkpointAt(to)]);
     if (!a || !b) return undefined;
     const plan = consistencyPlan(from, to);

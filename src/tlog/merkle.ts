@@ -274,7 +274,8 @@ export function appendNodes(
   const nodes: HashedNode[] = [];
   let size = oldSize;
   for (const leaf of newLeafHashes) {
-    if (leaf.length !== HASH_SIZE) throw new Error(`leaf hash at index ${size} has ${leaf.length} bytes, want ${HASH_SIZE}`);
+    if (leaf.length !== HASH_SIZE)
+      throw new Error(`leaf hash at index ${size} has ${leaf.length} bytes, want ${HASH_SIZE}`);
     let node: HashedNode = { level: 0, index: size, hash: leaf };
     nodes.push(node);
     // Like a binary counter increment: equal-level neighbours merge into their parent.

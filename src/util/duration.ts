@@ -6,6 +6,9 @@ export const DURATION_PATTERN = /^([1-9][0-9]{0,6})([smhdw])$/;
 
 export function parseDuration(text: string): number {
   const m = DURATION_PATTERN.exec(text);
-  if (!m) throw new RangeError(`invalid duration "${text}": expected a positive number and one of s, m, h, d, w (e.g. 15m, 30d)`);
+  if (!m)
+    throw new RangeError(
+      `invalid duration "${text}": expected a positive number and one of s, m, h, d, w (e.g. 15m, 30d)`,
+    );
   return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 }

@@ -7,28 +7,49 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import type { Database } from '../../src/storage/database.ts';
 import { testApp } from '../helpers/app.ts';
+import type { Json } from '../helpers/json.ts';
 import { sha256 } from '../helpers/statements.ts';
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 export const ISSUER = 'https://waybill.test';
 
 // An independent Sigstore-like instance (test/fixtures/external) whose bundles waybill ingests.
 const FIX = fileURLToPath(new URL('../fixtures/external/', import.meta.url));
-const external = JSON.parse(readFileSync(FIX + 'manifest.json', 'utf8')) as { keyHint: string; digests: { testResult: string } };
+const external = JSON.parse(readFileSync(`${FIX}manifest.json`, 'utf8')) as {
+  keyHint: string;
+  digests: { testResult: string };
+};
 const externalBundle = (name: string) => JSON.parse(readFileSync(FIX + name, 'utf8')) as unknown;
 
 function facts(digest: string, opts: { commit: string; lodash?: string }) {
   return {
     subjects: [{ name: 'ghcr.io/example/shop', digest: { sha256: digest } }],
     buildType: 'https://actions.github.io/buildtypes/workflow/v1',
-    externalParameters: { workflow: { ref: 'refs/heads/main', repository: 'https://github.com/example/shop', path: '.github/workflows/release.yml' } },
+    externalParameters: {
+      workflow: {
+        ref: 'refs/heads/main',
+        repository: 'https://github.com/example/shop',
+        path: '.github/workflows/release.yml',
+      },
+    },
     resolvedDependencies: [
       { uri: 'git+https://github.com/example/shop@refs/heads/main', digest: { gitCommit: opts.commit } },
-      { uri: `pkg:npm/lodash@${opts.lodash ?? '4.17.20'}`, digest: { sha512: (sha256(`lodash${opts.lodash ?? '4.17.20'}`) + sha256('x')).slice(0, 128) } },
-      { uri: 'pkg:docker/node@20?repository_url=docker.io/library', digest: { sha256: sha256('node20-a') }, annotations: { role: 'base-image' } },
+      {
+        uri: `pkg:npm/lodash@${opts.lodash ?? '4.17.20'}`,
+        digest: { sha512: (sha256(`lodash${opts.lodash ?? '4.17.20'}`) + sha256('x')).slice(0, 128) },
+      },
+      {
+        uri: 'pkg:docker/node@20?repository_url=docker.io/library',
+        digest: { sha256: sha256('node20-a') },
+        annotations: { role: 'base-image' },
+      },
     ],
-    builder: { id: 'https://github.com/example/shop/.github/workflows/release.yml@refs/heads/main', version: { runner: '2.319.1' } },
-    metadata: { invocationId: `https://github.com/example/shop/actions/runs/${randomBytes(3).toString('hex')}/attempts/1` },
+    builder: {
+      id: 'https://github.com/example/shop/.github/workflows/release.yml@refs/heads/main',
+      version: { runner: '2.319.1' },
+    },
+    metadata: {
+      invocationId: `https://github.com/example/shop/actions/runs/${randomBytes(3).toString('hex')}/attempts/1`,
+    },
   };
 }
 
@@ -89,11 +110,17 @@ export async function buildChain(database: Database): Promise<Chain> {
   const promote = async (digest: string, env: string) => {
     const v = await post('/v1/verdicts', deployer, { digest: `sha256:${digest}`, environment: env });
     expect(v.body.decision, JSON.stringify(v.body.reasons)).toBe('allow');
-    const d = await post('/v1/deployments', deployer, { digest: `sha256:${digest}`, environment: env, verdictId: v.body.id });
+    const d = await post('/v1/deployments', deployer, {
+      digest: `sha256:${digest}`,
+      environment: env,
+      verdictId: v.body.id,
+    });
     expect(d.status, JSON.stringify(d.body)).toBe(201);
   };
   const tested = async (digest: string, env: string) =>
-    expect((await post('/v1/attestations', tester, { environment: env, statement: testResult(digest) })).status).toBe(201);
+    expect((await post('/v1/attestations', tester, { environment: env, statement: testResult(digest) })).status).toBe(
+      201,
+    );
 
   // A: built once, promoted dev -> staging -> production.
   const commit = randomBytes(20).toString('hex');
@@ -124,26 +151,38 @@ export async function buildChain(database: Database): Promise<Chain> {
 
   // C: another source entirely, in dev.
   const C = sha256(randomBytes(16));
-  expect((await post('/v1/provenance', builder, facts(C, { commit: randomBytes(20).toString('hex') }))).status).toBe(201);
+  expect((await post('/v1/provenance', builder, facts(C, { commit: randomBytes(20).toString('hex') }))).status).toBe(
+    201,
+  );
   await promote(C, 'dev');
   await tested(C, 'dev');
 
   // E: its deployment claims a time before its verdict's (the clock is moved back in between).
   const E = sha256(randomBytes(16));
-  expect((await post('/v1/provenance', builder, facts(E, { commit: randomBytes(20).toString('hex') }))).status).toBe(201);
+  expect((await post('/v1/provenance', builder, facts(E, { commit: randomBytes(20).toString('hex') }))).status).toBe(
+    201,
+  );
   const base = Date.now();
   clock = base + 5 * 60_000;
   const v = await post('/v1/verdicts', deployer, { digest: `sha256:${E}`, environment: 'dev' });
   expect(v.body.decision).toBe('allow');
   clock = base + 60_000;
-  expect((await post('/v1/deployments', deployer, { digest: `sha256:${E}`, environment: 'dev', verdictId: v.body.id })).status).toBe(201);
+  expect(
+    (await post('/v1/deployments', deployer, { digest: `sha256:${E}`, environment: 'dev', verdictId: v.body.id }))
+      .status,
+  ).toBe(201);
   clock = undefined;
 
   // F: built here, tested by an external CI whose signed test result waybill ingests into dev.
   const F = external.digests.testResult;
-  expect((await post('/v1/provenance', builder, facts(F, { commit: randomBytes(20).toString('hex') }))).status).toBe(201);
+  expect((await post('/v1/provenance', builder, facts(F, { commit: randomBytes(20).toString('hex') }))).status).toBe(
+    201,
+  );
   await promote(F, 'dev');
-  const ingested = await post('/v1/bundles', tester, { bundle: externalBundle('dsse-v0.2-chain-intoto.json'), environment: 'dev' });
+  const ingested = await post('/v1/bundles', tester, {
+    bundle: externalBundle('dsse-v0.2-chain-intoto.json'),
+    environment: 'dev',
+  });
   expect(ingested.status, JSON.stringify(ingested.body)).toBe(201);
   await promote(F, 'staging');
 
@@ -159,5 +198,20 @@ export async function buildChain(database: Database): Promise<Chain> {
   const packC = await get(`/v1/artifacts/sha256:${C}/evidence`);
   const packE = await get(`/v1/artifacts/sha256:${E}/evidence`);
   const packF = await get(`/v1/artifacts/sha256:${F}/evidence`);
-  return { t, root, auditor, A, B, C, E, F, productionPack, packA, packC, packE, packF, exceptionAttestationId: approved.body.attestationId };
+  return {
+    t,
+    root,
+    auditor,
+    A,
+    B,
+    C,
+    E,
+    F,
+    productionPack,
+    packA,
+    packC,
+    packE,
+    packF,
+    exceptionAttestationId: approved.body.attestationId,
+  };
 }

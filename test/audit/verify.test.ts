@@ -7,21 +7,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyPack, verifyPackSync, type PackReport } from '../../src/audit/verify.ts';
+import { type PackReport, verifyPack, verifyPackSync } from '../../src/audit/verify.ts';
 import type { Database } from '../../src/storage/database.ts';
-import { backends } from '../helpers/db.ts';
 import { testApp } from '../helpers/app.ts';
+import { backends } from '../helpers/db.ts';
+import type { Json } from '../helpers/json.ts';
 import { runCli } from '../helpers/process.ts';
 import { sha256 } from '../helpers/statements.ts';
-import { buildChain, ISSUER, type Chain } from './chain.ts';
-
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+import { buildChain, type Chain, ISSUER } from './chain.ts';
 
 const clone = <T>(v: T): T => structuredClone(v);
 
 /** The attestation of `role` (and environment) in a pack. */
 function att(pack: Json, role: string, environment?: string | null): Json {
-  const found = pack.attestations.filter((a: Json) => a.role === role && (environment === undefined || a.environment === environment));
+  const found = pack.attestations.filter(
+    (a: Json) => a.role === role && (environment === undefined || a.environment === environment),
+  );
   expect(found, `${role} ${environment ?? ''}`).toHaveLength(1);
   return found[0];
 }
@@ -78,7 +79,12 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       expect(Date.parse(prod!.deployment.at!)).toBeGreaterThanOrEqual(Date.parse(prod!.verdict.at!));
       // what the rebuild borrowed from the original is about A, and says so
       const borrowed = r.attestations.filter((a) => a.subjects.includes(`sha256:${chain.A}`));
-      expect(borrowed.map((a) => a.role).sort()).toEqual(['deployment', 'original-provenance', 'rebuild-exception', 'test-result']);
+      expect(borrowed.map((a) => a.role).sort()).toEqual([
+        'deployment',
+        'original-provenance',
+        'rebuild-exception',
+        'test-result',
+      ]);
       expect(borrowed.find((a) => a.role === 'deployment')!.notes.join()).toMatch(/borrowed under exception/);
       expect(r.attestations.every((a) => a.ok && a.signer && a.logIndex !== null && a.integratedTime)).toBe(true);
     });
@@ -92,17 +98,23 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       expect([...times].sort((a, b) => a - b)).toEqual(times);
     });
 
-    it('a bundle signed outside waybill: checked through waybill\'s log entry, and marked so', async () => {
+    it("a bundle signed outside waybill: checked through waybill's log entry, and marked so", async () => {
       const r = await verify(chain.packF);
       expect(r.problems).toEqual([]);
       expect(r.steps.map((s) => s.environment)).toEqual(['dev', 'staging']);
       const ext = r.attestations.filter((a) => a.externallySigned);
       expect(ext).toHaveLength(1);
-      expect(ext[0]).toMatchObject({ role: 'test-result', environment: 'dev', ok: true, subjects: [`sha256:${chain.F}`] });
+      expect(ext[0]).toMatchObject({
+        role: 'test-result',
+        environment: 'dev',
+        ok: true,
+        subjects: [`sha256:${chain.F}`],
+      });
       expect(ext[0]!.signer).toMatch(/^https:\/\/github\.example\.com\//);
       expect(ext[0]!.notes.join()).toMatch(/signed outside waybill .* not checked offline/);
       const vsa = att(chain.packF, 'verdict', 'staging');
-      const inputs = JSON.parse(Buffer.from(vsa.bundle.dsseEnvelope.payload, 'base64').toString('utf8')).predicate.inputAttestations;
+      const inputs = JSON.parse(Buffer.from(vsa.bundle.dsseEnvelope.payload, 'base64').toString('utf8')).predicate
+        .inputAttestations;
       expect(inputs.map((i: Json) => i.digest.sha256)).toContain(ext[0]!.id);
     });
 
@@ -114,7 +126,10 @@ describe.each(backends)('evidence packs on $name', (backend) => {
 
     it('an empty or foreign document is refused with the reason', async () => {
       expectProblem(await verify(null), /^pack: not a JSON object/);
-      expectProblem(await verify({ ...chain.packA, mediaType: 'application/json' }), /^pack: mediaType "application\/json" is not application\/vnd\.waybill\.evidence\+json/);
+      expectProblem(
+        await verify({ ...chain.packA, mediaType: 'application/json' }),
+        /^pack: mediaType "application\/json" is not application\/vnd\.waybill\.evidence\+json/,
+      );
       const noManifest = clone(chain.packA);
       delete noManifest.manifest;
       expectProblem(await verify(noManifest), /^pack\.manifest: /);
@@ -128,7 +143,11 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       const payload = Buffer.from(tr.bundle.dsseEnvelope.payload, 'base64');
       const at = payload.indexOf('"PASSED"') + 1;
       expect(at).toBeGreaterThan(0);
-      tr.bundle.dsseEnvelope.payload = flipB64(tr.bundle.dsseEnvelope.payload, at, 'P'.charCodeAt(0) ^ 'F'.charCodeAt(0));
+      tr.bundle.dsseEnvelope.payload = flipB64(
+        tr.bundle.dsseEnvelope.payload,
+        at,
+        'P'.charCodeAt(0) ^ 'F'.charCodeAt(0),
+      );
       const r = await verify(pack);
       const who = `test-result ${tr.id} (staging)`;
       expectProblem(r, who, /the bundle does not verify .*SIGNATURE_INVALID/);
@@ -164,7 +183,11 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       expect(v.logEntry.inclusionProof.hashes.length).toBeGreaterThan(0);
       v.logEntry.inclusionProof.hashes[0] = flipB64(v.logEntry.inclusionProof.hashes[0], 7);
       const r = await verify(pack);
-      expectProblem(r, `verdict ${v.id} (dev)`, `inclusion proof: entry #${v.logEntry.logIndex} does not hash up to the root it claims`);
+      expectProblem(
+        r,
+        `verdict ${v.id} (dev)`,
+        `inclusion proof: entry #${v.logEntry.logIndex} does not hash up to the root it claims`,
+      );
       expect(r.problems).toHaveLength(1);
     });
 
@@ -174,7 +197,9 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       const m = /^(\u2014 \S+ )(\S+)\n$/u.exec(sigLine)!;
       pack.checkpoint = `${body}\n\n${m[1]}${flipB64(m[2]!, -2)}\n`;
       const r = await verify(pack);
-      expect(r.problems[0]).toMatch(/^checkpoint: the signature does not verify with the trusted root's log key \(signature does not verify\)/);
+      expect(r.problems[0]).toMatch(
+        /^checkpoint: the signature does not verify with the trusted root's log key \(signature does not verify\)/,
+      );
       expect(r.checkpoint?.verified).toBe(false);
       // the proofs still carry the genuine note: said once, not once per bundle
       expectProblem(r, /^checkpoint: it is not the checkpoint note any of the \d+ inclusion proofs carries/);
@@ -187,7 +212,10 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       pack.checkpoint = lines.join('\n');
       const r = await verify(pack);
       expect(r.problems[0]).toMatch(/^checkpoint: the signature does not verify/);
-      expectProblem(r, /^checkpoint: its tree head \(size, root hash\) is not the one any of the \d+ inclusion proofs proves/);
+      expectProblem(
+        r,
+        /^checkpoint: its tree head \(size, root hash\) is not the one any of the \d+ inclusion proofs proves/,
+      );
     });
 
     it('a bundle removed (the staging deployment)', async () => {
@@ -196,8 +224,15 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       const prodVerdict = att(pack, 'verdict', 'production');
       pack.attestations = pack.attestations.filter((a: Json) => a.id !== dep.id);
       const r = await verify(pack);
-      expectProblem(r, `missing bundle deployment ${dep.id} (staging): manifest.steps[1] (staging) deployment names it, but the pack has no such attestation`);
-      expectProblem(r, `verdict ${prodVerdict.id} (production)`, `inputAttestations cites ${dep.id}, which is not in the pack`);
+      expectProblem(
+        r,
+        `missing bundle deployment ${dep.id} (staging): manifest.steps[1] (staging) deployment names it, but the pack has no such attestation`,
+      );
+      expectProblem(
+        r,
+        `verdict ${prodVerdict.id} (production)`,
+        `inputAttestations cites ${dep.id}, which is not in the pack`,
+      );
     });
 
     it('a bundle removed from the manifest and the pack alike (the provenance): the verdicts still cite it', async () => {
@@ -207,7 +242,11 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       pack.manifest.provenance = [];
       const r = await verify(pack);
       for (const env of ['dev', 'staging', 'production']) {
-        expectProblem(r, `verdict ${att(pack, 'verdict', env).id} (${env})`, `inputAttestations cites ${prov.id}, which is not in the pack (missing bundle ${prov.id})`);
+        expectProblem(
+          r,
+          `verdict ${att(pack, 'verdict', env).id} (${env})`,
+          `inputAttestations cites ${prov.id}, which is not in the pack (missing bundle ${prov.id})`,
+        );
       }
     });
 
@@ -218,7 +257,11 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       const r = await verify(pack);
       expectProblem(r, `missing bundle rebuild-exception ${x.id} (production)`);
       // without it, the original's bundles are just bundles about another digest
-      expectProblem(r, `deployment ${att(pack, 'deployment', 'staging').id} (staging)`, `its subject is sha256:${chain.A}, not the pack's digest sha256:${chain.B}`);
+      expectProblem(
+        r,
+        `deployment ${att(pack, 'deployment', 'staging').id} (staging)`,
+        `its subject is sha256:${chain.A}, not the pack's digest sha256:${chain.B}`,
+      );
     });
 
     it('a bundle swapped for one about another digest (provenance of C, relabelled in the manifest)', async () => {
@@ -230,11 +273,19 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       pack.manifest.provenance = [theirs.id];
       const r = await verify(pack);
       expect(r.attestations.find((a) => a.id === theirs.id)!.problems.join()).not.toMatch(/verify|inclusion/); // a genuine bundle...
-      expectProblem(r, `provenance ${theirs.id}`, `its subject is sha256:${chain.C}, not the pack's digest sha256:${chain.A}`); // ...about C
-      expectProblem(r, `verdict ${att(pack, 'verdict', 'dev').id} (dev)`, `inputAttestations cites ${mine.id}, which is not in the pack`);
+      expectProblem(
+        r,
+        `provenance ${theirs.id}`,
+        `its subject is sha256:${chain.C}, not the pack's digest sha256:${chain.A}`,
+      ); // ...about C
+      expectProblem(
+        r,
+        `verdict ${att(pack, 'verdict', 'dev').id} (dev)`,
+        `inputAttestations cites ${mine.id}, which is not in the pack`,
+      );
     });
 
-    it('a bundle swapped in under the original id (the staging test result replaced by C\'s dev one)', async () => {
+    it("a bundle swapped in under the original id (the staging test result replaced by C's dev one)", async () => {
       const pack = clone(chain.packA);
       const mine = att(pack, 'test-result', 'staging');
       const theirs = att(chain.packC, 'test-result', 'dev');
@@ -262,8 +313,16 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       const signed = step.deployedAt;
       step.deployedAt = claimed;
       const r = await verify(pack);
-      expectProblem(r, `deployment ${step.deployment} (production)`, `the manifest says deployed at ${claimed}, the signed deployment says ${signed}`);
-      expectProblem(r, `deployment ${step.deployment} (production)`, `the manifest puts the deployment (${claimed}) before its verdict ${v.id}`);
+      expectProblem(
+        r,
+        `deployment ${step.deployment} (production)`,
+        `the manifest says deployed at ${claimed}, the signed deployment says ${signed}`,
+      );
+      expectProblem(
+        r,
+        `deployment ${step.deployment} (production)`,
+        `the manifest puts the deployment (${claimed}) before its verdict ${v.id}`,
+      );
     });
 
     it('steps reordered (staging before dev)', async () => {
@@ -271,17 +330,37 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       const [dev, staging] = pack.manifest.steps;
       pack.manifest.steps.splice(0, 2, staging, dev);
       const r = await verify(pack);
-      expectProblem(r, `verdict ${staging.verdict} (staging)`, "step 1 (staging): staging's policy requires dev first, but the manifest has no dev step before it");
-      expectProblem(r, `verdict ${dev.verdict} (dev)`, "step 2 (dev): dev's policy names no prior stage, yet the manifest puts staging before it");
-      expectProblem(r, `deployment ${dev.deployment} (dev)`, /step 2 \(dev\): deployed at \S+, not after the previous step \(staging/);
+      expectProblem(
+        r,
+        `verdict ${staging.verdict} (staging)`,
+        "step 1 (staging): staging's policy requires dev first, but the manifest has no dev step before it",
+      );
+      expectProblem(
+        r,
+        `verdict ${dev.verdict} (dev)`,
+        "step 2 (dev): dev's policy names no prior stage, yet the manifest puts staging before it",
+      );
+      expectProblem(
+        r,
+        `deployment ${dev.deployment} (dev)`,
+        /step 2 \(dev\): deployed at \S+, not after the previous step \(staging/,
+      );
     });
 
     it("a deployment paired with another step's verdict", async () => {
       const pack = clone(chain.packA);
       pack.manifest.steps[2].verdict = pack.manifest.steps[1].verdict;
       const r = await verify(pack);
-      expectProblem(r, `deployment ${pack.manifest.steps[2].deployment} (production)`, `cites verdict ${att(pack, 'verdict', 'production').id}, not the step's verdict ${pack.manifest.steps[1].verdict}`);
-      expectProblem(r, `verdict ${pack.manifest.steps[1].verdict} (staging)`, 'step 3 (production): the verdict is for https://waybill.test/environments/staging, not https://waybill.test/environments/production');
+      expectProblem(
+        r,
+        `deployment ${pack.manifest.steps[2].deployment} (production)`,
+        `cites verdict ${att(pack, 'verdict', 'production').id}, not the step's verdict ${pack.manifest.steps[1].verdict}`,
+      );
+      expectProblem(
+        r,
+        `verdict ${pack.manifest.steps[1].verdict} (staging)`,
+        'step 3 (production): the verdict is for https://waybill.test/environments/staging, not https://waybill.test/environments/production',
+      );
     });
 
     it('a policy file altered', async () => {
@@ -289,7 +368,11 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       const policy = pack.policies.find((p: Json) => p.uri.endsWith('/production.yaml'));
       policy.content = policy.content.replace('verdictTtl: 15m', 'verdictTtl: 30d');
       const r = await verify(pack);
-      expectProblem(r, `verdict ${att(pack, 'verdict', 'production').id} (production)`, `the pack's policy file ${policy.uri} does not hash to ${policy.sha256}: the policy file was altered`);
+      expectProblem(
+        r,
+        `verdict ${att(pack, 'verdict', 'production').id} (production)`,
+        `the pack's policy file ${policy.uri} does not hash to ${policy.sha256}: the policy file was altered`,
+      );
       expectProblem(r, `policy ${policy.uri}: its content does not hash to ${policy.sha256}`);
     });
 
@@ -311,14 +394,30 @@ describe.each(backends)('evidence packs on $name', (backend) => {
           subjects: [{ name: 'ghcr.io/example/shop', digest: { sha256: chain.A } }],
           buildType: 'https://example.com/build/v1',
           externalParameters: { repository: 'https://github.com/example/shop' },
-          resolvedDependencies: [{ uri: 'git+https://github.com/example/shop', digest: { gitCommit: sha256('x').slice(0, 40) } }],
+          resolvedDependencies: [
+            { uri: 'git+https://github.com/example/shop', digest: { gitCommit: sha256('x').slice(0, 40) } },
+          ],
           builder: { id: 'https://ci.example.com/builder/v1' },
         };
         expect((await rogue.call('POST', '/v1/provenance', { token: builder, body: facts })).status).toBe(201);
-        const v = (await (await rogue.call('POST', '/v1/verdicts', { token: deployer, body: { digest: `sha256:${chain.A}`, environment: 'dev' } })).json()) as Json;
+        const v = (await (
+          await rogue.call('POST', '/v1/verdicts', {
+            token: deployer,
+            body: { digest: `sha256:${chain.A}`, environment: 'dev' },
+          })
+        ).json()) as Json;
         expect(v.decision).toBe('allow');
-        expect((await rogue.call('POST', '/v1/deployments', { token: deployer, body: { digest: `sha256:${chain.A}`, environment: 'dev', verdictId: v.id } })).status).toBe(201);
-        roguePack = await (await rogue.call('GET', `/v1/artifacts/sha256:${chain.A}/evidence`, { token: auditor })).json();
+        expect(
+          (
+            await rogue.call('POST', '/v1/deployments', {
+              token: deployer,
+              body: { digest: `sha256:${chain.A}`, environment: 'dev', verdictId: v.id },
+            })
+          ).status,
+        ).toBe(201);
+        roguePack = await (
+          await rogue.call('GET', `/v1/artifacts/sha256:${chain.A}/evidence`, { token: auditor })
+        ).json();
       }, 60_000);
       afterAll(async () => rogueDb.close());
 
@@ -345,7 +444,9 @@ describe.each(backends)('evidence packs on $name', (backend) => {
         const pack = clone(chain.packA);
         pack.trustedRoot = rogueRoot;
         const r = await verify(pack);
-        expect(r.problems).toEqual([expect.stringMatching(/^trusted root: the pack's trustedRoot is not the trusted root given/)]);
+        expect(r.problems).toEqual([
+          expect.stringMatching(/^trusted root: the pack's trustedRoot is not the trusted root given/),
+        ]);
       });
     });
   });
@@ -362,12 +463,21 @@ describe.each(backends)('evidence packs on $name', (backend) => {
     });
 
     it('exit 0 and one line per step for a good pack', async () => {
-      const res = await runCli(['audit', 'verify', file('pack.json', chain.packA), '--trusted-root', file('root.json', chain.root)]);
+      const res = await runCli([
+        'audit',
+        'verify',
+        file('pack.json', chain.packA),
+        '--trusted-root',
+        file('root.json', chain.root),
+      ]);
       expect(res.stderr).toBe('');
       expect(res.code).toBe(0);
       for (const env of ['dev', 'staging', 'production']) {
         expect(res.stdout).toMatch(
-          new RegExp(`^${env} +deployment [0-9a-f]{12} by https://people\\.example\\.com/dana at \\S+ \\(log #\\d+\\), verdict [0-9a-f]{12} by https://waybill\\.test/verifier at \\S+ \\(log #\\d+\\)$`, 'm'),
+          new RegExp(
+            `^${env} +deployment [0-9a-f]{12} by https://people\\.example\\.com/dana at \\S+ \\(log #\\d+\\), verdict [0-9a-f]{12} by https://waybill\\.test/verifier at \\S+ \\(log #\\d+\\)$`,
+            'm',
+          ),
         );
       }
       expect(res.stdout).toMatch(/^OK: .*pack\.json: \d+ bundles, 3 steps verified offline$/m);
@@ -377,29 +487,56 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       const res = await runCli(['audit', 'verify', file('production.json', chain.productionPack)]);
       expect(res.code).toBe(0);
       expect(res.stderr).toMatch(/^warning: no --trusted-root given/);
-      expect(res.stdout).toMatch(new RegExp(`^production +deployment .*, under rebuild exception ${chain.exceptionAttestationId.slice(0, 12)}$`, 'm'));
+      expect(res.stdout).toMatch(
+        new RegExp(
+          `^production +deployment .*, under rebuild exception ${chain.exceptionAttestationId.slice(0, 12)}$`,
+          'm',
+        ),
+      );
     });
 
     it('exit 1 with the problems on stderr for a tampered pack', async () => {
       const pack = clone(chain.packA);
       const dep = att(pack, 'deployment', 'staging');
       pack.attestations = pack.attestations.filter((a: Json) => a.id !== dep.id);
-      const res = await runCli(['audit', 'verify', file('tampered.json', pack), '--trusted-root', file('root.json', chain.root)]);
+      const res = await runCli([
+        'audit',
+        'verify',
+        file('tampered.json', pack),
+        '--trusted-root',
+        file('root.json', chain.root),
+      ]);
       expect(res.code).toBe(1);
       expect(res.stderr).toContain(`problem: missing bundle deployment ${dep.id} (staging)`);
       expect(res.stderr).toMatch(/waybill: evidence pack .*tampered\.json NOT verified: \d+ problems/);
     });
 
     it('--json prints the report; exit 1 when another trusted root is given', async () => {
-      const ok = await runCli(['audit', 'verify', file('pack.json', chain.packA), '--trusted-root', file('root.json', chain.root), '--json']);
+      const ok = await runCli([
+        'audit',
+        'verify',
+        file('pack.json', chain.packA),
+        '--trusted-root',
+        file('root.json', chain.root),
+        '--json',
+      ]);
       expect(ok.code).toBe(0);
       const report = JSON.parse(ok.stdout) as PackReport;
       expect(report.ok).toBe(true);
       expect(report.steps).toHaveLength(3);
 
-      const other = await runCli(['audit', 'verify', file('pack.json', chain.packA), '--trusted-root', 'test/fixtures/service/trusted_root.json', '--json']);
+      const other = await runCli([
+        'audit',
+        'verify',
+        file('pack.json', chain.packA),
+        '--trusted-root',
+        'test/fixtures/service/trusted_root.json',
+        '--json',
+      ]);
       expect(other.code).toBe(1);
-      expect((JSON.parse(other.stdout) as PackReport).problems[0]).toMatch(/^trusted root: the pack's trustedRoot is not the trusted root given/);
+      expect((JSON.parse(other.stdout) as PackReport).problems[0]).toMatch(
+        /^trusted root: the pack's trustedRoot is not the trusted root given/,
+      );
     });
 
     it("docs/audit.md's stock @sigstore/verify script passes every bundle, fails a flipped one, and cannot see a removed one", () => {
@@ -412,7 +549,10 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       symlinkSync(path.join(repo, 'node_modules'), path.join(scriptDir, 'node_modules'));
       const js = path.join(scriptDir, 'verify-pack-bundles.mjs');
       writeFileSync(js, script!);
-      const run = (pack: unknown) => spawnSync(process.execPath, [js, file('stock.json', pack), file('root.json', chain.root)], { encoding: 'utf8' });
+      const run = (pack: unknown) =>
+        spawnSync(process.execPath, [js, file('stock.json', pack), file('root.json', chain.root)], {
+          encoding: 'utf8',
+        });
 
       const good = run(chain.productionPack);
       expect(good.stderr).toBe('');
@@ -428,7 +568,9 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       expect(bad.stdout).toContain(`FAILED  test-result         ${tr.id.slice(0, 12)}`);
 
       const removed = clone(chain.packA);
-      removed.attestations = removed.attestations.filter((a: Json) => a.role !== 'deployment' || a.environment !== 'staging');
+      removed.attestations = removed.attestations.filter(
+        (a: Json) => a.role !== 'deployment' || a.environment !== 'staging',
+      );
       expect(run(removed).status).toBe(0); // bundle by bundle, nothing is wrong...
       expect(verifyPackSyncOk(removed)).toBe(false); // ...but the chain is broken
     });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
-import { startServer, type RunningServer } from '../../src/runtime/node.ts';
+import { type RunningServer, startServer } from '../../src/runtime/node.ts';
 import { runCli } from '../helpers/process.ts';
 
 const A = 'a'.repeat(64);
@@ -44,11 +44,15 @@ describe('waybill diff', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/\(rebuild: same subject name and source\)/);
     expect(res.stdout).toMatch(/summary: .*lodash 4\.17\.20 -> 4\.17\.21/);
-    expect(res.stdout).toMatch(/changed  lodash  4\.17\.20 sha256:111111111111 -> 4\.17\.21 sha256:222222222222/);
+    expect(res.stdout).toMatch(/changed {2}lodash {2}4\.17\.20 sha256:111111111111 -> 4\.17\.21 sha256:222222222222/);
     expect(res.stdout).toMatch(/tag-only/);
-    const json = await runCli(['diff', `sha256:${A}`, `sha256:${B}`, '--server', server.url, '--json'], { WAYBILL_TOKEN: token });
+    const json = await runCli(['diff', `sha256:${A}`, `sha256:${B}`, '--server', server.url, '--json'], {
+      WAYBILL_TOKEN: token,
+    });
     expect(JSON.parse(json.stdout).diff.dependencies.length).toBeGreaterThan(0);
-    const missing = await runCli(['diff', `sha256:${A}`, `sha256:${'9'.repeat(64)}`, '--server', server.url], { WAYBILL_TOKEN: token });
+    const missing = await runCli(['diff', `sha256:${A}`, `sha256:${'9'.repeat(64)}`, '--server', server.url], {
+      WAYBILL_TOKEN: token,
+    });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no provenance/);
   });

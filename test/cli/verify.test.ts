@@ -11,20 +11,32 @@ const bundle = path.join(FIX, 'bundle.json');
 const root = path.join(FIX, 'trusted_root.json');
 const SIGNER = 'https://ci.example.com/pipelines/fixtures';
 const ISSUER = 'https://waybill.example.com';
-const DIGEST = 'sha256:' + 'a'.repeat(64);
+const DIGEST = `sha256:${'a'.repeat(64)}`;
 
 const verifyBundle = (args: string[]) => runCli(['verify-bundle', '--bundle', ...args]);
 
 describe('waybill verify-bundle (sigstore-conformance protocol)', () => {
   it('verifies a saved bundle offline with the identity, issuer, trusted root and a subject digest', async () => {
-    const res = await verifyBundle([bundle, '--certificate-identity', SIGNER, '--certificate-oidc-issuer', ISSUER, '--trusted-root', root, DIGEST]);
+    const res = await verifyBundle([
+      bundle,
+      '--certificate-identity',
+      SIGNER,
+      '--certificate-oidc-issuer',
+      ISSUER,
+      '--trusted-root',
+      root,
+      DIGEST,
+    ]);
     expect(res.stderr).toMatch(/verified/);
     expect(res.code).toBe(0);
   });
 
   it('exits non-zero with the reason on stderr for the wrong identity, issuer, or digest', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['--certificate-identity', 'https://ci.example.com/pipelines/other', '--certificate-oidc-issuer', ISSUER], /UNTRUSTED_SIGNER/],
+      [
+        ['--certificate-identity', 'https://ci.example.com/pipelines/other', '--certificate-oidc-issuer', ISSUER],
+        /UNTRUSTED_SIGNER/,
+      ],
       [['--certificate-identity', SIGNER.slice(0, -3), '--certificate-oidc-issuer', ISSUER], /UNTRUSTED_SIGNER/], // exact, not a prefix
       [['--certificate-identity', SIGNER, '--certificate-oidc-issuer', 'https://other.example'], /verification failed/],
     ];
@@ -33,7 +45,16 @@ describe('waybill verify-bundle (sigstore-conformance protocol)', () => {
       expect(res.code).not.toBe(0);
       expect(res.stderr).toMatch(reason);
     }
-    const wrongDigest = await verifyBundle([bundle, '--certificate-identity', SIGNER, '--certificate-oidc-issuer', ISSUER, '--trusted-root', root, 'sha256:' + 'c'.repeat(64)]);
+    const wrongDigest = await verifyBundle([
+      bundle,
+      '--certificate-identity',
+      SIGNER,
+      '--certificate-oidc-issuer',
+      ISSUER,
+      '--trusted-root',
+      root,
+      `sha256:${'c'.repeat(64)}`,
+    ]);
     expect(wrongDigest.code).not.toBe(0);
     expect(wrongDigest.stderr).toMatch(/no subject/);
   });
@@ -46,19 +67,55 @@ describe('waybill verify-bundle (sigstore-conformance protocol)', () => {
     payload[at] = payload[at]! ^ 1;
     b.dsseEnvelope.payload = payload.toString('base64');
     writeFileSync(path.join(dir, 'bad.json'), JSON.stringify(b));
-    const tampered = await verifyBundle([path.join(dir, 'bad.json'), '--certificate-identity', SIGNER, '--certificate-oidc-issuer', ISSUER, '--trusted-root', root, DIGEST]);
+    const tampered = await verifyBundle([
+      path.join(dir, 'bad.json'),
+      '--certificate-identity',
+      SIGNER,
+      '--certificate-oidc-issuer',
+      ISSUER,
+      '--trusted-root',
+      root,
+      DIGEST,
+    ]);
     expect(tampered.code).not.toBe(0);
     expect(tampered.stderr).toMatch(/verification failed/);
 
     // the public-good Sigstore root (the default) does not trust waybill's CA
-    const foreign = await verifyBundle([bundle, '--certificate-identity', SIGNER, '--certificate-oidc-issuer', ISSUER, DIGEST]);
+    const foreign = await verifyBundle([
+      bundle,
+      '--certificate-identity',
+      SIGNER,
+      '--certificate-oidc-issuer',
+      ISSUER,
+      DIGEST,
+    ]);
     expect(foreign.code).not.toBe(0);
   });
 
   it('waybill verify also takes an anchored identity regexp', async () => {
-    const ok = await runCli(['verify', '--bundle', bundle, '--certificate-identity-regexp', '^https://ci\\.example\\.com/pipelines/.*$', '--certificate-oidc-issuer', ISSUER, '--trusted-root', root]);
+    const ok = await runCli([
+      'verify',
+      '--bundle',
+      bundle,
+      '--certificate-identity-regexp',
+      '^https://ci\\.example\\.com/pipelines/.*$',
+      '--certificate-oidc-issuer',
+      ISSUER,
+      '--trusted-root',
+      root,
+    ]);
     expect(ok.code).toBe(0);
-    const no = await runCli(['verify', '--bundle', bundle, '--certificate-identity-regexp', '^https://ci\\.example\\.com/other/.*$', '--certificate-oidc-issuer', ISSUER, '--trusted-root', root]);
+    const no = await runCli([
+      'verify',
+      '--bundle',
+      bundle,
+      '--certificate-identity-regexp',
+      '^https://ci\\.example\\.com/other/.*$',
+      '--certificate-oidc-issuer',
+      ISSUER,
+      '--trusted-root',
+      root,
+    ]);
     expect(no.code).not.toBe(0);
   });
 

@@ -1,12 +1,12 @@
-import { Writable } from 'node:stream';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { createApp } from '../../src/app.ts';
-import { parseConfig, type Config } from '../../src/config.ts';
+import { type Config, parseConfig } from '../../src/config.ts';
 import type { Deps } from '../../src/deps.ts';
-import { createLogger } from '../../src/logger.ts';
 import { wireServices } from '../../src/deps.ts';
+import { createLogger } from '../../src/logger.ts';
 import type { Role } from '../../src/services/tokens.ts';
 import type { Database } from '../../src/storage/database.ts';
 
@@ -36,7 +36,11 @@ export async function testApp(database: Database, env: Record<string, string> = 
   const app = createApp(deps);
   const mint = async (roles: Role[], subject = `https://ci.example.com/${roles.join('-')}`) =>
     (await tokens.create({ subject, roles })).token;
-  const call = (method: string, route: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) => {
+  const call = (
+    method: string,
+    route: string,
+    opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  ) => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     let body: string | undefined;

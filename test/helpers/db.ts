@@ -3,7 +3,7 @@
 // test files never see each other's rows.
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import { openDatabase, type Database } from '../../src/storage/database.ts';
+import { type Database, openDatabase } from '../../src/storage/database.ts';
 
 export interface Backend {
   name: 'pglite' | 'postgres';
@@ -21,7 +21,7 @@ async function freshPostgres(base: string): Promise<{ url: string; drop(): Promi
   await admin.unsafe(`create database ${name}`);
   await admin.end();
   const url = new URL(base);
-  url.pathname = '/' + name;
+  url.pathname = `/${name}`;
   return {
     url: url.toString(),
     async drop() {

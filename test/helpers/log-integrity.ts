@@ -7,12 +7,25 @@ import { expect } from 'vitest';
 import type { Database } from '../../src/storage/database.ts';
 import { LogRepo } from '../../src/storage/log-repo.ts';
 import { parseCheckpoint, verifyCheckpoint } from '../../src/tlog/checkpoint.ts';
-import { consistencyPlan, hashRanges, leafHash, nodesFor, rootFromLeafHashes, verifyConsistency } from '../../src/tlog/merkle.ts';
+import {
+  consistencyPlan,
+  hashRanges,
+  leafHash,
+  nodesFor,
+  rootFromLeafHashes,
+  verifyConsistency,
+} from '../../src/tlog/merkle.ts';
 
 const buf = (v: unknown) => new Uint8Array(v as Uint8Array);
 
 export async function checkLogIntegrity(database: Database, key: { name: string; publicKey: KeyObject }) {
-  const entries = await database.execute<{ log_index: string | number; body: Uint8Array; leaf_hash: Uint8Array; attestation_id: string; a_index: string | number | null }>(sql`
+  const entries = await database.execute<{
+    log_index: string | number;
+    body: Uint8Array;
+    leaf_hash: Uint8Array;
+    attestation_id: string;
+    a_index: string | number | null;
+  }>(sql`
     select e.log_index, e.body, e.leaf_hash, e.attestation_id, a.log_index as a_index
     from log_entries e left join attestations a on a.id = e.attestation_id order by e.log_index`);
   const n = entries.length;
@@ -21,7 +34,9 @@ export async function checkLogIntegrity(database: Database, key: { name: string;
     expect(Number(e.a_index)).toBe(i);
     expect(Buffer.from(buf(e.leaf_hash)).equals(Buffer.from(leafHash(buf(e.body))))).toBe(true);
   });
-  const [{ n: attestations }] = (await database.execute<{ n: number }>(sql`select count(*)::int as n from attestations`)) as [{ n: number }];
+  const [{ n: attestations }] = (await database.execute<{ n: number }>(
+    sql`select count(*)::int as n from attestations`,
+  )) as [{ n: number }];
   expect(attestations).toBe(n);
 
   const repo = new LogRepo(database);

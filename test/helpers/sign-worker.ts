@@ -24,5 +24,5 @@ await Promise.all(
     }
   }),
 );
-process.stdout.write('\n' + JSON.stringify({ indices }) + '\n');
+process.stdout.write(`\n${JSON.stringify({ indices })}\n`);
 await database.close();

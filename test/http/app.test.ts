@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/storage/database.ts';
-import { backends } from '../helpers/db.ts';
 import { testApp } from '../helpers/app.ts';
+import { backends } from '../helpers/db.ts';
 
 const ADMIN = 'a'.repeat(40);
 
@@ -45,7 +45,9 @@ describe.each(backends)('HTTP on $name', (backend) => {
   });
 
   it('refuses a missing, malformed or unknown token with 401', async () => {
-    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer wb_notarealtoken' }] as Array<Record<string, string>>) {
+    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer wb_notarealtoken' }] as Array<
+      Record<string, string>
+    >) {
       const res = await t.call('GET', '/v1/tokens', { headers });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -65,13 +67,17 @@ describe.each(backends)('HTTP on $name', (backend) => {
     expect(bad.status).toBe(400);
     expect((await problem(bad)).code).toBe('MALFORMED_JSON');
 
-    const text = await t.call('POST', '/v1/tokens', { token: ADMIN, raw: 'subject=x', headers: { 'content-type': 'text/plain' } });
+    const text = await t.call('POST', '/v1/tokens', {
+      token: ADMIN,
+      raw: 'subject=x',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(text.status).toBe(415);
     expect((await problem(text)).code).toBe('UNSUPPORTED_MEDIA_TYPE');
 
     const big = await t.call('POST', '/v1/tokens', {
       token: ADMIN,
-      body: { subject: 'https://x.example/' + 'a'.repeat(4096), roles: ['builder'] },
+      body: { subject: `https://x.example/${'a'.repeat(4096)}`, roles: ['builder'] },
     });
     expect(big.status).toBe(413);
     expect((await problem(big)).code).toBe('PAYLOAD_TOO_LARGE');
@@ -160,6 +166,8 @@ describe.each(backends)('HTTP on $name', (backend) => {
     expect(t.logLines.length).toBeGreaterThan(0);
     expect(log).not.toContain(token);
     expect(log).not.toContain(ADMIN);
-    expect(t.logLines.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'request').length).toBeGreaterThan(5);
+    expect(
+      t.logLines.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'request').length,
+    ).toBeGreaterThan(5);
   });
 });

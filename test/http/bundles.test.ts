@@ -4,12 +4,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/storage/database.ts';
-import { backends } from '../helpers/db.ts';
 import { testApp } from '../helpers/app.ts';
+import { backends } from '../helpers/db.ts';
 
 const FIX = fileURLToPath(new URL('../fixtures/external/', import.meta.url));
 const bundle = (name: string) => JSON.parse(readFileSync(FIX + name, 'utf8')) as unknown;
-const manifest = JSON.parse(readFileSync(FIX + 'manifest.json', 'utf8')) as { keyHint: string };
+const manifest = JSON.parse(readFileSync(`${FIX}manifest.json`, 'utf8')) as { keyHint: string };
 
 describe.each(backends)('POST /v1/bundles on $name', (backend) => {
   let database: Database;
@@ -26,21 +26,37 @@ describe.each(backends)('POST /v1/bundles on $name', (backend) => {
   });
   afterAll(async () => database.close());
 
-  it.each(['dsse-v0.3-certificate.json', 'dsse-v0.2-chain-intoto.json', 'dsse-v0.1-promise-only.json', 'dsse-v0.3-public-key.json', 'dsse-v0.3-statement-v0.1.json', 'message-v0.3-hashedrekord.json'])(
-    'ingests %s, logs it in waybill\'s log, and answers a second submission with the same record',
-    async (name) => {
-      const res = await t.call('POST', '/v1/bundles', { token: tester, body: { bundle: bundle(name), environment: 'staging' } });
-      expect(res.status).toBe(201);
-      const rec = (await res.json()) as { id: string; origin: string; logIndex: number; environment: string; signer: { subject: string } };
-      expect(rec.origin).toBe('ingested');
-      expect(rec.environment).toBe('staging');
-      const entry = (await (await t.call('GET', `/v1/log/entries/${rec.logIndex}`)).json()) as { attestationId: string };
-      expect(entry.attestationId).toBe(rec.id);
-      const again = await t.call('POST', '/v1/bundles', { token: tester, body: { bundle: bundle(name), environment: 'staging' } });
-      expect(again.status).toBe(200);
-      expect(((await again.json()) as { id: string }).id).toBe(rec.id);
-    },
-  );
+  it.each([
+    'dsse-v0.3-certificate.json',
+    'dsse-v0.2-chain-intoto.json',
+    'dsse-v0.1-promise-only.json',
+    'dsse-v0.3-public-key.json',
+    'dsse-v0.3-statement-v0.1.json',
+    'message-v0.3-hashedrekord.json',
+  ])("ingests %s, logs it in waybill's log, and answers a second submission with the same record", async (name) => {
+    const res = await t.call('POST', '/v1/bundles', {
+      token: tester,
+      body: { bundle: bundle(name), environment: 'staging' },
+    });
+    expect(res.status).toBe(201);
+    const rec = (await res.json()) as {
+      id: string;
+      origin: string;
+      logIndex: number;
+      environment: string;
+      signer: { subject: string };
+    };
+    expect(rec.origin).toBe('ingested');
+    expect(rec.environment).toBe('staging');
+    const entry = (await (await t.call('GET', `/v1/log/entries/${rec.logIndex}`)).json()) as { attestationId: string };
+    expect(entry.attestationId).toBe(rec.id);
+    const again = await t.call('POST', '/v1/bundles', {
+      token: tester,
+      body: { bundle: bundle(name), environment: 'staging' },
+    });
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { id: string }).id).toBe(rec.id);
+  });
 
   it.each([
     ['dsse-v0.3-untrusted.json', 422],

@@ -5,11 +5,10 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/storage/database.ts';
 import { deployments } from '../../src/storage/schema.ts';
-import { backends } from '../helpers/db.ts';
 import { testApp } from '../helpers/app.ts';
+import { backends } from '../helpers/db.ts';
+import type { Json } from '../helpers/json.ts';
 import { sha256 } from '../helpers/statements.ts';
-
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 describe.each(backends)('drift report on $name', (backend) => {
   let database: Database;
@@ -40,7 +39,10 @@ describe.each(backends)('drift report on $name', (backend) => {
     const A = sha256(randomBytes(16));
     await post('/v1/provenance', builder, facts(A));
     const v = await post('/v1/verdicts', deployer, { digest: `sha256:${A}`, environment: 'dev' });
-    expect((await post('/v1/deployments', deployer, { digest: `sha256:${A}`, environment: 'dev', verdictId: v.body.id })).status).toBe(201);
+    expect(
+      (await post('/v1/deployments', deployer, { digest: `sha256:${A}`, environment: 'dev', verdictId: v.body.id }))
+        .status,
+    ).toBe(201);
     const report = await drift();
     expect(report.ok).toBe(true);
     expect(report.environments.find((e: Json) => e.name === 'dev').current.digest).toBe(`sha256:${A}`);
@@ -53,10 +55,14 @@ describe.each(backends)('drift report on $name', (backend) => {
     const v = await post('/v1/verdicts', deployer, { digest: `sha256:${A}`, environment: 'dev' });
     await post('/v1/deployments', deployer, { digest: `sha256:${A}`, environment: 'dev', verdictId: v.body.id });
     // someone with database access rewrites the stored provenance's builder
-    await database.execute(sql`update attestations set statement = jsonb_set(statement, '{predicate,runDetails,builder,id}', '"https://evil.example.com/"') where id = ${prov.body.id}`);
+    await database.execute(
+      sql`update attestations set statement = jsonb_set(statement, '{predicate,runDetails,builder,id}', '"https://evil.example.com/"') where id = ${prov.body.id}`,
+    );
     const report = await drift();
     expect(report.ok).toBe(false);
-    const finding = report.environments.find((e: Json) => e.name === 'dev').findings.find((f: Json) => f.kind === 'evidence-unverifiable');
+    const finding = report.environments
+      .find((e: Json) => e.name === 'dev')
+      .findings.find((f: Json) => f.kind === 'evidence-unverifiable');
     expect(finding.attestationId).toBe(prov.body.id);
     expect(finding.detail).toMatch(/not the one in the signed envelope/);
     const again = await post('/v1/verdicts', deployer, { digest: `sha256:${A}`, environment: 'dev' });
@@ -69,7 +75,14 @@ describe.each(backends)('drift report on $name', (backend) => {
     await post('/v1/provenance', builder, facts(B));
     const deny = await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'staging' });
     expect(deny.body.decision).toBe('deny');
-    await database.db.insert(deployments).values({ id: 'dp_forged', digest: `sha256:${B}`, environment: 'staging', verdictId: deny.body.id, attestationId: deny.body.attestationId, deployer: 'https://mallory.example/' });
+    await database.db.insert(deployments).values({
+      id: 'dp_forged',
+      digest: `sha256:${B}`,
+      environment: 'staging',
+      verdictId: deny.body.id,
+      attestationId: deny.body.attestationId,
+      deployer: 'https://mallory.example/',
+    });
     const report = await drift();
     const staging = report.environments.find((e: Json) => e.name === 'staging');
     expect(staging.ok).toBe(false);

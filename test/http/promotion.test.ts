@@ -6,13 +6,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBundle } from '../../src/signing/verify.ts';
 import type { Database } from '../../src/storage/database.ts';
-import { backends } from '../helpers/db.ts';
 import { testApp } from '../helpers/app.ts';
+import { backends } from '../helpers/db.ts';
+import type { Json } from '../helpers/json.ts';
 import { sha256 } from '../helpers/statements.ts';
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const ISSUER = 'https://waybill.test';
-const COMMIT = 'c0ffee'.repeat(6) + 'c0ff';
+const COMMIT = `${'c0ffee'.repeat(6)}c0ff`;
 
 const facts = (digest: string, commit = COMMIT) => ({
   subjects: [{ name: 'ghcr.io/example/app', digest: { sha256: digest } }],
@@ -25,7 +25,12 @@ const testResult = (digest: string, result: 'PASSED' | 'FAILED') => ({
   _type: 'https://in-toto.io/Statement/v1',
   subject: [{ name: 'ghcr.io/example/app', digest: { sha256: digest } }],
   predicateType: 'https://in-toto.io/attestation/test-result/v0.1',
-  predicate: { result, configuration: [], passedTests: result === 'PASSED' ? ['all'] : [], failedTests: result === 'FAILED' ? ['e2e'] : [] },
+  predicate: {
+    result,
+    configuration: [],
+    passedTests: result === 'PASSED' ? ['all'] : [],
+    failedTests: result === 'FAILED' ? ['e2e'] : [],
+  },
 });
 
 describe.each(backends)('promotion on $name', (backend) => {
@@ -49,8 +54,10 @@ describe.each(backends)('promotion on $name', (backend) => {
     const res = await t.call('POST', route, { token, body });
     return { status: res.status, body: (await res.json()) as Json };
   };
-  const verdict = (digest: string, environment: string) => post('/v1/verdicts', deployer, { digest: `sha256:${digest}`, environment });
-  const deploy = (digest: string, environment: string, verdictId: string) => post('/v1/deployments', deployer, { digest: `sha256:${digest}`, environment, verdictId });
+  const verdict = (digest: string, environment: string) =>
+    post('/v1/verdicts', deployer, { digest: `sha256:${digest}`, environment });
+  const deploy = (digest: string, environment: string, verdictId: string) =>
+    post('/v1/deployments', deployer, { digest: `sha256:${digest}`, environment, verdictId });
   const promote = async (digest: string, environment: string) => {
     const v = await verdict(digest, environment);
     expect(v.status).toBe(200);
@@ -60,7 +67,9 @@ describe.each(backends)('promotion on $name', (backend) => {
     return { verdict: v.body, deployment: d.body };
   };
   const tested = async (digest: string, environment: string, result: 'PASSED' | 'FAILED') =>
-    expect((await post('/v1/attestations', tester, { environment, statement: testResult(digest, result) })).status).toBe(201);
+    expect(
+      (await post('/v1/attestations', tester, { environment, statement: testResult(digest, result) })).status,
+    ).toBe(201);
 
   it('builds once and promotes the same digest dev -> staging -> production, with one provable chain', async () => {
     const A = sha256(randomBytes(16));
@@ -100,13 +109,26 @@ describe.each(backends)('promotion on $name', (backend) => {
 
     // every bundle in the chain verifies offline
     for (const a of env.chain.attestations) {
-      const id = a.signer.subject === `${ISSUER}/verifier` ? {} : { identity: { subjectAlternativeName: a.signer.subject, issuer: ISSUER } };
+      const id =
+        a.signer.subject === `${ISSUER}/verifier`
+          ? {}
+          : { identity: { subjectAlternativeName: a.signer.subject, issuer: ISSUER } };
       await expect(verifyBundle(a.bundle, { trustedRoot: root, ...id }), a.predicateType).resolves.toBeDefined();
     }
     expect(env.chain.attestations.length).toBeGreaterThanOrEqual(1 + 2 + 3 + 3); // provenance, tests, VSAs, deployments
     for (const b of [dev, staging, prod]) {
-      await expect(verifyBundle(b.deployment.bundle, { trustedRoot: root, identity: { subjectAlternativeName: 'https://cd.example.com/deployer', issuer: ISSUER } })).resolves.toBeDefined();
-      await expect(verifyBundle(b.verdict.bundle, { trustedRoot: root, identity: { subjectAlternativeName: `${ISSUER}/verifier`, issuer: ISSUER } })).resolves.toBeDefined();
+      await expect(
+        verifyBundle(b.deployment.bundle, {
+          trustedRoot: root,
+          identity: { subjectAlternativeName: 'https://cd.example.com/deployer', issuer: ISSUER },
+        }),
+      ).resolves.toBeDefined();
+      await expect(
+        verifyBundle(b.verdict.bundle, {
+          trustedRoot: root,
+          identity: { subjectAlternativeName: `${ISSUER}/verifier`, issuer: ISSUER },
+        }),
+      ).resolves.toBeDefined();
     }
 
     const packRes = await t.call('GET', '/v1/environments/production/evidence', { token: auditor });
@@ -117,7 +139,9 @@ describe.each(backends)('promotion on $name', (backend) => {
     expect(pack.manifest.steps.map((s: Json) => s.environment)).toEqual(['dev', 'staging', 'production']);
     const inPack = new Set(pack.attestations.map((a: Json) => a.id));
     for (const s of pack.manifest.steps) expect(inPack.has(s.verdict) && inPack.has(s.deployment)).toBe(true);
-    expect(pack.policies.map((p: Json) => p.uri)).toEqual(expect.arrayContaining([`${ISSUER}/policies/production.yaml`]));
+    expect(pack.policies.map((p: Json) => p.uri)).toEqual(
+      expect.arrayContaining([`${ISSUER}/policies/production.yaml`]),
+    );
     expect((await t.call('GET', '/v1/environments/production/evidence', { token: deployer })).status).toBe(403);
 
     const art = (await (await t.call('GET', `/v1/artifacts/sha256:${A}`, { token: auditor })).json()) as Json;
@@ -128,7 +152,7 @@ describe.each(backends)('promotion on $name', (backend) => {
   describe('denies, each with a clear reason', () => {
     const reasonsOf = (v: Json) => (v.reasons as string[]).join(' | ');
 
-    it('a rebuild of the same commit (new digest) has none of the original\'s evidence', async () => {
+    it("a rebuild of the same commit (new digest) has none of the original's evidence", async () => {
       const A = sha256(randomBytes(16));
       const B = sha256(randomBytes(16));
       await post('/v1/provenance', builder, facts(A));
@@ -195,9 +219,22 @@ describe.each(backends)('promotion on $name', (backend) => {
       expect((await deploy(A, 'dev', 'vd_unknown')).status).toBe(404);
       const after = (await (await t.call('GET', '/v1/environments/staging', { token: auditor })).json()) as Json;
       expect(after.history).toEqual(before.history);
-      expect((await t.call('POST', '/v1/verdicts', { token: tester, body: { digest: `sha256:${A}`, environment: 'dev' } })).status).toBe(403);
-      expect((await t.call('POST', '/v1/verdicts', { token: deployer, body: { digest: `sha256:${A}`, environment: 'moon' } })).status).toBe(400);
-      expect((await t.call('POST', '/v1/verdicts', { token: deployer, body: { digest: 'sha256:xyz', environment: 'dev' } })).status).toBe(400);
+      expect(
+        (await t.call('POST', '/v1/verdicts', { token: tester, body: { digest: `sha256:${A}`, environment: 'dev' } }))
+          .status,
+      ).toBe(403);
+      expect(
+        (
+          await t.call('POST', '/v1/verdicts', {
+            token: deployer,
+            body: { digest: `sha256:${A}`, environment: 'moon' },
+          })
+        ).status,
+      ).toBe(400);
+      expect(
+        (await t.call('POST', '/v1/verdicts', { token: deployer, body: { digest: 'sha256:xyz', environment: 'dev' } }))
+          .status,
+      ).toBe(400);
     });
   });
 });
@@ -210,22 +247,28 @@ describe.each(backends.filter((b) => b.name === 'pglite'))('policy-specific deni
 
   beforeAll(async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wb-pol-'));
-    writeFileSync(path.join(dir, 'strict.yaml'), [
-      'environment: strict',
-      'verdictTtl: 1m',
-      'rules:',
-      '  - name: trusted-builder',
-      '    predicateType: https://slsa.dev/provenance/v1',
-      '    signer: { issuer: $self, subject: "^https://ci\\\\.example\\\\.com/trusted/.*$" }',
-      '    maxAge: 1h',
-    ].join('\n'));
-    writeFileSync(path.join(dir, 'broken.yaml'), [
-      'environment: broken',
-      'rules:',
-      '  - name: cel-errors-at-runtime',
-      '    predicateType: https://slsa.dev/provenance/v1',
-      '    where: predicate.nope.deeper == 1',
-    ].join('\n'));
+    writeFileSync(
+      path.join(dir, 'strict.yaml'),
+      [
+        'environment: strict',
+        'verdictTtl: 1m',
+        'rules:',
+        '  - name: trusted-builder',
+        '    predicateType: https://slsa.dev/provenance/v1',
+        '    signer: { issuer: $self, subject: "^https://ci\\\\.example\\\\.com/trusted/.*$" }',
+        '    maxAge: 1h',
+      ].join('\n'),
+    );
+    writeFileSync(
+      path.join(dir, 'broken.yaml'),
+      [
+        'environment: broken',
+        'rules:',
+        '  - name: cel-errors-at-runtime',
+        '    predicateType: https://slsa.dev/provenance/v1',
+        '    where: predicate.nope.deeper == 1',
+      ].join('\n'),
+    );
     database = await backend.open();
     t = await testApp(database, { WAYBILL_POLICIES_DIR: dir }, { now: () => new Date(clock ?? Date.now()) });
     builder = await t.mint(['builder'], 'https://ci.example.com/untrusted/job');
@@ -234,7 +277,9 @@ describe.each(backends.filter((b) => b.name === 'pglite'))('policy-specific deni
   afterAll(async () => database.close());
 
   const verdict = async (digest: string, environment: string) =>
-    (await (await t.call('POST', '/v1/verdicts', { token: deployer, body: { digest: `sha256:${digest}`, environment } })).json()) as Json;
+    (await (
+      await t.call('POST', '/v1/verdicts', { token: deployer, body: { digest: `sha256:${digest}`, environment } })
+    ).json()) as Json;
 
   it('evidence signed by an identity the rule does not accept', async () => {
     const A = sha256(randomBytes(16));
@@ -276,12 +321,15 @@ describe.each(backends.filter((b) => b.name === 'pglite'))('policy-specific deni
     expect(v.decision).toBe('allow');
     clock = Date.now() + 2 * 60_000; // verdictTtl is 1m
     try {
-      const res = await t.call('POST', '/v1/deployments', { token: deployer, body: { digest: `sha256:${A}`, environment: 'strict', verdictId: v.id } });
+      const res = await t.call('POST', '/v1/deployments', {
+        token: deployer,
+        body: { digest: `sha256:${A}`, environment: 'strict', verdictId: v.id },
+      });
       expect(res.status).toBe(409);
       expect(((await res.json()) as Json).detail).toMatch(/expired/);
     } finally {
       clock = undefined;
     }
-    expect((await (t.deps.promotion.current('strict'))) ?? null).toBeNull();
+    expect((await t.deps.promotion.current('strict')) ?? null).toBeNull();
   });
 });

@@ -4,31 +4,53 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBundle } from '../../src/signing/verify.ts';
 import type { Database } from '../../src/storage/database.ts';
-import { backends } from '../helpers/db.ts';
 import { testApp } from '../helpers/app.ts';
+import { backends } from '../helpers/db.ts';
+import type { Json } from '../helpers/json.ts';
 import { sha256 } from '../helpers/statements.ts';
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const ISSUER = 'https://waybill.test';
 
 /** GitHub-Actions-like provenance facts with pinned npm dependencies and a base image. */
-function facts(digest: string, opts: { commit: string; lodash?: string; baseImage?: string; runner?: string; invocation?: string }) {
+function facts(
+  digest: string,
+  opts: { commit: string; lodash?: string; baseImage?: string; runner?: string; invocation?: string },
+) {
   return {
     subjects: [{ name: 'ghcr.io/example/shop', digest: { sha256: digest } }],
     buildType: 'https://actions.github.io/buildtypes/workflow/v1',
-    externalParameters: { workflow: { ref: 'refs/heads/main', repository: 'https://github.com/example/shop', path: '.github/workflows/release.yml' } },
+    externalParameters: {
+      workflow: {
+        ref: 'refs/heads/main',
+        repository: 'https://github.com/example/shop',
+        path: '.github/workflows/release.yml',
+      },
+    },
     resolvedDependencies: [
       { uri: 'git+https://github.com/example/shop@refs/heads/main', digest: { gitCommit: opts.commit } },
-      { uri: `pkg:npm/lodash@${opts.lodash ?? '4.17.20'}`, digest: { sha512: sha512ish(`lodash${opts.lodash ?? '4.17.20'}`) } },
+      {
+        uri: `pkg:npm/lodash@${opts.lodash ?? '4.17.20'}`,
+        digest: { sha512: sha512ish(`lodash${opts.lodash ?? '4.17.20'}`) },
+      },
       { uri: 'pkg:npm/express@4.19.2', digest: { sha512: sha512ish('express') } },
-      { uri: 'pkg:docker/node@20?repository_url=docker.io/library', digest: { sha256: opts.baseImage ?? sha256('node20-a') }, annotations: { role: 'base-image' } },
+      {
+        uri: 'pkg:docker/node@20?repository_url=docker.io/library',
+        digest: { sha256: opts.baseImage ?? sha256('node20-a') },
+        annotations: { role: 'base-image' },
+      },
     ],
-    builder: { id: 'https://github.com/example/shop/.github/workflows/release.yml@refs/heads/main', version: { runner: opts.runner ?? '2.319.1' } },
-    metadata: { invocationId: opts.invocation ?? `https://github.com/example/shop/actions/runs/${randomBytes(3).toString('hex')}/attempts/1` },
+    builder: {
+      id: 'https://github.com/example/shop/.github/workflows/release.yml@refs/heads/main',
+      version: { runner: opts.runner ?? '2.319.1' },
+    },
+    metadata: {
+      invocationId:
+        opts.invocation ?? `https://github.com/example/shop/actions/runs/${randomBytes(3).toString('hex')}/attempts/1`,
+    },
   };
 }
 function sha512ish(s: string) {
-  return (sha256(s) + sha256(s + '!')).slice(0, 128);
+  return (sha256(s) + sha256(`${s}!`)).slice(0, 128);
 }
 const testResult = (digest: string, result = 'PASSED') => ({
   _type: 'https://in-toto.io/Statement/v1',
@@ -40,7 +62,13 @@ const testResult = (digest: string, result = 'PASSED') => ({
 describe.each(backends)('rebuilds on $name', (backend) => {
   let database: Database;
   let t: Awaited<ReturnType<typeof testApp>>;
-  let builder: string, tester: string, deployer: string, approver1: string, approver2: string, selfApprover: string, auditor: string;
+  let builder: string,
+    tester: string,
+    deployer: string,
+    approver1: string,
+    approver2: string,
+    selfApprover: string,
+    auditor: string;
   let clock: number | undefined;
   let root: unknown;
 
@@ -66,7 +94,10 @@ describe.each(backends)('rebuilds on $name', (backend) => {
   const promote = async (digest: string, env: string) => {
     const v = await post('/v1/verdicts', deployer, { digest: `sha256:${digest}`, environment: env });
     expect(v.body.decision, JSON.stringify(v.body.reasons)).toBe('allow');
-    expect((await post('/v1/deployments', deployer, { digest: `sha256:${digest}`, environment: env, verdictId: v.body.id })).status).toBe(201);
+    expect(
+      (await post('/v1/deployments', deployer, { digest: `sha256:${digest}`, environment: env, verdictId: v.body.id }))
+        .status,
+    ).toBe(201);
   };
 
   /** An original promoted to staging with passing staging tests, and a rebuild of it. */
@@ -99,14 +130,20 @@ describe.each(backends)('rebuilds on $name', (backend) => {
 
     const v = await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'production' });
     expect(v.body.decision).toBe('deny');
-    expect(v.body.reasons[0]).toMatch(new RegExp(`sha256:${B} is a rebuild of sha256:${A}.*which has the staging evidence; this digest has none`));
+    expect(v.body.reasons[0]).toMatch(
+      new RegExp(`sha256:${B} is a rebuild of sha256:${A}.*which has the staging evidence; this digest has none`),
+    );
   });
 
   it('lets a rebuild through only under an approved, signed exception, cited by the verdict and the deployment', async () => {
     const { A, B } = await scenario({ lodash: '4.17.21' });
     const req = await post('/v1/rebuild-exceptions', deployer, {
-      original: `sha256:${A}`, rebuild: `sha256:${B}`, environment: 'production',
-      reason: 'hotfix: lodash prototype-pollution patch, same source commit', ticket: 'SEC-1234', expiresIn: '1d',
+      original: `sha256:${A}`,
+      rebuild: `sha256:${B}`,
+      environment: 'production',
+      reason: 'hotfix: lodash prototype-pollution patch, same source commit',
+      ticket: 'SEC-1234',
+      expiresIn: '1d',
     });
     expect(req.status).toBe(201);
     expect(req.body.status).toBe('pending');
@@ -119,34 +156,54 @@ describe.each(backends)('rebuilds on $name', (backend) => {
     expect(first.body.status).toBe('pending');
     expect((await post(`/v1/rebuild-exceptions/${id}/approvals`, approver1)).status).toBe(409);
     // not yet approved: still a deny
-    expect((await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'production' })).body.decision).toBe('deny');
+    expect(
+      (await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'production' })).body.decision,
+    ).toBe('deny');
 
     const second = await post(`/v1/rebuild-exceptions/${id}/approvals`, approver2);
     expect(second.status).toBe(200);
     expect(second.body.status).toBe('approved');
     expect(second.body.approvers).toEqual(['https://people.example.com/alex', 'https://people.example.com/sam']);
     expect(second.body.checklist.filter((c: Json) => !c.ok).map((c: Json) => c.item)).toEqual(['own-tests']);
-    await expect(verifyBundle(second.body.bundle, { trustedRoot: root, identity: { subjectAlternativeName: `${ISSUER}/verifier`, issuer: ISSUER } })).resolves.toBeDefined();
+    await expect(
+      verifyBundle(second.body.bundle, {
+        trustedRoot: root,
+        identity: { subjectAlternativeName: `${ISSUER}/verifier`, issuer: ISSUER },
+      }),
+    ).resolves.toBeDefined();
     const exc = JSON.parse(Buffer.from(second.body.bundle.dsseEnvelope.payload, 'base64').toString('utf8'));
     expect(exc.predicateType).toBe('https://waybill.dev/rebuild-exception/v1');
-    expect(exc.predicate).toMatchObject({ original: `sha256:${A}`, rebuild: `sha256:${B}`, environment: 'production', ticket: 'SEC-1234' });
+    expect(exc.predicate).toMatchObject({
+      original: `sha256:${A}`,
+      rebuild: `sha256:${B}`,
+      environment: 'production',
+      ticket: 'SEC-1234',
+    });
 
     const v = await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'production' });
     expect(v.body.decision, JSON.stringify(v.body.reasons)).toBe('allow');
     expect(v.body.exception.attestationId).toBe(second.body.attestationId);
     const vsa = JSON.parse(Buffer.from(v.body.bundle.dsseEnvelope.payload, 'base64').toString('utf8'));
     expect(vsa.predicate.inputAttestations.map((i: Json) => i.digest.sha256)).toContain(second.body.attestationId);
-    const d = await post('/v1/deployments', deployer, { digest: `sha256:${B}`, environment: 'production', verdictId: v.body.id });
+    const d = await post('/v1/deployments', deployer, {
+      digest: `sha256:${B}`,
+      environment: 'production',
+      verdictId: v.body.id,
+    });
     expect(d.status).toBe(201);
     const dep = JSON.parse(Buffer.from(d.body.bundle.dsseEnvelope.payload, 'base64').toString('utf8'));
     expect(dep.predicate.exceptions[0].digest.sha256).toBe(second.body.attestationId);
 
     // the exception does not reach other environments
-    expect((await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'staging' })).body.decision).toBe('deny');
+    expect(
+      (await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'staging' })).body.decision,
+    ).toBe('deny');
     // and once expired it is ignored
     clock = Date.now() + 2 * 86_400_000;
     try {
-      expect((await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'production' })).body.decision).toBe('deny');
+      expect(
+        (await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'production' })).body.decision,
+      ).toBe('deny');
     } finally {
       clock = undefined;
     }
@@ -162,11 +219,37 @@ describe.each(backends)('rebuilds on $name', (backend) => {
     const C = sha256(randomBytes(16));
     await post('/v1/provenance', builder, facts(C, { commit: randomBytes(20).toString('hex') })); // another source
     const base = { environment: 'production', reason: 'a reason long enough', ticket: 'T-1' };
-    expect((await post('/v1/rebuild-exceptions', deployer, { ...base, original: `sha256:${A}`, rebuild: `sha256:${C}` })).status).toBe(422);
-    expect((await post('/v1/rebuild-exceptions', deployer, { ...base, original: `sha256:${A}`, rebuild: `sha256:${'9'.repeat(64)}` })).status).toBe(404);
-    expect((await post('/v1/rebuild-exceptions', deployer, { ...base, original: 'sha256:nope', rebuild: `sha256:${C}` })).status).toBe(400);
-    expect((await post('/v1/rebuild-exceptions', deployer, { ...base, environment: 'staging', original: `sha256:${A}`, rebuild: `sha256:${C}` })).status).toBe(409);
+    expect(
+      (await post('/v1/rebuild-exceptions', deployer, { ...base, original: `sha256:${A}`, rebuild: `sha256:${C}` }))
+        .status,
+    ).toBe(422);
+    expect(
+      (
+        await post('/v1/rebuild-exceptions', deployer, {
+          ...base,
+          original: `sha256:${A}`,
+          rebuild: `sha256:${'9'.repeat(64)}`,
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (await post('/v1/rebuild-exceptions', deployer, { ...base, original: 'sha256:nope', rebuild: `sha256:${C}` }))
+        .status,
+    ).toBe(400);
+    expect(
+      (
+        await post('/v1/rebuild-exceptions', deployer, {
+          ...base,
+          environment: 'staging',
+          original: `sha256:${A}`,
+          rebuild: `sha256:${C}`,
+        })
+      ).status,
+    ).toBe(409);
     expect((await post('/v1/rebuild-exceptions/rx_unknown/approvals', approver1)).status).toBe(404);
-    expect((await post('/v1/rebuild-exceptions', tester, { ...base, original: `sha256:${A}`, rebuild: `sha256:${C}` })).status).toBe(403);
+    expect(
+      (await post('/v1/rebuild-exceptions', tester, { ...base, original: `sha256:${A}`, rebuild: `sha256:${C}` }))
+        .status,
+    ).toBe(403);
   });
 });

@@ -7,19 +7,19 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   CURVES,
-  PUBLIC_GOOD,
   createExternalTrust,
   keyHint,
   loadExternalTrust,
+  PUBLIC_GOOD,
   parseIdentityRules,
   parseKeySpec,
   publicGoodTrustedRoot,
   verifyPrehashed,
 } from '../../src/signing/external.ts';
 import { VerifyError } from '../../src/signing/verify.ts';
-import { makeSigningSetup, exampleStatement } from '../fixtures/make-signing-fixtures.ts';
-import { bundle, externalTrust, fixturePath, flipBase64, manifest } from './fixtures.ts';
+import { exampleStatement, makeSigningSetup } from '../fixtures/make-signing-fixtures.ts';
 import { sha256 } from '../helpers/statements.ts';
+import { bundle, externalTrust, fixturePath, flipBase64, manifest } from './fixtures.ts';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'waybill-external-'));
 function file(dir: string, name: string, content: string): string {
@@ -31,8 +31,12 @@ const root = fixturePath('trusted_root.json');
 const keyFile = fixturePath('signing-key.pub.pem');
 
 describe('loadExternalTrust', () => {
-  it('loads trusted roots, identity rules and keys; the default key hint is cosign\'s (base64 SHA-256 of the SPKI DER)', () => {
-    const trust = loadExternalTrust({ trustRootFiles: [root], identitiesFile: fixturePath('identities.json'), keyFiles: [keyFile] });
+  it("loads trusted roots, identity rules and keys; the default key hint is cosign's (base64 SHA-256 of the SPKI DER)", () => {
+    const trust = loadExternalTrust({
+      trustRootFiles: [root],
+      identitiesFile: fixturePath('identities.json'),
+      keyFiles: [keyFile],
+    });
     expect(trust.roots).toEqual([root]);
     expect(trust.keys).toEqual([{ hint: manifest.keyHint, name: keyFile }]);
     expect(trust.identities).toHaveLength(1);
@@ -43,14 +47,25 @@ describe('loadExternalTrust', () => {
     expect(parseKeySpec(`abc==${'='}${keyFile}`)).toEqual({ hint: 'abc==', path: keyFile });
     expect(parseKeySpec(keyFile)).toEqual({ path: keyFile });
     const dir = tmp();
-    const odd = file(dir, 'a=b.pem', createPublicKey(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey).export({ type: 'spki', format: 'pem' }).toString());
+    const odd = file(
+      dir,
+      'a=b.pem',
+      createPublicKey(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey)
+        .export({ type: 'spki', format: 'pem' })
+        .toString(),
+    );
     expect(parseKeySpec(odd)).toEqual({ path: odd }); // an existing file is a path even with "="
     const trust = loadExternalTrust({ trustRootFiles: [root], keyFiles: [`release=${keyFile}`] });
     expect(trust.keys).toEqual([{ hint: 'release', name: keyFile }]);
   });
 
   it('loads the public-good Sigstore trusted root from the @sigstore/tuf seeds', () => {
-    const pg = publicGoodTrustedRoot() as { mediaType: string; tlogs: Array<{ baseUrl: string }>; certificateAuthorities: unknown[]; ctlogs: unknown[] };
+    const pg = publicGoodTrustedRoot() as {
+      mediaType: string;
+      tlogs: Array<{ baseUrl: string }>;
+      certificateAuthorities: unknown[];
+      ctlogs: unknown[];
+    };
     expect(pg.mediaType).toMatch(/^application\/vnd\.dev\.sigstore\.trustedroot/);
     expect(pg.tlogs.map((t) => t.baseUrl)).toContain('https://rekor.sigstore.dev');
     expect(pg.certificateAuthorities.length).toBeGreaterThan(0);
@@ -62,45 +77,123 @@ describe('loadExternalTrust', () => {
   it('names the file and the reason for every bad file', () => {
     const dir = tmp();
     const cases: Array<[Parameters<typeof loadExternalTrust>[0], RegExp]> = [
-      [{ trustRootFiles: [path.join(dir, 'missing.json')], keyFiles: [] }, /cannot read trusted root file .*missing\.json/],
-      [{ trustRootFiles: [file(dir, 'bad.json', '{nope')], keyFiles: [] }, /trusted root file .*bad\.json is not valid JSON/],
-      [{ trustRootFiles: [file(dir, 'bundle.json', JSON.stringify(bundle('dsse-v0.3-certificate')))], keyFiles: [] }, /trusted root .*bundle\.json: not a Sigstore TrustedRoot/],
       [
-        { trustRootFiles: [file(dir, 'empty-root.json', JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] }))], keyFiles: [] },
+        { trustRootFiles: [path.join(dir, 'missing.json')], keyFiles: [] },
+        /cannot read trusted root file .*missing\.json/,
+      ],
+      [
+        { trustRootFiles: [file(dir, 'bad.json', '{nope')], keyFiles: [] },
+        /trusted root file .*bad\.json is not valid JSON/,
+      ],
+      [
+        { trustRootFiles: [file(dir, 'bundle.json', JSON.stringify(bundle('dsse-v0.3-certificate')))], keyFiles: [] },
+        /trusted root .*bundle\.json: not a Sigstore TrustedRoot/,
+      ],
+      [
+        {
+          trustRootFiles: [
+            file(
+              dir,
+              'empty-root.json',
+              JSON.stringify({
+                mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+                tlogs: [],
+                certificateAuthorities: [],
+                ctlogs: [],
+                timestampAuthorities: [],
+              }),
+            ),
+          ],
+          keyFiles: [],
+        },
         /empty-root\.json: lists no certificate authority and no transparency log/,
       ],
-      [{ trustRootFiles: [root], identitiesFile: file(dir, 'ids1.json', '{"issuer":"x"}'), keyFiles: [] }, /identity rules .*ids1\.json: must be a JSON array/],
-      [{ trustRootFiles: [root], identitiesFile: file(dir, 'ids2.json', '[]'), keyFiles: [] }, /ids2\.json: lists no rule/],
       [
-        { trustRootFiles: [root], identitiesFile: file(dir, 'ids3.json', JSON.stringify([{ issuer: 'https://i', subject: 'https://github\\.com/acme/' }])), keyFiles: [] },
+        { trustRootFiles: [root], identitiesFile: file(dir, 'ids1.json', '{"issuer":"x"}'), keyFiles: [] },
+        /identity rules .*ids1\.json: must be a JSON array/,
+      ],
+      [
+        { trustRootFiles: [root], identitiesFile: file(dir, 'ids2.json', '[]'), keyFiles: [] },
+        /ids2\.json: lists no rule/,
+      ],
+      [
+        {
+          trustRootFiles: [root],
+          identitiesFile: file(
+            dir,
+            'ids3.json',
+            JSON.stringify([{ issuer: 'https://i', subject: 'https://github\\.com/acme/' }]),
+          ),
+          keyFiles: [],
+        },
         /ids3\.json: \[0\]\.subject "https:\/\/github\\\\.com\/acme\/" must be anchored/,
       ],
       [
-        { trustRootFiles: [root], identitiesFile: file(dir, 'ids4.json', JSON.stringify([{ issuer: 'https://i', subject: '^https://(unclosed$' }])), keyFiles: [] },
+        {
+          trustRootFiles: [root],
+          identitiesFile: file(
+            dir,
+            'ids4.json',
+            JSON.stringify([{ issuer: 'https://i', subject: '^https://(unclosed$' }]),
+          ),
+          keyFiles: [],
+        },
         /ids4\.json: \[0\]\.subject .* is not a valid regular expression/,
       ],
       [
-        { trustRootFiles: [root], identitiesFile: file(dir, 'ids5.json', JSON.stringify([{ issuer: 'https://i', subject: '^a\\$' }])), keyFiles: [] },
+        {
+          trustRootFiles: [root],
+          identitiesFile: file(dir, 'ids5.json', JSON.stringify([{ issuer: 'https://i', subject: '^a\\$' }])),
+          keyFiles: [],
+        },
         /ids5\.json: \[0\]\.subject .* must be anchored/,
       ],
       [
-        { trustRootFiles: [root], identitiesFile: file(dir, 'ids6.json', JSON.stringify([{ issuer: '', subject: '^a$' }])), keyFiles: [] },
+        {
+          trustRootFiles: [root],
+          identitiesFile: file(dir, 'ids6.json', JSON.stringify([{ issuer: '', subject: '^a$' }])),
+          keyFiles: [],
+        },
         /ids6\.json: \[0\]\.issuer must be a non-empty string/,
       ],
       [
-        { trustRootFiles: [root], identitiesFile: file(dir, 'ids7.json', JSON.stringify([{ issuer: 'https://i', subjet: '^a$' }])), keyFiles: [] },
+        {
+          trustRootFiles: [root],
+          identitiesFile: file(dir, 'ids7.json', JSON.stringify([{ issuer: 'https://i', subjet: '^a$' }])),
+          keyFiles: [],
+        },
         /ids7\.json: \[0\] has unknown field\(s\) subjet/,
       ],
       [{ trustRootFiles: [root], keyFiles: [path.join(dir, 'nokey.pem')] }, /cannot read public key file .*nokey\.pem/],
       [
         {
           trustRootFiles: [root],
-          keyFiles: [file(dir, 'private.pem', generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString())],
+          keyFiles: [
+            file(
+              dir,
+              'private.pem',
+              generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+                .privateKey.export({ type: 'pkcs8', format: 'pem' })
+                .toString(),
+            ),
+          ],
         },
         /public key .*private\.pem: holds a private key/,
       ],
-      [{ trustRootFiles: [root], keyFiles: [file(dir, 'junk.pem', '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n')] }, /public key .*junk\.pem: does not parse/],
-      [{ trustRootFiles: [root], keyFiles: [file(dir, 'cert.pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')] }, /cert\.pem: must hold exactly one PEM "PUBLIC KEY" block/],
+      [
+        {
+          trustRootFiles: [root],
+          keyFiles: [file(dir, 'junk.pem', '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n')],
+        },
+        /public key .*junk\.pem: does not parse/,
+      ],
+      [
+        {
+          trustRootFiles: [root],
+          keyFiles: [file(dir, 'cert.pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')],
+        },
+        /cert\.pem: must hold exactly one PEM "PUBLIC KEY" block/,
+      ],
       [{ trustRootFiles: [root], keyFiles: [keyFile, `${manifest.keyHint}=${keyFile}`] }, /hint ".*" is also used by/],
     ];
     for (const [opts, message] of cases) expect(() => loadExternalTrust(opts), String(message)).toThrow(message);
@@ -119,7 +212,9 @@ describe('loadExternalTrust', () => {
       roots: [{ name: 'external', trustedRoot: readFileSync(root, 'utf8') }],
       identities: { name: 'rules', rules: [{ issuer: manifest.issuer, subject: `^nobody$|^https://${suffix}` }] },
     });
-    await expect(exact.verify(bundle('dsse-v0.3-other-identity'))).resolves.toMatchObject({ signer: { subject: manifest.otherSubject } });
+    await expect(exact.verify(bundle('dsse-v0.3-other-identity'))).resolves.toMatchObject({
+      signer: { subject: manifest.otherSubject },
+    });
     expect(() => parseIdentityRules([{ issuer: 'https://i', subject: '^a|b' }])).toThrow(/must be anchored/);
   });
 
@@ -162,7 +257,10 @@ describe('ExternalTrust.verify on bundles signed elsewhere', () => {
   it('refuses a key bundle whose hint names no configured key', async () => {
     const b = bundle('dsse-v0.3-public-key');
     b.verificationMaterial.publicKey.hint = 'someone-else';
-    await expect(trust.verify(b)).rejects.toMatchObject({ code: 'UNTRUSTED_SIGNER', message: expect.stringContaining('someone-else') });
+    await expect(trust.verify(b)).rejects.toMatchObject({
+      code: 'UNTRUSTED_SIGNER',
+      message: expect.stringContaining('someone-else'),
+    });
     const noKeys = loadExternalTrust({ trustRootFiles: [fixturePath('trusted_root.json')], keyFiles: [] });
     await expect(noKeys.verify(bundle('dsse-v0.3-public-key'))).rejects.toMatchObject({ code: 'UNTRUSTED_SIGNER' });
   });
@@ -204,9 +302,13 @@ describe('ExternalTrust.verify on bundles signed elsewhere', () => {
   it('checks a message signature against its digest: another digest or a changed log entry fails', async () => {
     const b = bundle('message-v0.3-hashedrekord');
     b.messageSignature.messageDigest.digest = Buffer.from(sha256('something else'), 'hex').toString('base64');
-    await expect(trust.verify(b)).rejects.toMatchObject({ code: expect.stringMatching(/SIGNATURE_INVALID|TLOG_INVALID/) });
+    await expect(trust.verify(b)).rejects.toMatchObject({
+      code: expect.stringMatching(/SIGNATURE_INVALID|TLOG_INVALID/),
+    });
     const c = bundle('message-v0.3-hashedrekord');
-    c.verificationMaterial.tlogEntries[0].inclusionPromise.signedEntryTimestamp = flipBase64(c.verificationMaterial.tlogEntries[0].inclusionPromise.signedEntryTimestamp);
+    c.verificationMaterial.tlogEntries[0].inclusionPromise.signedEntryTimestamp = flipBase64(
+      c.verificationMaterial.tlogEntries[0].inclusionPromise.signedEntryTimestamp,
+    );
     await expect(trust.verify(c)).rejects.toMatchObject({ code: 'TLOG_INVALID' });
     const d = bundle('message-v0.3-hashedrekord');
     d.verificationMaterial.tlogEntries[0].inclusionProof.treeSize = '99';
@@ -267,7 +369,14 @@ describe('verifyPrehashed (signature over a digest, without the message)', () =>
     const sig = sign('sha256', message, privateKey);
     expect(verifyPrehashed(publicKey, 'sha256', digestOf('sha256'), sig)).toBe(true);
     expect(verifyPrehashed(publicKey, 'sha384', digestOf('sha384'), sig)).toBe(false);
-    expect(verifyPrehashed(publicKey, 'sha256', digestOf('sha256'), Buffer.from(flipBase64(sig.toString('base64'), 40), 'base64'))).toBe(false);
+    expect(
+      verifyPrehashed(
+        publicKey,
+        'sha256',
+        digestOf('sha256'),
+        Buffer.from(flipBase64(sig.toString('base64'), 40), 'base64'),
+      ),
+    ).toBe(false);
     const ed = generateKeyPairSync('ed25519');
     expect(verifyPrehashed(ed.publicKey, 'sha256', digestOf('sha256'), sign(null, message, ed.privateKey))).toBe(false);
   });
@@ -277,9 +386,16 @@ describe('verifyPrehashed (signature over a digest, without the message)', () =>
       const { p, b, gx, gy } = c;
       expect((((gy * gy - (gx * gx * gx - 3n * gx + b)) % p) + p) % p).toBe(0n);
     }
-    const pem = createPublicKey(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey).export({ type: 'spki', format: 'pem' });
+    const pem = createPublicKey(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey).export({
+      type: 'spki',
+      format: 'pem',
+    });
     const key = createPublicKey(pem);
     expect(keyHint(key)).toMatch(/^[A-Za-z0-9+/]{43}=$/);
-    expect(keyHint(key)).toBe(createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('base64'));
+    expect(keyHint(key)).toBe(
+      createHash('sha256')
+        .update(key.export({ type: 'spki', format: 'der' }))
+        .digest('base64'),
+    );
   });
 });

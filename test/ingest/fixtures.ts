@@ -2,9 +2,10 @@
 // test/fixtures/make-external-fixtures.ts) and the trust that accepts them.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadExternalTrust } from '../../src/signing/external.ts';
 import type { ExternalTrust } from '../../src/signing/external.ts';
+import { loadExternalTrust } from '../../src/signing/external.ts';
 import { FIXTURE_DIR } from '../fixtures/make-external-fixtures.ts';
+import type { Json } from '../helpers/json.ts';
 
 export { FIXTURE_DIR };
 export const fixturePath = (name: string) => join(FIXTURE_DIR, name);
@@ -33,7 +34,7 @@ export type BundleName =
   | 'dsse-v0.3-untrusted';
 
 /** A fresh copy of a saved bundle's JSON (tests may mutate it). */
-export function bundle(name: BundleName): Record<string, any> {
+export function bundle(name: BundleName): Record<string, Json> {
   return JSON.parse(readFileSync(fixturePath(`${name}.json`), 'utf8'));
 }
 

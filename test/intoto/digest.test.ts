@@ -39,10 +39,14 @@ describe('DigestSet (digest_set.md)', () => {
     ['gost', 128],
   ])('accepts %s with %i lowercase hex characters, and no other length', (alg, n) => {
     expect(issuesOf({ [alg]: hex(n, 'f') })).toEqual([]);
-    expect(issuesOf({ [alg]: hex(n - 1, 'f') })).toEqual([{ path: alg, message: expect.stringContaining(`${alg} must be`) }]);
+    expect(issuesOf({ [alg]: hex(n - 1, 'f') })).toEqual([
+      { path: alg, message: expect.stringContaining(`${alg} must be`) },
+    ]);
     expect(issuesOf({ [alg]: hex(n + 2, 'f') })).toHaveLength(1);
-    expect(issuesOf({ [alg]: hex(n, 'F') })).toEqual([{ path: alg, message: expect.stringContaining('lowercase hex') }]);
-    expect(issuesOf({ [alg]: hex(n - 1, 'f') + 'g' })).toHaveLength(1);
+    expect(issuesOf({ [alg]: hex(n, 'F') })).toEqual([
+      { path: alg, message: expect.stringContaining('lowercase hex') },
+    ]);
+    expect(issuesOf({ [alg]: `${hex(n - 1, 'f')}g` })).toHaveLength(1);
   });
 
   it('accepts even-length hex for extendable-output and variable-length algorithms', () => {
@@ -63,35 +67,79 @@ describe('DigestSet (digest_set.md)', () => {
     expect(issuesOf({ custom: '' }).map((i) => i.path)).toEqual(['custom']);
     expect(issuesOf({ sha256: 42 }).map((i) => i.path)).toEqual(['sha256']);
     expect(issuesOf([hex(64)])).toHaveLength(1);
-    expect(issuesOf('sha256:' + hex(64))).toHaveLength(1);
+    expect(issuesOf(`sha256:${hex(64)}`)).toHaveLength(1);
   });
 
   it('reports every bad entry, each at its algorithm', () => {
-    expect(issuesOf({ sha256: 'abc', sha512: hex(64), sha1: hex(40), md5: 'zz' }).map((i) => i.path).sort()).toEqual(['md5', 'sha256', 'sha512']);
+    expect(
+      issuesOf({ sha256: 'abc', sha512: hex(64), sha1: hex(40), md5: 'zz' })
+        .map((i) => i.path)
+        .sort(),
+    ).toEqual(['md5', 'sha256', 'sha512']);
   });
 
   it('digest_set.md example values: the dirHash1 and gitBlob examples pass; "abcd"/"1234" placeholders do not', () => {
     expect(issuesOf({ dirHash1: '2a1bb6127fb481c60f67692e22285fb306f3c6ffe62075e0ccf674d7c3adcb8f' })).toEqual([]);
     expect(issuesOf({ gitBlob: '5ab2f8a4323abafb10abb68657d9d39f1a775057' })).toEqual([]);
-    expect(issuesOf({ sha256: 'abcd', sha512: '1234' }).map((i) => i.path).sort()).toEqual(['sha256', 'sha512']);
+    expect(
+      issuesOf({ sha256: 'abcd', sha512: '1234' })
+        .map((i) => i.path)
+        .sort(),
+    ).toEqual(['sha256', 'sha512']);
   });
 });
 
 describe('isMatchableAlgorithm', () => {
   it('matches on the standard fixed-length hashes and git/dirhash ids', () => {
-    for (const alg of ['sha256', 'sha224', 'sha384', 'sha512', 'sha512_224', 'sha512_256', 'sha3_224', 'sha3_256', 'sha3_384', 'sha3_512', 'sha1', 'sm3', 'gitCommit', 'gitTree', 'gitBlob', 'gitTag', 'dirHash', 'dirHash1', 'goModuleH1']) {
+    for (const alg of [
+      'sha256',
+      'sha224',
+      'sha384',
+      'sha512',
+      'sha512_224',
+      'sha512_256',
+      'sha3_224',
+      'sha3_256',
+      'sha3_384',
+      'sha3_512',
+      'sha1',
+      'sm3',
+      'gitCommit',
+      'gitTree',
+      'gitBlob',
+      'gitTag',
+      'dirHash',
+      'dirHash1',
+      'goModuleH1',
+    ]) {
       expect(isMatchableAlgorithm(alg), alg).toBe(true);
     }
   });
   it('never matches on md5, unknown algorithms, variable-length or ambiguous ones', () => {
-    for (const alg of ['md5', 'arn', 'somecoolhash', 'SHA256', 'shake128', 'shake256', 'blake2b', 'blake2s', 'gost', 'ripemd160', '__proto__', 'toString', 'constructor']) {
+    for (const alg of [
+      'md5',
+      'arn',
+      'somecoolhash',
+      'SHA256',
+      'shake128',
+      'shake256',
+      'blake2b',
+      'blake2s',
+      'gost',
+      'ripemd160',
+      '__proto__',
+      'toString',
+      'constructor',
+    ]) {
       expect(isMatchableAlgorithm(alg), alg).toBe(false);
     }
   });
   it('every algorithm in the table is either matchable or deliberately not', () => {
-    expect(Object.keys(DIGEST_ALGORITHMS).filter((a) => !isMatchableAlgorithm(a)).sort()).toEqual(
-      ['blake2b', 'blake2s', 'gost', 'md5', 'ripemd160', 'shake128', 'shake256'],
-    );
+    expect(
+      Object.keys(DIGEST_ALGORITHMS)
+        .filter((a) => !isMatchableAlgorithm(a))
+        .sort(),
+    ).toEqual(['blake2b', 'blake2s', 'gost', 'md5', 'ripemd160', 'shake128', 'shake256']);
   });
 });
 

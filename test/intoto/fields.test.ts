@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { Base64Bytes, isRfc3339, MediaType, ResourceUri, Timestamp, TimestampWithOffset, uriProblem } from '../../src/intoto/fields.ts';
+import {
+  Base64Bytes,
+  isRfc3339,
+  MediaType,
+  ResourceUri,
+  Timestamp,
+  TimestampWithOffset,
+  uriProblem,
+} from '../../src/intoto/fields.ts';
 
 describe('URIs (field_types.md ResourceURI / TypeURI)', () => {
   it.each([
@@ -37,7 +45,12 @@ describe('URIs (field_types.md ResourceURI / TypeURI)', () => {
 });
 
 describe('timestamps (field_types.md Timestamp: RFC 3339, UTC)', () => {
-  it.each(['1985-04-12T23:20:50.52Z', '2024-02-29T00:00:00Z', '2023-12-31T23:59:60Z', '2023-01-01T00:00:00.123456789Z'])('accepts %s', (t) => {
+  it.each([
+    '1985-04-12T23:20:50.52Z',
+    '2024-02-29T00:00:00Z',
+    '2023-12-31T23:59:60Z',
+    '2023-01-01T00:00:00.123456789Z',
+  ])('accepts %s', (t) => {
     expect(Timestamp.safeParse(t).success).toBe(true);
   });
 
@@ -76,16 +89,22 @@ describe('timestamps (field_types.md Timestamp: RFC 3339, UTC)', () => {
 });
 
 describe('media types and bytes', () => {
-  it.each(['application/json', 'application/x.dsse+json', 'application/vnd.in-toto+json', 'text/plain; charset=utf-8', 'application/vnd.dev.sigstore.bundle.v0.3+json'])(
-    'accepts the media type %s',
-    (m) => expect(MediaType.safeParse(m).success).toBe(true),
-  );
-  it.each(['json', 'application/', '/json', 'application/json;', 'application json', 'text/plain; charset'])('rejects the media type %j', (m) =>
-    expect(MediaType.safeParse(m).success).toBe(false),
+  it.each([
+    'application/json',
+    'application/x.dsse+json',
+    'application/vnd.in-toto+json',
+    'text/plain; charset=utf-8',
+    'application/vnd.dev.sigstore.bundle.v0.3+json',
+  ])('accepts the media type %s', (m) => expect(MediaType.safeParse(m).success).toBe(true));
+  it.each(['json', 'application/', '/json', 'application/json;', 'application json', 'text/plain; charset'])(
+    'rejects the media type %j',
+    (m) => expect(MediaType.safeParse(m).success).toBe(false),
   );
 
   it.each(['', 'eyAicmVzdWx0IjogIlNVQ0NFU1MiIH0=', 'YQ==', 'YQ', 'YWI', '-_-_'])('accepts the base64 %j', (b) =>
     expect(Base64Bytes.safeParse(b).success).toBe(true),
   );
-  it.each(['Y', 'YQ=', 'Y===', 'not base64!', 'YQ==YQ=='])('rejects the base64 %j', (b) => expect(Base64Bytes.safeParse(b).success).toBe(false));
+  it.each(['Y', 'YQ=', 'Y===', 'not base64!', 'YQ==YQ=='])('rejects the base64 %j', (b) =>
+    expect(Base64Bytes.safeParse(b).success).toBe(false),
+  );
 });

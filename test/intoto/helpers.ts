@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { validateStatement, type ValidateOptions } from '../../src/intoto/statement.ts';
+import { type ValidateOptions, validateStatement } from '../../src/intoto/statement.ts';
+import type { Json } from '../helpers/json.ts';
 
 /** A fixture from test/intoto/fixtures, parsed fresh each time (tests may mutate it). */
-export function fixture<T = Record<string, any>>(name: string): T {
+export function fixture<T = Record<string, Json>>(name: string): T {
   return JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as T;
 }
 
@@ -22,7 +23,7 @@ export const hex = (n: number, c = 'a') => c.repeat(n);
 export const SHA256 = hex(64, 'b');
 
 /** A minimal valid v1 statement with the given predicate type and predicate. */
-export function statement(predicateType: string, predicate?: unknown): Record<string, any> {
+export function statement(predicateType: string, predicate?: unknown): Record<string, Json> {
   return {
     _type: 'https://in-toto.io/Statement/v1',
     subject: [{ name: 'app', digest: { sha256: SHA256 } }],

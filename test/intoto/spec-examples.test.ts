@@ -44,7 +44,11 @@ describe('spec examples with their placeholder digests left in fail exactly at t
     json.subject[0].digest.sha256 = '5678...';
     json.predicate.policy.digest.sha256 = '1234...';
     json.predicate.inputAttestations[0].digest.sha256 = 'abcd...';
-    expect(errorPaths(json)).toEqual(['/predicate/inputAttestations/0/digest/sha256', '/predicate/policy/digest/sha256', '/subject/0/digest/sha256']);
+    expect(errorPaths(json)).toEqual([
+      '/predicate/inputAttestations/0/digest/sha256',
+      '/predicate/policy/digest/sha256',
+      '/subject/0/digest/sha256',
+    ]);
   });
 
   it('provenance v0.2 example', () => {

@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import {
   InTotoValidationError,
   parseStatement,
-  StatementV01,
-  StatementV1,
-  STATEMENT_V01,
   STATEMENT_V1,
+  STATEMENT_V01,
+  StatementV1,
+  StatementV01,
   validateStatement,
 } from '../../src/intoto/statement.ts';
+import type { Json } from '../helpers/json.ts';
 import { errorPaths, fixture, hex, messagesAt, SHA256, statement } from './helpers.ts';
 
 const CUSTOM = 'https://example.com/custom-predicate/v1';
@@ -20,7 +21,7 @@ describe('Statement v1', () => {
   });
 
   it('keeps unknown fields at every level (consumers MUST ignore them)', () => {
-    const json: Record<string, any> = {
+    const json: Record<string, Json> = {
       ...statement(CUSTOM, { anything: [1, { nested: true }] }),
       example_extension: { a: 1 },
     };
@@ -38,28 +39,46 @@ describe('Statement v1', () => {
 
   it('treats an unset or null predicate as set-but-empty: a known type then reports its required fields', () => {
     expect(validateStatement(statement(CUSTOM, null)).ok).toBe(true);
-    expect(errorPaths(statement('https://in-toto.io/attestation/test-result/v0.1'))).toEqual(['/predicate/configuration', '/predicate/result']);
-    expect(errorPaths(statement('https://slsa.dev/provenance/v1', null))).toEqual(['/predicate/buildDefinition', '/predicate/runDetails']);
+    expect(errorPaths(statement('https://in-toto.io/attestation/test-result/v0.1'))).toEqual([
+      '/predicate/configuration',
+      '/predicate/result',
+    ]);
+    expect(errorPaths(statement('https://slsa.dev/provenance/v1', null))).toEqual([
+      '/predicate/buildDefinition',
+      '/predicate/runDetails',
+    ]);
     expect(messagesAt(statement('https://slsa.dev/provenance/v1'), '/predicate/buildDefinition')).toEqual(['required']);
   });
 
-  it.each<[string, (s: Record<string, any>) => void, string[]]>([
+  it.each<[string, (s: Record<string, Json>) => void, string[]]>([
     ['missing _type', (s) => delete s._type, ['/_type']],
     ['unknown _type', (s) => (s._type = 'https://in-toto.io/Statement/v2'), ['/_type']],
     ['missing subject', (s) => delete s.subject, ['/subject']],
     ['empty subject', (s) => (s.subject = []), ['/subject']],
     ['subject not an array', (s) => (s.subject = { digest: { sha256: SHA256 } }), ['/subject']],
-    ['subject without digest', (s) => (s.subject = [{ name: 'a', uri: 'https://example.com/a' }]), ['/subject/0/digest']],
+    [
+      'subject without digest',
+      (s) => (s.subject = [{ name: 'a', uri: 'https://example.com/a' }]),
+      ['/subject/0/digest'],
+    ],
     ['subject with null digest', (s) => (s.subject[0].digest = null), ['/subject/0', '/subject/0/digest']],
     ['subject with only a name', (s) => (s.subject = [{ name: 'a' }]), ['/subject/0', '/subject/0/digest']],
-    ['bad sha256 in the second subject', (s) => s.subject.push({ digest: { sha256: hex(63) } }), ['/subject/1/digest/sha256']],
+    [
+      'bad sha256 in the second subject',
+      (s) => s.subject.push({ digest: { sha256: hex(63) } }),
+      ['/subject/1/digest/sha256'],
+    ],
     ['uppercase hex', (s) => (s.subject[0].digest.sha256 = SHA256.toUpperCase()), ['/subject/0/digest/sha256']],
     ['empty digest set', (s) => (s.subject[0].digest = {}), ['/subject/0/digest']],
     ['subject name not a string', (s) => (s.subject[0].name = 7), ['/subject/0/name']],
     ['subject uri not a URI', (s) => (s.subject[0].uri = 'app'), ['/subject/0/uri']],
     ['missing predicateType', (s) => delete s.predicateType, ['/predicateType']],
     ['predicateType not a URI', (s) => (s.predicateType = 'provenance'), ['/predicateType']],
-    ['predicateType with an uppercase host', (s) => (s.predicateType = 'https://SLSA.dev/provenance/v1'), ['/predicateType']],
+    [
+      'predicateType with an uppercase host',
+      (s) => (s.predicateType = 'https://SLSA.dev/provenance/v1'),
+      ['/predicateType'],
+    ],
     ['predicate an array', (s) => (s.predicate = []), ['/predicate']],
     ['predicate a string', (s) => (s.predicate = 'x'), ['/predicate']],
   ])('rejects a statement with %s', (_, mutate, paths) => {
@@ -110,13 +129,17 @@ describe('Statement v0.1 (read only)', () => {
 
   it('requires a non-empty, unique name on every subject', () => {
     const json = v01();
-    json.subject.push({ digest: { sha256: SHA256 } } as never, { name: '', digest: { sha256: SHA256 } }, { name: 'a', digest: { sha256: SHA256 } });
+    json.subject.push(
+      { digest: { sha256: SHA256 } } as never,
+      { name: '', digest: { sha256: SHA256 } },
+      { name: 'a', digest: { sha256: SHA256 } },
+    );
     expect(errorPaths(json)).toEqual(['/subject/1/name', '/subject/2/name', '/subject/3/name']);
     expect(messagesAt(json, '/subject/3/name')).toEqual(['subject names must be unique']);
   });
 
   it('checks digests, predicateType and predicate like v1', () => {
-    const json: Record<string, any> = v01();
+    const json: Record<string, Json> = v01();
     json.subject[0].digest.sha256 = 'abc';
     json.predicateType = 'nope';
     json.predicate = [];
@@ -147,7 +170,10 @@ describe('parseStatement', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(InTotoValidationError);
-    expect((err as InTotoValidationError).errors.map((e) => e.path).sort()).toEqual(['/predicateType', '/subject/0/digest/sha256']);
+    expect((err as InTotoValidationError).errors.map((e) => e.path).sort()).toEqual([
+      '/predicateType',
+      '/subject/0/digest/sha256',
+    ]);
   });
 
   it('checks the statement layer only', () => {
@@ -159,8 +185,13 @@ describe('allowedPredicates', () => {
   it('rejects a predicate type not in the list at /predicateType, and still checks the rest', () => {
     const json = statement(CUSTOM, { a: 1 });
     json.subject[0].digest.sha256 = 'bad';
-    expect(errorPaths(json, { allowedPredicates: ['https://slsa.dev/provenance/v1'] })).toEqual(['/predicateType', '/subject/0/digest/sha256']);
-    expect(messagesAt(json, '/predicateType', { allowedPredicates: [] })).toEqual([`predicate type "${CUSTOM}" is not allowed here`]);
+    expect(errorPaths(json, { allowedPredicates: ['https://slsa.dev/provenance/v1'] })).toEqual([
+      '/predicateType',
+      '/subject/0/digest/sha256',
+    ]);
+    expect(messagesAt(json, '/predicateType', { allowedPredicates: [] })).toEqual([
+      `predicate type "${CUSTOM}" is not allowed here`,
+    ]);
   });
 
   it('accepts an allowed unknown type with an opaque predicate', () => {
@@ -169,9 +200,17 @@ describe('allowedPredicates', () => {
   });
 
   it('still validates an allowed known type', () => {
-    expect(errorPaths(statement('https://in-toto.io/attestation/test-result/v0.1', { result: 'OK', configuration: [{ uri: 'https://example.com/c' }] }), {
-      allowedPredicates: ['https://in-toto.io/attestation/test-result/v0.1'],
-    })).toEqual(['/predicate/result']);
+    expect(
+      errorPaths(
+        statement('https://in-toto.io/attestation/test-result/v0.1', {
+          result: 'OK',
+          configuration: [{ uri: 'https://example.com/c' }],
+        }),
+        {
+          allowedPredicates: ['https://in-toto.io/attestation/test-result/v0.1'],
+        },
+      ),
+    ).toEqual(['/predicate/result']);
   });
 });
 

@@ -27,7 +27,11 @@ const vars = {
   subject: { name: 'app', digest: { sha256: DIGEST } },
   signer: { subject: 'https://ci.example.com/pipelines/api', issuer: 'http://localhost:8787' },
   environment: 'staging',
-  attestation: { id: 'cd'.repeat(32), createdAt: '2026-01-02T00:00:00Z', predicateType: 'https://in-toto.io/attestation/test-result/v0.1' },
+  attestation: {
+    id: 'cd'.repeat(32),
+    createdAt: '2026-01-02T00:00:00Z',
+    predicateType: 'https://in-toto.io/attestation/test-result/v0.1',
+  },
 };
 
 // What policies need from CEL. docs/policies.md ("Why this CEL library") has the same table
@@ -42,8 +46,16 @@ const table: Array<[string, string, boolean | 'error']> = [
   ['exists macro', 'predicate.passedTests.exists(t, t.startsWith("e2e-"))', true],
   ['all macro', 'predicate.passedTests.all(t, size(t) > 3)', true],
   ['exists_one macro', 'predicate.passedTests.exists_one(t, t.startsWith("e2e"))', true],
-  ['filter and map macros', 'predicate.passedTests.filter(t, t.startsWith("unit")).map(t, t + "!") == ["unit-a!", "unit-b!"]', true],
-  ['exists over maps in a list', 'predicate.configuration.exists(c, c.name == "environment" && c.uri.endsWith("/environments/staging"))', true],
+  [
+    'filter and map macros',
+    'predicate.passedTests.filter(t, t.startsWith("unit")).map(t, t + "!") == ["unit-a!", "unit-b!"]',
+    true,
+  ],
+  [
+    'exists over maps in a list',
+    'predicate.configuration.exists(c, c.name == "environment" && c.uri.endsWith("/environments/staging"))',
+    true,
+  ],
   ['in a list', '"unit-a" in predicate.passedTests', true],
   ['in a map (key)', '"result" in predicate', true],
   ['in a list literal', 'predicate.result in ["PASSED", "WARNED"]', true],
@@ -65,8 +77,16 @@ const table: Array<[string, string, boolean | 'error']> = [
   ['a key that is not an identifier, by index', 'predicate["build-type"] == "docker"', true],
   ['subject digest', 'subject.digest.sha256 == statement.subject[0].digest.sha256', true],
   ['timestamp() comparison', 'timestamp(attestation.createdAt) > timestamp("2026-01-01T00:00:00Z")', true],
-  ['timestamp difference vs duration', 'timestamp(predicate.runDetails.metadata.finishedOn) - timestamp(predicate.runDetails.metadata.startedOn) <= duration("10m")', true],
-  ['timestamp + duration', 'timestamp(attestation.createdAt) + duration("24h") == timestamp("2026-01-03T00:00:00Z")', true],
+  [
+    'timestamp difference vs duration',
+    'timestamp(predicate.runDetails.metadata.finishedOn) - timestamp(predicate.runDetails.metadata.startedOn) <= duration("10m")',
+    true,
+  ],
+  [
+    'timestamp + duration',
+    'timestamp(attestation.createdAt) + duration("24h") == timestamp("2026-01-03T00:00:00Z")',
+    true,
+  ],
   ['&& absorbs an error when the other side is false', 'false && predicate.nope.x == 1', false],
   ['|| absorbs an error when the other side is true (commutative)', 'predicate.nope.x == 1 || true', true],
   ['! and the conditional operator', '!(predicate.result == "FAILED") ? true : false', true],
@@ -98,7 +118,9 @@ describe('compileCel', () => {
 
   it('rejects unknown variables and functions at compile time', () => {
     expect(() => compileCel('predicat.result == "x"')).toThrow(expect.objectContaining({ kind: 'unknown-variable' }));
-    expect(() => compileCel('predicate.tests.all(t, t.startWith("a"))')).toThrow(expect.objectContaining({ kind: 'unknown-function' }));
+    expect(() => compileCel('predicate.tests.all(t, t.startWith("a"))')).toThrow(
+      expect.objectContaining({ kind: 'unknown-function' }),
+    );
     expect(() => compileCel('lookup(predicate.result)')).toThrow(/unknown function "lookup"/);
   });
 
@@ -116,7 +138,9 @@ describe('compileCel', () => {
     for (const expr of ['predicate.count', 'predicate.passedTests', '"true"', 'null', 'predicate.nope']) {
       expect(() => compileCel(expr).evaluate(vars), expr).toThrow(CelExpressionError);
     }
-    expect(() => compileCel('predicate.result').evaluate(vars)).toThrow('expression must evaluate to a bool, got string "PASSED"');
+    expect(() => compileCel('predicate.result').evaluate(vars)).toThrow(
+      'expression must evaluate to a bool, got string "PASSED"',
+    );
     expect(() => compileCel('predicate.nope.deeper == 1').evaluate(vars)).toThrow(/^CEL evaluation error: .*nope/);
   });
 

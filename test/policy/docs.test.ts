@@ -17,7 +17,9 @@ describe('docs/policies.md', () => {
   });
 
   it('shows CEL examples that compile and hold on matching evidence', () => {
-    const wheres = yamlBlocks[1]!.split('\n\n').map((chunk) => (parseDocument(chunk).toJS() as { where: string }).where);
+    const wheres = yamlBlocks[1]!
+      .split('\n\n')
+      .map((chunk) => (parseDocument(chunk).toJS() as { where: string }).where);
     expect(wheres.length).toBeGreaterThanOrEqual(8);
     const vars = {
       statement: { subject: [{ name: 'ghcr.io/example/app', digest: { sha256: 'ab'.repeat(32) } }] },
@@ -26,7 +28,10 @@ describe('docs/policies.md', () => {
           builder: { id: 'https://ci.example.com/builder/v1' },
           metadata: { startedOn: '2026-01-01T10:00:00Z', finishedOn: '2026-01-01T10:30:00Z' },
         },
-        buildDefinition: { externalParameters: { ref: 'refs/heads/main' }, resolvedDependencies: [{ uri: 'git+https://x', digest: { gitCommit: 'ab'.repeat(20) } }] },
+        buildDefinition: {
+          externalParameters: { ref: 'refs/heads/main' },
+          resolvedDependencies: [{ uri: 'git+https://x', digest: { gitCommit: 'ab'.repeat(20) } }],
+        },
         result: 'PASSED',
         configuration: [{ name: 'environment', uri: 'http://localhost:8787/environments/staging' }],
         scanner: { result: [{ id: 'CVE-2026-1', severity: [{ method: 'CVSSv3', score: '5.3' }] }] },
@@ -35,7 +40,11 @@ describe('docs/policies.md', () => {
       subject: { name: 'ghcr.io/example/app', digest: { sha256: 'ab'.repeat(32) } },
       signer: { subject: 'https://ci.example.com/pipelines/build', issuer: 'http://localhost:8787' },
       environment: 'staging',
-      attestation: { id: 'cd'.repeat(32), createdAt: '2026-01-01T11:00:00Z', predicateType: 'https://slsa.dev/provenance/v1' },
+      attestation: {
+        id: 'cd'.repeat(32),
+        createdAt: '2026-01-01T11:00:00Z',
+        predicateType: 'https://slsa.dev/provenance/v1',
+      },
     };
     for (const where of wheres) expect(compileCel(where).evaluate(vars), where).toBe(true);
   });

@@ -71,7 +71,13 @@ function testResult(result: 'PASSED' | 'FAILED', overrides: Partial<Evidence> & 
 }
 
 function deployment(overrides: Partial<Deployment> = {}): Deployment {
-  return { environment: 'staging', digest: DIGEST, attestationId: sha256(`deployment ${ids++}`), createdAt: new Date('2026-02-28T00:00:00Z'), ...overrides };
+  return {
+    environment: 'staging',
+    digest: DIGEST,
+    attestationId: sha256(`deployment ${ids++}`),
+    createdAt: new Date('2026-02-28T00:00:00Z'),
+    ...overrides,
+  };
 }
 
 /** Everything production needs, plus noise that must not be used. */
@@ -85,7 +91,12 @@ function complete() {
     evidence({ hex: OTHER_HEX }),
     testResult('FAILED', { hex: OTHER_HEX }),
   ];
-  return { provenance, passed, deployed, input: { digest: DIGEST, evidence: [...noise, provenance, passed], deployments: [deployed] } };
+  return {
+    provenance,
+    passed,
+    deployed,
+    input: { digest: DIGEST, evidence: [...noise, provenance, passed], deployments: [deployed] },
+  };
 }
 
 function ruleOf(decision: ReturnType<typeof evaluate>, name: string) {
@@ -150,13 +161,19 @@ describe('evaluate', () => {
         evidence: [],
         reason: `no ${TEST_RESULT} evidence for ${DIGEST} in environment staging`,
       });
-      expect(d.reasons).toEqual([`passed-staging-tests: no ${TEST_RESULT} evidence for ${DIGEST} in environment staging`]);
+      expect(d.reasons).toEqual([
+        `passed-staging-tests: no ${TEST_RESULT} evidence for ${DIGEST} in environment staging`,
+      ]);
       expect(d.inputAttestations).toEqual([input.deployments[0]!.attestationId, provenance.id]);
     });
 
     it('when the evidence was recorded for another environment, and says where it was', () => {
       const { input, provenance } = complete();
-      const d = evaluate(policy, { ...input, evidence: [provenance, testResult('PASSED', { environment: 'dev' })] }, NOW);
+      const d = evaluate(
+        policy,
+        { ...input, evidence: [provenance, testResult('PASSED', { environment: 'dev' })] },
+        NOW,
+      );
       expect(ruleOf(d, 'passed-staging-tests').reason).toBe(
         `no ${TEST_RESULT} evidence for ${DIGEST} in environment staging (only in environments: dev)`,
       );
@@ -195,7 +212,9 @@ describe('evaluate', () => {
       const { input, passed } = complete();
       const ingested = evidence({ signer: { subject: CI, issuer: 'https://token.actions.githubusercontent.com' } });
       const d = evaluate(policy, { ...input, evidence: [ingested, passed] }, NOW);
-      expect(ruleOf(d, 'built-by-trusted-ci').reason).toContain(`issuer https://token.actions.githubusercontent.com is not ${ISSUER}`);
+      expect(ruleOf(d, 'built-by-trusted-ci').reason).toContain(
+        `issuer https://token.actions.githubusercontent.com is not ${ISSUER}`,
+      );
     });
 
     it('when the evidence is older than maxAge', () => {
@@ -237,7 +256,9 @@ describe('evaluate', () => {
       const e = evidence();
       const d = evaluate(strict, { digest: DIGEST, evidence: [e] }, NOW);
       expect(d.decision).toBe('deny');
-      expect(ruleOf(d, 'deep').reason).toMatch(new RegExp(`^where failed on evidence ${e.id}: CEL evaluation error: .*nope`));
+      expect(ruleOf(d, 'deep').reason).toMatch(
+        new RegExp(`^where failed on evidence ${e.id}: CEL evaluation error: .*nope`),
+      );
 
       const either = parsePolicy(
         `environment: dev\nrules:\n  - name: builder\n    predicateType: ${PROVENANCE}\n    where: predicate.runDetails.builder.id == "https://ci.example.com/builder/v1"\n`,
@@ -245,7 +266,9 @@ describe('evaluate', () => {
         { issuer: ISSUER },
       );
       const good = evidence();
-      const broken = evidence({ statement: { ...provenanceStatement({ digest: HEX }), predicate: { runDetails: {} } } });
+      const broken = evidence({
+        statement: { ...provenanceStatement({ digest: HEX }), predicate: { runDetails: {} } },
+      });
       const both = evaluate(either, { digest: DIGEST, evidence: [good, broken] }, NOW);
       expect(both.decision).toBe('deny');
       expect(ruleOf(both, 'builder')).toMatchObject({ satisfied: false, evidence: [] });
@@ -254,7 +277,11 @@ describe('evaluate', () => {
     });
 
     it('when a where expression is not a boolean', () => {
-      const p = parsePolicy(`environment: dev\nrules:\n  - name: r\n    predicateType: ${PROVENANCE}\n    where: predicate.runDetails.builder.id\n`, 'dev.yaml', { issuer: ISSUER });
+      const p = parsePolicy(
+        `environment: dev\nrules:\n  - name: r\n    predicateType: ${PROVENANCE}\n    where: predicate.runDetails.builder.id\n`,
+        'dev.yaml',
+        { issuer: ISSUER },
+      );
       const d = evaluate(p, { digest: DIGEST, evidence: [evidence()] }, NOW);
       expect(d.decision).toBe('deny');
       expect(ruleOf(d, 'r').reason).toContain('expression must evaluate to a bool, got string');
@@ -296,7 +323,12 @@ describe('evaluate', () => {
       for (const [deployments, reason] of cases) {
         const d = evaluate(policy, { ...input, deployments }, NOW);
         expect(d.decision).toBe('deny');
-        expect(ruleOf(d, 'deployed-to-staging')).toEqual({ name: 'deployed-to-staging', satisfied: false, evidence: [], reason });
+        expect(ruleOf(d, 'deployed-to-staging')).toEqual({
+          name: 'deployed-to-staging',
+          satisfied: false,
+          evidence: [],
+          reason,
+        });
       }
     });
 
@@ -346,7 +378,11 @@ rules:
   });
 
   it('sees an unset predicate as an empty one', () => {
-    const p = parsePolicy(`environment: dev\nrules:\n  - name: r\n    predicateType: ${PROVENANCE}\n    where: size(predicate) == 0\n`, 'dev.yaml', { issuer: ISSUER });
+    const p = parsePolicy(
+      `environment: dev\nrules:\n  - name: r\n    predicateType: ${PROVENANCE}\n    where: size(predicate) == 0\n`,
+      'dev.yaml',
+      { issuer: ISSUER },
+    );
     const { predicate: _, ...statement } = provenanceStatement({ digest: HEX });
     expect(evaluate(p, { digest: DIGEST, evidence: [evidence({ statement })] }, NOW).decision).toBe('allow');
   });
@@ -380,21 +416,44 @@ describe('denyAll and evaluateEnvironment', () => {
     const toStaging = deployment({ environment: 'staging' });
 
     expect(evaluateEnvironment(set, 'dev', { digest: DIGEST, evidence: [provenance] }, NOW).decision).toBe('allow');
-    expect(evaluateEnvironment(set, 'staging', { digest: DIGEST, evidence: [provenance, devPassed], deployments: [] }, NOW).reasons).toEqual([
-      `deployed-to-dev: ${DIGEST} has not been deployed to dev`,
-    ]);
-    const staging = evaluateEnvironment(set, 'staging', { digest: DIGEST, evidence: [provenance, devPassed], deployments: [toDev] }, NOW);
-    expect(staging).toMatchObject({ decision: 'allow', inputAttestations: [toDev.attestationId, provenance.id, devPassed.id] });
+    expect(
+      evaluateEnvironment(set, 'staging', { digest: DIGEST, evidence: [provenance, devPassed], deployments: [] }, NOW)
+        .reasons,
+    ).toEqual([`deployed-to-dev: ${DIGEST} has not been deployed to dev`]);
+    const staging = evaluateEnvironment(
+      set,
+      'staging',
+      { digest: DIGEST, evidence: [provenance, devPassed], deployments: [toDev] },
+      NOW,
+    );
+    expect(staging).toMatchObject({
+      decision: 'allow',
+      inputAttestations: [toDev.attestationId, provenance.id, devPassed.id],
+    });
 
     const evidenceSoFar = [provenance, devPassed, stagingPassed];
     const deployments = [toDev, toStaging];
-    expect(evaluateEnvironment(set, 'production', { digest: DIGEST, evidence: evidenceSoFar, deployments }, NOW).decision).toBe('allow');
+    expect(
+      evaluateEnvironment(set, 'production', { digest: DIGEST, evidence: evidenceSoFar, deployments }, NOW).decision,
+    ).toBe('allow');
     const flaky = testResult('FAILED');
-    const production = evaluateEnvironment(set, 'production', { digest: DIGEST, evidence: [...evidenceSoFar, flaky], deployments }, NOW);
+    const production = evaluateEnvironment(
+      set,
+      'production',
+      { digest: DIGEST, evidence: [...evidenceSoFar, flaky], deployments },
+      NOW,
+    );
     expect(production.decision).toBe('deny');
-    expect(production.reasons).toEqual([expect.stringMatching(new RegExp(`^no-failed-staging-tests: found .* ${flaky.id}`))]);
+    expect(production.reasons).toEqual([
+      expect.stringMatching(new RegExp(`^no-failed-staging-tests: found .* ${flaky.id}`)),
+    ]);
 
-    const foreign = evidence({ signer: { subject: 'https://github.com/example/app/.github/workflows/build.yml@refs/heads/main', issuer: 'https://token.actions.githubusercontent.com' } });
+    const foreign = evidence({
+      signer: {
+        subject: 'https://github.com/example/app/.github/workflows/build.yml@refs/heads/main',
+        issuer: 'https://token.actions.githubusercontent.com',
+      },
+    });
     expect(evaluateEnvironment(set, 'dev', { digest: DIGEST, evidence: [foreign] }, NOW).decision).toBe('deny');
   });
 });

@@ -5,11 +5,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   checkPolicies,
   loadPolicies,
-  parsePolicies,
-  parsePolicy,
   PolicyLoadError,
   type PolicyProblem,
   type PolicySource,
+  parsePolicies,
+  parsePolicy,
 } from '../../src/policy/load.ts';
 import { sha256 } from '../helpers/statements.ts';
 
@@ -24,7 +24,10 @@ rules:
 
 /** The problems parsePolicies reports for these files (dev.yaml added unless given). */
 function problemsOf(files: Record<string, string>): PolicyProblem[] {
-  const sources: PolicySource[] = Object.entries({ 'dev.yaml': DEV, ...files }).map(([file, content]) => ({ file, content }));
+  const sources: PolicySource[] = Object.entries({ 'dev.yaml': DEV, ...files }).map(([file, content]) => ({
+    file,
+    content,
+  }));
   try {
     parsePolicies(sources, opts);
   } catch (err) {
@@ -73,7 +76,10 @@ describe('the default policies', () => {
     const production = loadPolicies('policies', opts).policies.get('production')!;
     const absent = production.rules.filter((r) => r.absent);
     expect(absent).toHaveLength(1);
-    expect(absent[0]).toMatchObject({ environment: 'staging', predicateType: 'https://in-toto.io/attestation/test-result/v0.1' });
+    expect(absent[0]).toMatchObject({
+      environment: 'staging',
+      predicateType: 'https://in-toto.io/attestation/test-result/v0.1',
+    });
     expect(absent[0]!.where!.source).toBe('predicate.result == "FAILED"');
   });
 
@@ -116,7 +122,11 @@ rebuilds:
       absent: false,
       transferable: true,
     });
-    expect(p.rebuilds).toEqual({ allowWithException: true, minApprovals: 2, require: ['pinned-dependencies', 'same-builder'] });
+    expect(p.rebuilds).toEqual({
+      allowWithException: true,
+      minApprovals: 2,
+      require: ['pinned-dependencies', 'same-builder'],
+    });
   });
 
   it('digests the exact bytes of the file', () => {
@@ -128,7 +138,14 @@ rebuilds:
     const p = parsePolicy(DEV, 'dev.yaml', opts);
     expect(p).toMatchObject({ after: null, verdictTtl: '15m', verdictTtlMs: 900_000 });
     expect(p.rebuilds).toEqual({ allowWithException: false, minApprovals: 2, require: [] });
-    expect(p.rules[0]).toMatchObject({ signer: null, environment: null, where: null, maxAge: null, absent: false, transferable: false });
+    expect(p.rules[0]).toMatchObject({
+      signer: null,
+      environment: null,
+      where: null,
+      maxAge: null,
+      absent: false,
+      transferable: false,
+    });
   });
 
   it('matches the signer subject against the whole subject, even with a top-level alternation', () => {
@@ -147,7 +164,12 @@ rebuilds:
 
 describe('an invalid policy is reported with its file and line', () => {
   it('bad YAML', () => {
-    expectOneProblem({ 'staging.yaml': 'environment: staging\nrules:\n\t- name: a\n' }, 'staging.yaml', 3, /invalid YAML: Tabs/);
+    expectOneProblem(
+      { 'staging.yaml': 'environment: staging\nrules:\n\t- name: a\n' },
+      'staging.yaml',
+      3,
+      /invalid YAML: Tabs/,
+    );
   });
 
   it('a duplicate YAML key', () => {
@@ -163,16 +185,27 @@ describe('an invalid policy is reported with its file and line', () => {
       [4, 5],
     ]);
     expect(problems[0]!.message).toBe('missing required field "rules[0].predicateType"');
-    expect(problems[1]!.message).toMatch(/^rules\[0\]\.predicatType: unknown field "predicatType"; the fields here are name, predicateType/);
+    expect(problems[1]!.message).toMatch(
+      /^rules\[0\]\.predicatType: unknown field "predicatType"; the fields here are name, predicateType/,
+    );
   });
 
   it('an unknown top-level field', () => {
-    expectOneProblem({ 'staging.yaml': `environment: staging\nverdictTTL: 15m\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n` }, 'staging.yaml', 2, /unknown field "verdictTTL"/);
+    expectOneProblem(
+      {
+        'staging.yaml': `environment: staging\nverdictTTL: 15m\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n`,
+      },
+      'staging.yaml',
+      2,
+      /unknown field "verdictTTL"/,
+    );
   });
 
   it('a wrong type', () => {
     const p = expectOneProblem(
-      { 'staging.yaml': `environment: staging\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    absent: "yes"\n` },
+      {
+        'staging.yaml': `environment: staging\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    absent: "yes"\n`,
+      },
       'staging.yaml',
       5,
       /^rules\[0\]\.absent: .*expected boolean/,
@@ -181,7 +214,12 @@ describe('an invalid policy is reported with its file and line', () => {
   });
 
   it('missing rules, and an empty rule list', () => {
-    expectOneProblem({ 'staging.yaml': 'environment: staging\nafter: dev\n' }, 'staging.yaml', 1, /^missing required field "rules"$/);
+    expectOneProblem(
+      { 'staging.yaml': 'environment: staging\nafter: dev\n' },
+      'staging.yaml',
+      1,
+      /^missing required field "rules"$/,
+    );
     expectOneProblem({ 'staging.yaml': 'environment: staging\nrules: []\n' }, 'staging.yaml', 2, /at least one rule/);
   });
 
@@ -200,7 +238,12 @@ rules:
   - name: tests
     predicateType: ${PROVENANCE}
 `;
-    expectOneProblem({ 'staging.yaml': text }, 'staging.yaml', 7, /duplicate rule name "tests" \(first used at line 3\)/);
+    expectOneProblem(
+      { 'staging.yaml': text },
+      'staging.yaml',
+      7,
+      /duplicate rule name "tests" \(first used at line 3\)/,
+    );
   });
 
   it.each([
@@ -224,12 +267,22 @@ rules:
   });
 
   it('a bad verdictTtl', () => {
-    expectOneProblem({ 'staging.yaml': `environment: staging\nverdictTtl: 15 minutes\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n` }, 'staging.yaml', 2, /^verdictTtl: invalid duration/);
+    expectOneProblem(
+      {
+        'staging.yaml': `environment: staging\nverdictTtl: 15 minutes\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n`,
+      },
+      'staging.yaml',
+      2,
+      /^verdictTtl: invalid duration/,
+    );
   });
 
   it.each([
     ['predicate.result ==', /CEL syntax error at line 1, column 18/],
-    ['predicat.result == "PASSED"', /unknown variable "predicat" at line 1, column 1; the variables are statement, predicate, subject, signer, environment, attestation/],
+    [
+      'predicat.result == "PASSED"',
+      /unknown variable "predicat" at line 1, column 1; the variables are statement, predicate, subject, signer, environment, attestation/,
+    ],
     ['predicate.tests.exists(t, t.startWith("unit"))', /unknown function "startWith" at line 1, column 28/],
   ])('a CEL expression that does not compile: %s', (where, message) => {
     const text = `environment: staging\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    where: '${where}'\n`;
@@ -242,11 +295,21 @@ rules:
   });
 
   it('an environment that does not match the file name', () => {
-    expectOneProblem({ 'staging.yaml': `# staging\nenvironment: stage\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n` }, 'staging.yaml', 2, /environment "stage" must equal the file name without \.yaml \("staging"\)/);
+    expectOneProblem(
+      { 'staging.yaml': `# staging\nenvironment: stage\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n` },
+      'staging.yaml',
+      2,
+      /environment "stage" must equal the file name without \.yaml \("staging"\)/,
+    );
   });
 
   it('a file name that is not an environment name', () => {
-    const p = expectOneProblem({ 'Staging.yaml': `environment: staging\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n` }, 'Staging.yaml', 0, /file name must be <environment>\.yaml/);
+    const p = expectOneProblem(
+      { 'Staging.yaml': `environment: staging\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n` },
+      'Staging.yaml',
+      0,
+      /file name must be <environment>\.yaml/,
+    );
     expect(p.column).toBe(0);
   });
 
@@ -264,12 +327,19 @@ rules:
   });
 
   it('an environment after itself', () => {
-    expectOneProblem({ 'qa.yaml': `environment: qa\nafter: qa\nrules:\n  - name: r\n    predicateType: ${PROVENANCE}\n` }, 'qa.yaml', 2, /cycle: qa -> qa/);
+    expectOneProblem(
+      { 'qa.yaml': `environment: qa\nafter: qa\nrules:\n  - name: r\n    predicateType: ${PROVENANCE}\n` },
+      'qa.yaml',
+      2,
+      /cycle: qa -> qa/,
+    );
   });
 
   it('a dangling after', () => {
     const p = expectOneProblem(
-      { 'production.yaml': `environment: production\nafter: staging\nrules:\n  - name: r\n    predicateType: ${PROVENANCE}\n` },
+      {
+        'production.yaml': `environment: production\nafter: staging\nrules:\n  - name: r\n    predicateType: ${PROVENANCE}\n`,
+      },
       'production.yaml',
       2,
       /after: "staging" names an environment with no policy file \(environments: dev, production\)/,
@@ -314,7 +384,10 @@ rules:
 
 describe('loadPolicies', () => {
   it('throws PolicyLoadError whose message lists each problem as file:line:col: reason', () => {
-    const dir = policyDir({ 'dev.yaml': DEV, 'staging.yaml': `environment: staging\nafter: qa\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    maxAge: soon\n` });
+    const dir = policyDir({
+      'dev.yaml': DEV,
+      'staging.yaml': `environment: staging\nafter: qa\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    maxAge: soon\n`,
+    });
     let error: unknown;
     try {
       loadPolicies(dir, opts);
@@ -346,7 +419,14 @@ describe('loadPolicies', () => {
     const dir = policyDir({ 'dev.yaml': DEV, 'dev.yml': DEV });
     const result = checkPolicies(dir, opts);
     expect(result.ok).toBe(false);
-    expect(result.problems).toEqual([{ file: join(dir, 'dev.yml'), line: 0, column: 0, message: expect.stringMatching(/second policy file for environment "dev"/) }]);
+    expect(result.problems).toEqual([
+      {
+        file: join(dir, 'dev.yml'),
+        line: 0,
+        column: 0,
+        message: expect.stringMatching(/second policy file for environment "dev"/),
+      },
+    ]);
   });
 
   it('rejects a missing or empty directory', () => {

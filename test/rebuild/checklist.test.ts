@@ -1,7 +1,23 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { REBUILD_REQUIREMENTS, type RebuildRequirement } from '../../src/policy/types.ts';
-import { CHECKLIST_ITEMS, diffProvenance, rebuildChecklist, type ChecklistItem, type RebuildExceptionInput } from '../../src/rebuild/index.ts';
-import { DEFAULT_DEPS, NODE_20_NEW, migratedToV1, nodeImage, npm, sha256, v02Provenance, v1Provenance, type Descriptor } from './fixtures.ts';
+import {
+  CHECKLIST_ITEMS,
+  type ChecklistItem,
+  diffProvenance,
+  type RebuildExceptionInput,
+  rebuildChecklist,
+} from '../../src/rebuild/index.ts';
+import {
+  DEFAULT_DEPS,
+  type Descriptor,
+  migratedToV1,
+  NODE_20_NEW,
+  nodeImage,
+  npm,
+  sha256,
+  v1Provenance,
+  v02Provenance,
+} from './fixtures.ts';
 
 const original = v1Provenance({ subjectDigest: sha256('a'), run: 1 });
 const rebuild = v1Provenance({ subjectDigest: sha256('b'), run: 2 });
@@ -12,7 +28,10 @@ const exception: RebuildExceptionInput = {
   approvers: ['bob@example.com', 'carol@example.com'],
 };
 
-function check(newer: Record<string, unknown>, o: { older?: Record<string, unknown>; exception?: Partial<RebuildExceptionInput>; ownTests?: boolean } = {}) {
+function check(
+  newer: Record<string, unknown>,
+  o: { older?: Record<string, unknown>; exception?: Partial<RebuildExceptionInput>; ownTests?: boolean } = {},
+) {
   const results = rebuildChecklist({
     diff: diffProvenance(o.older ?? original, newer),
     newer,
@@ -30,7 +49,12 @@ describe('CHECKLIST_ITEMS', () => {
   });
 
   it('one result per item, in that order', () => {
-    const results = rebuildChecklist({ diff: diffProvenance(original, rebuild), newer: rebuild, exception, ownTests: true });
+    const results = rebuildChecklist({
+      diff: diffProvenance(original, rebuild),
+      newer: rebuild,
+      exception,
+      ownTests: true,
+    });
     expect(results.map((r) => r.item)).toEqual([...CHECKLIST_ITEMS]);
   });
 });
@@ -41,14 +65,22 @@ describe('rebuildChecklist', () => {
     expect(Object.values(c).map((r) => [r.item, r.ok])).toEqual(CHECKLIST_ITEMS.map((i) => [i, true]));
     expect(c['pinned-dependencies'].detail).toBe('all 4 recorded dependencies are pinned by digest');
     expect(c['pinned-base-images'].detail).toBe('the one base image is pinned by digest');
-    expect(c['same-builder'].detail).toBe('same builder https://github.com/actions/runner/github-hosted (actions/runner 2.317.0)');
+    expect(c['same-builder'].detail).toBe(
+      'same builder https://github.com/actions/runner/github-hosted (actions/runner 2.317.0)',
+    );
     expect(c['documented-reason'].detail).toBe('reason given, ticket OPS-1234');
-    expect(c['distinct-approvers'].detail).toBe('2 distinct approvers other than the requester: bob@example.com, carol@example.com');
+    expect(c['distinct-approvers'].detail).toBe(
+      '2 distinct approvers other than the requester: bob@example.com, carol@example.com',
+    );
     expect(c['own-tests'].detail).toBe('the rebuild has test evidence of its own');
   });
 
   it('pinned-dependencies: every dependency of the rebuild needs a digest; the unpinned ones are named with their path', () => {
-    const deps: Descriptor[] = [...DEFAULT_DEPS, { uri: 'pkg:npm/left-pad@1.3.0' }, { uri: 'https://example.com/tools/protoc-25.1.zip' }];
+    const deps: Descriptor[] = [
+      ...DEFAULT_DEPS,
+      { uri: 'pkg:npm/left-pad@1.3.0' },
+      { uri: 'https://example.com/tools/protoc-25.1.zip' },
+    ];
     const c = check(v1Provenance({ subjectDigest: sha256('b'), deps }));
     expect(c['pinned-dependencies']).toEqual({
       item: 'pinned-dependencies',
@@ -65,27 +97,47 @@ describe('rebuildChecklist', () => {
 
   it('pinned-dependencies fails closed when the rebuild records no dependencies', () => {
     const c = check(v1Provenance({ subjectDigest: sha256('b'), deps: [] }));
-    expect(c['pinned-dependencies']).toMatchObject({ ok: false, detail: expect.stringContaining('records no dependencies') });
+    expect(c['pinned-dependencies']).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('records no dependencies'),
+    });
   });
 
   it('pinned-dependencies reads v0.2 materials and configSource', () => {
     const newer = v02Provenance({ subjectDigest: sha256('b'), materials: [{ uri: 'pkg:npm/lodash@4.17.21' }], run: 2 });
     const c = check(newer, { older: v02Provenance() });
-    expect(c['pinned-dependencies']).toMatchObject({ ok: false, detail: '1 of 2 recorded dependencies has no digest: pkg:npm/lodash@4.17.21 (/predicate/materials/0)' });
+    expect(c['pinned-dependencies']).toMatchObject({
+      ok: false,
+      detail: '1 of 2 recorded dependencies has no digest: pkg:npm/lodash@4.17.21 (/predicate/materials/0)',
+    });
   });
 
   it('pinned-base-images: a base image by tag only fails; a digest in the reference passes', () => {
-    const tagOnly = check(v1Provenance({ subjectDigest: sha256('b'), deps: [...DEFAULT_DEPS.slice(0, 4), nodeImage(null)] }));
+    const tagOnly = check(
+      v1Provenance({ subjectDigest: sha256('b'), deps: [...DEFAULT_DEPS.slice(0, 4), nodeImage(null)] }),
+    );
     expect(tagOnly['pinned-base-images']).toEqual({
       item: 'pinned-base-images',
       ok: false,
-      detail: '1 of 1 base image is referenced by tag only: node:20 (/predicate/buildDefinition/resolvedDependencies/4)',
+      detail:
+        '1 of 1 base image is referenced by tag only: node:20 (/predicate/buildDefinition/resolvedDependencies/4)',
     });
     // The base image moved but is pinned: pinning holds (the move shows in the diff).
-    expect(check(v1Provenance({ subjectDigest: sha256('b'), deps: [...DEFAULT_DEPS.slice(0, 4), nodeImage(NODE_20_NEW)] }))['pinned-base-images'].ok).toBe(true);
-    const inRef = check(v1Provenance({ subjectDigest: sha256('b'), deps: [...DEFAULT_DEPS.slice(0, 4), { uri: `docker://node:20@sha256:${NODE_20_NEW}` }] }));
+    expect(
+      check(v1Provenance({ subjectDigest: sha256('b'), deps: [...DEFAULT_DEPS.slice(0, 4), nodeImage(NODE_20_NEW)] }))[
+        'pinned-base-images'
+      ].ok,
+    ).toBe(true);
+    const inRef = check(
+      v1Provenance({
+        subjectDigest: sha256('b'),
+        deps: [...DEFAULT_DEPS.slice(0, 4), { uri: `docker://node:20@sha256:${NODE_20_NEW}` }],
+      }),
+    );
     expect(inRef['pinned-base-images'].ok).toBe(true);
-    expect(check(v1Provenance({ subjectDigest: sha256('b'), deps: DEFAULT_DEPS.slice(0, 4) }))['pinned-base-images']).toMatchObject({
+    expect(
+      check(v1Provenance({ subjectDigest: sha256('b'), deps: DEFAULT_DEPS.slice(0, 4) }))['pinned-base-images'],
+    ).toMatchObject({
       ok: true,
       detail: 'the rebuild provenance records no base images',
     });
@@ -93,17 +145,27 @@ describe('rebuildChecklist', () => {
 
   it('same-builder: a changed builder version or id fails', () => {
     const c = check(v1Provenance({ subjectDigest: sha256('b'), builderVersion: { 'actions/runner': '2.318.0' } }));
-    expect(c['same-builder']).toEqual({ item: 'same-builder', ok: false, detail: 'version actions/runner 2.317.0 -> 2.318.0' });
-    const id = check(v1Provenance({ subjectDigest: sha256('b'), builderId: 'https://github.com/actions/runner/self-hosted' }));
+    expect(c['same-builder']).toEqual({
+      item: 'same-builder',
+      ok: false,
+      detail: 'version actions/runner 2.317.0 -> 2.318.0',
+    });
+    const id = check(
+      v1Provenance({ subjectDigest: sha256('b'), builderId: 'https://github.com/actions/runner/self-hosted' }),
+    );
     expect(id['same-builder']).toMatchObject({
       ok: false,
-      detail: 'builder id https://github.com/actions/runner/github-hosted -> https://github.com/actions/runner/self-hosted',
+      detail:
+        'builder id https://github.com/actions/runner/github-hosted -> https://github.com/actions/runner/self-hosted',
     });
   });
 
   it('same-builder: a version only one side records cannot be shown the same', () => {
     const c = check(v1Provenance({ subjectDigest: sha256('b') }), { older: v02Provenance() });
-    expect(c['same-builder']).toMatchObject({ ok: false, detail: 'version actions/runner 2.317.0 not recorded for the original build' });
+    expect(c['same-builder']).toMatchObject({
+      ok: false,
+      detail: 'version actions/runner 2.317.0 not recorded for the original build',
+    });
     // v0.2 against its migration: same id, no versions anywhere.
     const v02 = v02Provenance();
     const migrated = migratedToV1(v02);
@@ -117,9 +179,17 @@ describe('rebuildChecklist', () => {
   it('same-builder ignores dependency drift but mentions builder dependencies', () => {
     const deps = DEFAULT_DEPS.map((d) => (d.uri === 'pkg:npm/lodash@4.17.20' ? npm('lodash', '4.17.21', 'd') : d));
     expect(check(v1Provenance({ subjectDigest: sha256('b'), deps }))['same-builder'].ok).toBe(true);
-    const older = v1Provenance({ builderDependencies: [{ uri: 'git+https://github.com/actions/runner@v2', digest: { gitCommit: '1'.repeat(40) } }] });
-    const newer = v1Provenance({ subjectDigest: sha256('b'), builderDependencies: [{ uri: 'git+https://github.com/actions/runner@v2', digest: { gitCommit: '2'.repeat(40) } }] });
-    expect(check(newer, { older })['same-builder']).toMatchObject({ ok: true, detail: expect.stringMatching(/; 1 builder dependency changed$/) });
+    const older = v1Provenance({
+      builderDependencies: [{ uri: 'git+https://github.com/actions/runner@v2', digest: { gitCommit: '1'.repeat(40) } }],
+    });
+    const newer = v1Provenance({
+      subjectDigest: sha256('b'),
+      builderDependencies: [{ uri: 'git+https://github.com/actions/runner@v2', digest: { gitCommit: '2'.repeat(40) } }],
+    });
+    expect(check(newer, { older })['same-builder']).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/; 1 builder dependency changed$/),
+    });
   });
 
   it.each([
@@ -129,7 +199,11 @@ describe('rebuildChecklist', () => {
     [{ ticket: null }, 'the exception has no ticket'],
     [{ reason: '', ticket: ' ' }, 'the exception has no reason and no ticket'],
   ])('documented-reason needs a reason and a ticket: %j', (e, detail) => {
-    expect(check(rebuild, { exception: e })['documented-reason']).toEqual({ item: 'documented-reason', ok: false, detail });
+    expect(check(rebuild, { exception: e })['documented-reason']).toEqual({
+      item: 'documented-reason',
+      ok: false,
+      detail,
+    });
   });
 
   it.each([
@@ -139,10 +213,14 @@ describe('rebuildChecklist', () => {
     [['bob@example.com', 'Bob@example.com'], 'approved more than once by bob@example.com'],
     [['bob@example.com', ''], 'an approver is empty'],
   ])('distinct-approvers: %j', (approvers, detail) => {
-    expect(check(rebuild, { exception: { approvers } })['distinct-approvers']).toEqual({ item: 'distinct-approvers', ok: false, detail });
+    expect(check(rebuild, { exception: { approvers } })['distinct-approvers']).toEqual({
+      item: 'distinct-approvers',
+      ok: false,
+      detail,
+    });
   });
 
-  it('distinct-approvers holds for one approver other than the requester (the count is the policy\'s)', () => {
+  it("distinct-approvers holds for one approver other than the requester (the count is the policy's)", () => {
     expect(check(rebuild, { exception: { approvers: ['bob@example.com'] } })['distinct-approvers']).toEqual({
       item: 'distinct-approvers',
       ok: true,
@@ -151,6 +229,10 @@ describe('rebuildChecklist', () => {
   });
 
   it('own-tests', () => {
-    expect(check(rebuild, { ownTests: false })['own-tests']).toEqual({ item: 'own-tests', ok: false, detail: 'the rebuild has no test evidence of its own' });
+    expect(check(rebuild, { ownTests: false })['own-tests']).toEqual({
+      item: 'own-tests',
+      ok: false,
+      detail: 'the rebuild has no test evidence of its own',
+    });
   });
 });

@@ -3,6 +3,8 @@
 // container image on node:20, and the same build as the slsa-github-generator wrote it in v0.2.
 
 export const hex = (n: number, c: string) => c.repeat(n);
+
+import type { Json } from '../helpers/json.ts';
 export const sha256 = (c: string) => hex(64, c);
 export const sha512 = (c: string) => hex(128, c);
 export const commit = (c: string) => hex(40, c);
@@ -49,7 +51,7 @@ export interface V1Options {
 }
 
 /** A GitHub Actions-style provenance v1 statement. `run` drives the metadata (invocation id, times). */
-export function v1Provenance(o: V1Options = {}): Record<string, any> {
+export function v1Provenance(o: V1Options = {}): Record<string, Json> {
   const run = o.run ?? 1;
   return {
     _type: 'https://in-toto.io/Statement/v1',
@@ -99,7 +101,7 @@ export interface V02Options {
  * The same build as slsa-github-generator wrote provenance v0.2 (Statement v0.1): configSource
  * points at the repository (sha1 = the commit), the rest of the materials as above.
  */
-export function v02Provenance(o: V02Options = {}): Record<string, any> {
+export function v02Provenance(o: V02Options = {}): Record<string, Json> {
   const run = o.run ?? 1;
   return {
     _type: 'https://in-toto.io/Statement/v0.1',
@@ -109,7 +111,11 @@ export function v02Provenance(o: V02Options = {}): Record<string, any> {
       builder: { id: BUILDER_ID },
       buildType: 'https://github.com/slsa-framework/slsa-github-generator/container@v1',
       invocation: {
-        configSource: o.configSource ?? { uri: SOURCE_URI, digest: { sha1: COMMIT }, entryPoint: '.github/workflows/release.yml' },
+        configSource: o.configSource ?? {
+          uri: SOURCE_URI,
+          digest: { sha1: COMMIT },
+          entryPoint: '.github/workflows/release.yml',
+        },
         parameters: {},
         environment: { github_event_name: 'push', github_run_id: `91460${run}` },
       },
@@ -135,7 +141,7 @@ export function v02Provenance(o: V02Options = {}): Record<string, any> {
  * `v02` migrated to v1 by the spec's "Migrating from 0.2" pseudocode: the same build, recorded
  * in the other format (and with a new, v1 buildType, as the migration requires).
  */
-export function migratedToV1(v02: Record<string, any>): Record<string, any> {
+export function migratedToV1(v02: Record<string, Json>): Record<string, Json> {
   const p = v02.predicate;
   const cs = p.invocation.configSource;
   const materials: Descriptor[] = p.materials;
@@ -150,7 +156,9 @@ export function migratedToV1(v02: Record<string, any>): Record<string, any> {
         externalParameters: { ...p.invocation.parameters, entryPoint: cs.entryPoint, source: cs.uri },
         internalParameters: p.invocation.environment,
         resolvedDependencies: [
-          ...materials.map((m) => (m.digest && (m.digest as any).sha1 ? { uri: m.uri, digest: { gitCommit: (m.digest as any).sha1 } } : m)),
+          ...materials.map((m) =>
+            m.digest && (m.digest as Json).sha1 ? { uri: m.uri, digest: { gitCommit: (m.digest as Json).sha1 } } : m,
+          ),
           ...(listed ? [] : [{ uri: cs.uri, digest: { gitCommit: cs.digest.sha1 } }]),
         ],
       },

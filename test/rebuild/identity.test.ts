@@ -8,21 +8,43 @@ describe('packageIdentity', () => {
     ['pkg:npm/%40types/node@20.11.30', 'pkg:npm/@types/node', '20.11.30', '@types/node'],
     ['pkg:npm/@types/node@20.11.30', 'pkg:npm/@types/node', '20.11.30', '@types/node'],
     ['pkg:npm/@types/node', 'pkg:npm/@types/node', null, '@types/node'],
-    ['pkg:golang/github.com/spf13/cobra@v1.8.0', 'pkg:golang/github.com/spf13/cobra', 'v1.8.0', 'github.com/spf13/cobra'],
-    ['pkg:maven/org.apache.commons/commons-lang3@3.14.0?type=jar', 'pkg:maven/org.apache.commons/commons-lang3', '3.14.0', 'org.apache.commons/commons-lang3'],
+    [
+      'pkg:golang/github.com/spf13/cobra@v1.8.0',
+      'pkg:golang/github.com/spf13/cobra',
+      'v1.8.0',
+      'github.com/spf13/cobra',
+    ],
+    [
+      'pkg:maven/org.apache.commons/commons-lang3@3.14.0?type=jar',
+      'pkg:maven/org.apache.commons/commons-lang3',
+      '3.14.0',
+      'org.apache.commons/commons-lang3',
+    ],
   ])('purl %s -> %s @ %s', (uri, name, version, display) => {
     const id = packageIdentity({ uri });
     expect(id).toMatchObject({ name, version, display, kind: 'purl', image: null });
   });
 
   it('keeps purl qualifiers that tell variants apart (platform), not locations', () => {
-    expect(packageIdentity({ uri: 'pkg:maven/a/b@1?type=jar&repository_url=https://repo.example.com' }).variant).toBe('type=jar');
+    expect(packageIdentity({ uri: 'pkg:maven/a/b@1?type=jar&repository_url=https://repo.example.com' }).variant).toBe(
+      'type=jar',
+    );
   });
 
   it.each([
-    ['git+https://github.com/octo-org/app@refs/heads/main', 'git+https://github.com/octo-org/app', 'refs/heads/main', 'github.com/octo-org/app'],
+    [
+      'git+https://github.com/octo-org/app@refs/heads/main',
+      'git+https://github.com/octo-org/app',
+      'refs/heads/main',
+      'github.com/octo-org/app',
+    ],
     ['git+https://github.com/octo-org/app.git', 'git+https://github.com/octo-org/app', null, 'github.com/octo-org/app'],
-    ['git+ssh://git@github.com/octo-org/app@v1.2.0', 'git+ssh://git@github.com/octo-org/app', 'v1.2.0', 'github.com/octo-org/app'],
+    [
+      'git+ssh://git@github.com/octo-org/app@v1.2.0',
+      'git+ssh://git@github.com/octo-org/app',
+      'v1.2.0',
+      'github.com/octo-org/app',
+    ],
     [
       'git+https://android.googlesource.com/platform/vendor/foo/bar@16244f4e7524d44a8f3060905eaf9190e96e9fb0#prebuilts/Foo/Foo.apk',
       'git+https://android.googlesource.com/platform/vendor/foo/bar#prebuilts/Foo/Foo.apk',
@@ -35,9 +57,9 @@ describe('packageIdentity', () => {
   });
 
   it('reads an https repository with a gitCommit digest as git', () => {
-    expect(packageIdentity({ uri: 'https://github.com/octo-org/app', digest: { gitCommit: 'a'.repeat(40) } }).name).toBe(
-      'git+https://github.com/octo-org/app',
-    );
+    expect(
+      packageIdentity({ uri: 'https://github.com/octo-org/app', digest: { gitCommit: 'a'.repeat(40) } }).name,
+    ).toBe('git+https://github.com/octo-org/app');
   });
 
   it.each([
@@ -45,7 +67,12 @@ describe('packageIdentity', () => {
     ['pkg:docker/node@20?platform=linux%2Famd64', 'docker.io/library/node', '20', null],
     [`pkg:docker/node@sha256:${sha256('1')}`, 'docker.io/library/node', null, `sha256:${sha256('1')}`],
     ['pkg:docker/customer/dockerimage@v1?repository_url=gcr.io', 'gcr.io/customer/dockerimage', 'v1', null],
-    [`pkg:oci/debian@sha256%3A${sha256('3')}?repository_url=docker.io/library/debian&tag=bookworm`, 'docker.io/library/debian', 'bookworm', `sha256:${sha256('3')}`],
+    [
+      `pkg:oci/debian@sha256%3A${sha256('3')}?repository_url=docker.io/library/debian&tag=bookworm`,
+      'docker.io/library/debian',
+      'bookworm',
+      `sha256:${sha256('3')}`,
+    ],
     ['docker://node:20', 'docker.io/library/node', '20', null],
     ['oci://ghcr.io/octo-org/base:1.4', 'ghcr.io/octo-org/base', '1.4', null],
     [`ghcr.io/octo-org/base:1.4@sha256:${sha256('4')}`, 'ghcr.io/octo-org/base', '1.4', `sha256:${sha256('4')}`],
@@ -59,17 +86,30 @@ describe('packageIdentity', () => {
   });
 
   it('treats a descriptor whose mediaType or annotations say so as an image', () => {
-    expect(packageIdentity({ uri: 'https://ghcr.io/octo-org/base:1.4', mediaType: 'application/vnd.oci.image.index.v1+json' }).image?.repository).toBe(
-      'ghcr.io/octo-org/base',
-    );
     expect(
-      packageIdentity({ name: 'node:20', digest: { sha256: sha256('1') }, annotations: { 'org.opencontainers.image.base.name': 'node:20' } }).image,
+      packageIdentity({
+        uri: 'https://ghcr.io/octo-org/base:1.4',
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+      }).image?.repository,
+    ).toBe('ghcr.io/octo-org/base');
+    expect(
+      packageIdentity({
+        name: 'node:20',
+        digest: { sha256: sha256('1') },
+        annotations: { 'org.opencontainers.image.base.name': 'node:20' },
+      }).image,
     ).toEqual({ repository: 'docker.io/library/node', tag: '20', digest: null });
   });
 
   it('matches anything else by uri, then name, then digest', () => {
-    expect(packageIdentity({ uri: 'https://example.com/example-1.2.3.tar.gz' })).toMatchObject({ name: 'https://example.com/example-1.2.3.tar.gz', kind: 'uri' });
-    expect(packageIdentity({ name: 'Foo.apk', digest: { sha256: sha256('f') } })).toMatchObject({ name: 'Foo.apk', kind: 'name' });
+    expect(packageIdentity({ uri: 'https://example.com/example-1.2.3.tar.gz' })).toMatchObject({
+      name: 'https://example.com/example-1.2.3.tar.gz',
+      kind: 'uri',
+    });
+    expect(packageIdentity({ name: 'Foo.apk', digest: { sha256: sha256('f') } })).toMatchObject({
+      name: 'Foo.apk',
+      kind: 'name',
+    });
     expect(packageIdentity({ digest: { sha256: sha256('f') } }).name).toBe(`digest:sha256:${sha256('f')}`);
     // `node:20` alone is a valid URI with scheme "node": no image without a digest, registry or hint.
     expect(packageIdentity({ uri: 'node:20' }).kind).toBe('uri');

@@ -2,8 +2,8 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VerifyError, verifyBundle } from '../../src/signing/verify.ts';
 import type { Database } from '../../src/storage/database.ts';
-import { backends } from '../helpers/db.ts';
 import { testApp } from '../helpers/app.ts';
+import { backends } from '../helpers/db.ts';
 import { checkLogIntegrity } from '../helpers/log-integrity.ts';
 import { provenanceStatement } from '../helpers/statements.ts';
 
@@ -26,7 +26,9 @@ describe.each(backends)('signing service on $name', (backend) => {
     expect(record.bundle.dsseEnvelope?.payloadType).toBe('application/vnd.in-toto+json');
     expect(record.bundle.dsseEnvelope?.signatures).toHaveLength(1);
     expect(record.signer).toEqual({ subject: CI, issuer: 'https://waybill.test' });
-    expect(record.subjects).toEqual([{ digest: `sha256:${statement.subject[0]!.digest.sha256}`, name: 'ghcr.io/example/app' }]);
+    expect(record.subjects).toEqual([
+      { digest: `sha256:${statement.subject[0]!.digest.sha256}`, name: 'ghcr.io/example/app' },
+    ]);
 
     const root = await (await t.call('GET', '/v1/trust/root')).json();
     const verified = await verifyBundle(record.bundle, {
@@ -36,10 +38,16 @@ describe.each(backends)('signing service on $name', (backend) => {
     expect(verified.signer).toEqual({ subject: CI, issuer: 'https://waybill.test' });
 
     await expect(
-      verifyBundle(record.bundle, { trustedRoot: root, identity: { subjectAlternativeName: 'https://evil.example/', issuer: 'https://waybill.test' } }),
+      verifyBundle(record.bundle, {
+        trustedRoot: root,
+        identity: { subjectAlternativeName: 'https://evil.example/', issuer: 'https://waybill.test' },
+      }),
     ).rejects.toMatchObject({ code: 'UNTRUSTED_SIGNER' });
     await expect(
-      verifyBundle(record.bundle, { trustedRoot: root, identity: { subjectAlternativeName: CI, issuer: 'https://other.example' } }),
+      verifyBundle(record.bundle, {
+        trustedRoot: root,
+        identity: { subjectAlternativeName: CI, issuer: 'https://other.example' },
+      }),
     ).rejects.toBeInstanceOf(VerifyError);
 
     // the stored record is what GET returns, and the log entry points back at it
@@ -55,7 +63,14 @@ describe.each(backends)('signing service on $name', (backend) => {
     const statement = provenanceStatement();
     const first = await t.deps.attest.sign(statement, CI);
     // same content, different key order
-    const reordered = JSON.parse(JSON.stringify({ predicate: statement.predicate, predicateType: statement.predicateType, subject: statement.subject, _type: statement._type }));
+    const reordered = JSON.parse(
+      JSON.stringify({
+        predicate: statement.predicate,
+        predicateType: statement.predicateType,
+        subject: statement.subject,
+        _type: statement._type,
+      }),
+    );
     const again = await t.deps.attest.sign(reordered, CI);
     expect(again.created).toBe(false);
     expect(again.record.id).toBe(first.record.id);
@@ -68,7 +83,14 @@ describe.each(backends)('signing service on $name', (backend) => {
   it('refuses a malformed statement, listing every bad field, and stores nothing', async () => {
     const before = await t.deps.log.checkpoint();
     const err = await t.deps.attest
-      .sign({ _type: 'https://in-toto.io/Statement/v0.1', subject: [{ digest: { sha256: 'XYZ' } }], predicateType: 'not a uri' }, CI)
+      .sign(
+        {
+          _type: 'https://in-toto.io/Statement/v0.1',
+          subject: [{ digest: { sha256: 'XYZ' } }],
+          predicateType: 'not a uri',
+        },
+        CI,
+      )
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'VALIDATION_FAILED' });
     const paths = (err as { errors: Array<{ path: string }> }).errors.map((e) => e.path);
@@ -116,7 +138,10 @@ describe.each(backends)('signing service on $name', (backend) => {
       signed.push(...[...a, ...b].map((r) => r.record.logIndex));
     }
     expect(signed.sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => before + i));
-    const report = await checkLogIntegrity(database, { name: new URL('https://waybill.test').host, publicKey: t.deps.keys.log.publicKey });
+    const report = await checkLogIntegrity(database, {
+      name: new URL('https://waybill.test').host,
+      publicKey: t.deps.keys.log.publicKey,
+    });
     expect(report.size).toBe(before + 20);
   });
 

@@ -19,7 +19,10 @@ const ISSUER = 'https://waybill.test';
 const postgresBackend = backends.find((b) => b.name === 'postgres');
 
 function worker(env: Record<string, string>) {
-  const child = spawn(process.execPath, [WORKER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [WORKER], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -43,10 +46,15 @@ describe.runIf(postgresBackend)('log concurrency on PostgreSQL', () => {
   it('two processes, 1,000 concurrent appends: indices 0..999 once each, every checkpoint consistent', async () => {
     const { fresh, env, key } = await setup();
     try {
-      const runs = [worker({ ...env, COUNT: '500', CONCURRENCY: '32' }), worker({ ...env, COUNT: '500', CONCURRENCY: '32' })];
+      const runs = [
+        worker({ ...env, COUNT: '500', CONCURRENCY: '32' }),
+        worker({ ...env, COUNT: '500', CONCURRENCY: '32' }),
+      ];
       const results = await Promise.all(runs.map((r) => r.done));
       for (const r of results) expect(r.code, r.err).toBe(0);
-      const indices = results.flatMap((r) => (JSON.parse(r.out.trim().split('\n').pop()!) as { indices: number[] }).indices);
+      const indices = results.flatMap(
+        (r) => (JSON.parse(r.out.trim().split('\n').pop()!) as { indices: number[] }).indices,
+      );
       expect(indices.sort((a, b) => a - b)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
       const db = await openDatabase({ driver: 'postgres', url: fresh.url });
       try {

@@ -21,7 +21,11 @@ describe.each(backends)('key rotation on $name', (backend) => {
     try {
       const tmp = mkdtempSync(path.join(os.tmpdir(), 'wb-rot-'));
       const base = { WAYBILL_ISSUER: ISSUER, WAYBILL_LOG_TREE_ID: '42' };
-      const before = await wireServices(parseConfig({ ...base, WAYBILL_DATA_DIR: path.join(tmp, 'a') }), database, createLogger('silent'));
+      const before = await wireServices(
+        parseConfig({ ...base, WAYBILL_DATA_DIR: path.join(tmp, 'a') }),
+        database,
+        createLogger('silent'),
+      );
       const old = (await before.attest.sign(provenanceStatement(), CI)).record.bundle;
 
       // retire the old keys: their trust entries get an end date and go into the history file
@@ -37,7 +41,9 @@ describe.each(backends)('key rotation on $name', (backend) => {
         database,
         createLogger('silent'),
       );
-      expect(after.keys.log.publicKey.export({ format: 'jwk' })).not.toEqual(before.keys.log.publicKey.export({ format: 'jwk' }));
+      expect(after.keys.log.publicKey.export({ format: 'jwk' })).not.toEqual(
+        before.keys.log.publicKey.export({ format: 'jwk' }),
+      );
       const fresh = (await after.attest.sign(provenanceStatement(), CI)).record.bundle;
       expect(after.trustedRoot.certificateAuthorities).toHaveLength(2);
       expect(after.trustedRoot.tlogs).toHaveLength(2);
@@ -45,7 +51,16 @@ describe.each(backends)('key rotation on $name', (backend) => {
       await expect(verifyBundle(old, { trustedRoot: after.trustedRoot, identity })).resolves.toBeDefined();
       await expect(verifyBundle(fresh, { trustedRoot: after.trustedRoot, identity })).resolves.toBeDefined();
       // without the history, the old bundle no longer verifies: the history is what keeps it valid
-      await expect(verifyBundle(old, { trustedRoot: { ...after.trustedRoot, certificateAuthorities: after.trustedRoot.certificateAuthorities.slice(0, 1), tlogs: after.trustedRoot.tlogs.slice(0, 1) }, identity })).rejects.toMatchObject({ name: 'VerifyError' });
+      await expect(
+        verifyBundle(old, {
+          trustedRoot: {
+            ...after.trustedRoot,
+            certificateAuthorities: after.trustedRoot.certificateAuthorities.slice(0, 1),
+            tlogs: after.trustedRoot.tlogs.slice(0, 1),
+          },
+          identity,
+        }),
+      ).rejects.toMatchObject({ name: 'VerifyError' });
       // the log stayed one log across the rotation
       expect((await after.log.checkpoint()).treeSize).toBe(2);
     } finally {

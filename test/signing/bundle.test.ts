@@ -1,26 +1,29 @@
-import { createHash, generateKeyPairSync, verify as cryptoVerify } from 'node:crypto';
-import { X509Certificate as NodeX509Certificate } from 'node:crypto';
+import {
+  createHash,
+  verify as cryptoVerify,
+  generateKeyPairSync,
+  X509Certificate as NodeX509Certificate,
+} from 'node:crypto';
 import { bundleFromJSON } from '@sigstore/bundle';
-import { DSSEBundleBuilder } from '@sigstore/sign';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
+import { DSSEBundleBuilder } from '@sigstore/sign';
+import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { caSigner, keySigner } from '../../src/signing/signer.ts';
 import { buildTrustedRoot } from '../../src/signing/trusted-root.ts';
-import { VerifyError, verifyBundle } from '../../src/signing/verify.ts';
 import type { VerifyBundleOptions, VerifyErrorCode } from '../../src/signing/verify.ts';
+import { VerifyError, verifyBundle } from '../../src/signing/verify.ts';
+import type { SigningSetup } from '../fixtures/make-signing-fixtures.ts';
 import {
+  exampleStatement,
   INTOTO_PAYLOAD_TYPE,
   ISSUER,
   LOG_BASE_URL,
-  SUBJECT_URI,
-  exampleStatement,
   makeSigningSetup,
+  SUBJECT_URI,
   singleEntryWitness,
 } from '../fixtures/make-signing-fixtures.ts';
-import type { SigningSetup } from '../fixtures/make-signing-fixtures.ts';
-
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+import type { Json } from '../helpers/json.ts';
 
 const clone = <T>(v: T): T => structuredClone(v);
 const ARTIFACT = new TextEncoder().encode('an artifact\n');
@@ -58,30 +61,32 @@ describe('DSSE bundles signed with the private CA and a single-entry log', () =>
     opts = { trustedRoot: setup.trustedRoot, identity: { subjectAlternativeName: SUBJECT_URI, issuer: ISSUER } };
   });
 
-  const entry = (b: Json): Json => b['verificationMaterial'].tlogEntries[0];
+  const entry = (b: Json): Json => b.verificationMaterial.tlogEntries[0];
 
   it('builds a v0.3 bundle: single certificate, DSSE in-toto envelope, one tlog entry with SET and proof', () => {
-    expect(bundle['mediaType']).toBe('application/vnd.dev.sigstore.bundle.v0.3+json');
-    expect(bundle['verificationMaterial'].certificate.rawBytes).toBeTypeOf('string');
-    expect(bundle['verificationMaterial'].x509CertificateChain).toBeUndefined();
-    expect(bundle['dsseEnvelope'].payloadType).toBe(INTOTO_PAYLOAD_TYPE);
-    expect(bundle['dsseEnvelope'].signatures).toHaveLength(1);
-    const statement = JSON.parse(Buffer.from(bundle['dsseEnvelope'].payload, 'base64').toString());
+    expect(bundle.mediaType).toBe('application/vnd.dev.sigstore.bundle.v0.3+json');
+    expect(bundle.verificationMaterial.certificate.rawBytes).toBeTypeOf('string');
+    expect(bundle.verificationMaterial.x509CertificateChain).toBeUndefined();
+    expect(bundle.dsseEnvelope.payloadType).toBe(INTOTO_PAYLOAD_TYPE);
+    expect(bundle.dsseEnvelope.signatures).toHaveLength(1);
+    const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString());
     expect(statement._type).toBe('https://in-toto.io/Statement/v1');
     const e = entry(bundle);
     expect(e.kindVersion).toEqual({ kind: 'dsse', version: '0.0.1' });
     expect(Number(e.integratedTime)).toBeGreaterThan(0);
     expect(e.inclusionPromise.signedEntryTimestamp).toBeTypeOf('string');
     expect(e.inclusionProof.treeSize).toBe('1');
-    expect(e.inclusionProof.checkpoint.envelope).toMatch(/^localhost - 1\n1\n[A-Za-z0-9+/=]+\n\n\u2014 localhost [A-Za-z0-9+/=]+\n$/);
+    expect(e.inclusionProof.checkpoint.envelope).toMatch(
+      /^localhost - 1\n1\n[A-Za-z0-9+/=]+\n\n\u2014 localhost [A-Za-z0-9+/=]+\n$/,
+    );
     // The signed bytes are the DSSE PAE, and the signature is ASN.1 DER ECDSA under the leaf key.
-    const cert = new NodeX509Certificate(Buffer.from(bundle['verificationMaterial'].certificate.rawBytes, 'base64'));
-    const payload = Buffer.from(bundle['dsseEnvelope'].payload, 'base64');
+    const cert = new NodeX509Certificate(Buffer.from(bundle.verificationMaterial.certificate.rawBytes, 'base64'));
+    const payload = Buffer.from(bundle.dsseEnvelope.payload, 'base64');
     const pae = Buffer.concat([
       Buffer.from(`DSSEv1 ${INTOTO_PAYLOAD_TYPE.length} ${INTOTO_PAYLOAD_TYPE} ${payload.length} `),
       payload,
     ]);
-    const sig = Buffer.from(bundle['dsseEnvelope'].signatures[0].sig, 'base64');
+    const sig = Buffer.from(bundle.dsseEnvelope.signatures[0].sig, 'base64');
     expect(sig[0]).toBe(0x30);
     expect(cryptoVerify('sha256', pae, cert.publicKey, sig)).toBe(true);
   });
@@ -92,7 +97,10 @@ describe('DSSE bundles signed with the private CA and a single-entry log', () =>
     expect(result.bundle.content.$case).toBe('dsseEnvelope');
     // JSON text, no identity, a regexp identity, the artifact: all fine too.
     await verifyBundle(JSON.stringify(bundle), { trustedRoot: JSON.stringify(setup.trustedRoot) });
-    await verifyBundle(bundle, { trustedRoot: setup.trustedRoot, identity: { subjectAlternativeNameRegexp: '^https://ci\\.example\\.com/' } });
+    await verifyBundle(bundle, {
+      trustedRoot: setup.trustedRoot,
+      identity: { subjectAlternativeNameRegexp: '^https://ci\\.example\\.com/' },
+    });
     await verifyBundle(bundle, { ...opts, artifact: ARTIFACT });
   });
 
@@ -106,52 +114,65 @@ describe('DSSE bundles signed with the private CA and a single-entry log', () =>
   });
 
   it('fails UNTRUSTED_SIGNER when the identity names someone else', async () => {
-    const v = (identity: VerifyBundleOptions['identity']) => verifyBundle(bundle, { trustedRoot: setup.trustedRoot, identity });
+    const v = (identity: VerifyBundleOptions['identity']) =>
+      verifyBundle(bundle, { trustedRoot: setup.trustedRoot, identity });
     await expectCode(v({ subjectAlternativeName: 'https://ci.example.com/pipelines/web' }), 'UNTRUSTED_SIGNER');
     // exact match is anchored: a prefix, a suffix or a superstring do not match
     await expectCode(v({ subjectAlternativeName: 'https://ci.example.com/pipelines' }), 'UNTRUSTED_SIGNER');
     await expectCode(v({ subjectAlternativeName: 'ci.example.com/pipelines/api' }), 'UNTRUSTED_SIGNER');
     await expectCode(v({ subjectAlternativeName: `${SUBJECT_URI}/x` }), 'UNTRUSTED_SIGNER');
-    await expectCode(v({ subjectAlternativeName: SUBJECT_URI, issuer: 'https://evil.example.com' }), 'UNTRUSTED_SIGNER');
+    await expectCode(
+      v({ subjectAlternativeName: SUBJECT_URI, issuer: 'https://evil.example.com' }),
+      'UNTRUSTED_SIGNER',
+    );
     await expectCode(v({ subjectAlternativeNameRegexp: '^https://other\\.' }), 'UNTRUSTED_SIGNER');
-    await expectCode(v({ subjectAlternativeName: SUBJECT_URI, subjectAlternativeNameRegexp: 'nope$' }), 'UNTRUSTED_SIGNER');
+    await expectCode(
+      v({ subjectAlternativeName: SUBJECT_URI, subjectAlternativeNameRegexp: 'nope$' }),
+      'UNTRUSTED_SIGNER',
+    );
   });
 
   it('treats the exact SAN literally (a "." is not a wildcard)', async () => {
     const other = await setup.sign(exampleStatement(ARTIFACT_SHA256), { subjectUri: 'https://ciXexample.com/p' });
-    await verifyBundle(other, { trustedRoot: setup.trustedRoot, identity: { subjectAlternativeName: 'https://ciXexample.com/p' } });
+    await verifyBundle(other, {
+      trustedRoot: setup.trustedRoot,
+      identity: { subjectAlternativeName: 'https://ciXexample.com/p' },
+    });
     await expectCode(
-      verifyBundle(other, { trustedRoot: setup.trustedRoot, identity: { subjectAlternativeName: 'https://ci.example.com/p' } }),
+      verifyBundle(other, {
+        trustedRoot: setup.trustedRoot,
+        identity: { subjectAlternativeName: 'https://ci.example.com/p' },
+      }),
       'UNTRUSTED_SIGNER',
     );
   });
 
   it('fails SIGNATURE_INVALID when any byte of the payload changes', async () => {
-    const len = Buffer.from(bundle['dsseEnvelope'].payload, 'base64').length;
+    const len = Buffer.from(bundle.dsseEnvelope.payload, 'base64').length;
     for (let i = 0; i < len; i++) {
       const b = clone(bundle);
-      b['dsseEnvelope'].payload = flipB64(b['dsseEnvelope'].payload, i);
+      b.dsseEnvelope.payload = flipB64(b.dsseEnvelope.payload, i);
       await expectCode(verifyBundle(b, opts), 'SIGNATURE_INVALID');
     }
   });
 
   it('fails SIGNATURE_INVALID when any byte of the signature or the payload type changes', async () => {
-    const len = Buffer.from(bundle['dsseEnvelope'].signatures[0].sig, 'base64').length;
+    const len = Buffer.from(bundle.dsseEnvelope.signatures[0].sig, 'base64').length;
     for (let i = 0; i < len; i++) {
       const b = clone(bundle);
-      b['dsseEnvelope'].signatures[0].sig = flipB64(b['dsseEnvelope'].signatures[0].sig, i);
+      b.dsseEnvelope.signatures[0].sig = flipB64(b.dsseEnvelope.signatures[0].sig, i);
       await expectCode(verifyBundle(b, opts), 'SIGNATURE_INVALID');
     }
     const b = clone(bundle);
-    b['dsseEnvelope'].payloadType = 'application/vnd.in-toto+jsoN';
+    b.dsseEnvelope.payloadType = 'application/vnd.in-toto+jsoN';
     await expectCode(verifyBundle(b, opts), 'SIGNATURE_INVALID', /signature verification failed/);
   });
 
   it('fails CERTIFICATE_INVALID when any byte of the certificate changes', async () => {
-    const len = Buffer.from(bundle['verificationMaterial'].certificate.rawBytes, 'base64').length;
+    const len = Buffer.from(bundle.verificationMaterial.certificate.rawBytes, 'base64').length;
     for (let i = 0; i < len; i++) {
       const b = clone(bundle);
-      b['verificationMaterial'].certificate.rawBytes = flipB64(b['verificationMaterial'].certificate.rawBytes, i);
+      b.verificationMaterial.certificate.rawBytes = flipB64(b.verificationMaterial.certificate.rawBytes, i);
       await expectCode(verifyBundle(b, opts), 'CERTIFICATE_INVALID');
     }
   });
@@ -216,7 +237,8 @@ describe('DSSE bundles signed with the private CA and a single-entry log', () =>
   it('fails TLOG_INVALID when the unused bits of the checkpoint signature base64 change', async () => {
     // sigstore-js decodes base64 leniently: without verifyBundle's canonical-base64 check, this passes.
     let b = bundle;
-    while (!/=\n$/.test(entry(b).inclusionProof.checkpoint.envelope)) b = await setup.sign(exampleStatement(ARTIFACT_SHA256));
+    while (!/=\n$/.test(entry(b).inclusionProof.checkpoint.envelope))
+      b = await setup.sign(exampleStatement(ARTIFACT_SHA256));
     b = clone(b);
     const env: string = entry(b).inclusionProof.checkpoint.envelope;
     const at = env.search(/=+\n$/) - 1;
@@ -241,10 +263,14 @@ describe('DSSE bundles signed with the private CA and a single-entry log', () =>
     const now = () => new Date();
     const builder = new DSSEBundleBuilder({
       signer: caSigner(setup.ca, { subjectUri: SUBJECT_URI, issuer: ISSUER, now }),
-      witnesses: [singleEntryWitness({ logKey: setup.logKey, now, name: 'rekor.example.com', origin: 'rekor.example.com - 1' })],
+      witnesses: [
+        singleEntryWitness({ logKey: setup.logKey, now, name: 'rekor.example.com', origin: 'rekor.example.com - 1' }),
+      ],
     });
     const { bundleToJSON } = await import('@sigstore/bundle');
-    const b = bundleToJSON(await builder.create({ data: Buffer.from(exampleStatement(ARTIFACT_SHA256)), type: INTOTO_PAYLOAD_TYPE }));
+    const b = bundleToJSON(
+      await builder.create({ data: Buffer.from(exampleStatement(ARTIFACT_SHA256)), type: INTOTO_PAYLOAD_TYPE }),
+    );
     await expectCode(verifyBundle(b, opts), 'TLOG_INVALID', /checkpoint/);
   });
 
@@ -256,7 +282,7 @@ describe('DSSE bundles signed with the private CA and a single-entry log', () =>
     entry(zero).integratedTime = '0';
     await expectCode(verifyBundle(zero, opts), 'TIMESTAMP_INVALID');
     const none = clone(bundle);
-    none['verificationMaterial'].tlogEntries = [];
+    none.verificationMaterial.tlogEntries = [];
     await expectCode(verifyBundle(none, opts), 'TIMESTAMP_INVALID');
   });
 
@@ -267,7 +293,9 @@ describe('DSSE bundles signed with the private CA and a single-entry log', () =>
       witnesses: [singleEntryWitness({ logKey: setup.logKey, now: () => new Date(t0 + 11 * 60_000) })],
     });
     const { bundleToJSON } = await import('@sigstore/bundle');
-    const late = bundleToJSON(await builder.create({ data: Buffer.from(exampleStatement(ARTIFACT_SHA256)), type: INTOTO_PAYLOAD_TYPE }));
+    const late = bundleToJSON(
+      await builder.create({ data: Buffer.from(exampleStatement(ARTIFACT_SHA256)), type: INTOTO_PAYLOAD_TYPE }),
+    );
     await expectCode(verifyBundle(late, opts), 'CERTIFICATE_INVALID', /not valid or expired/);
   });
 
@@ -289,12 +317,15 @@ describe('DSSE bundles signed with the private CA and a single-entry log', () =>
 
   it('uses the stock SCT threshold when the trusted root lists a CT log', async () => {
     const withCt = clone(setup.trustedRoot) as unknown as Json;
-    withCt['ctlogs'] = [clone(withCt['tlogs'][0])];
+    withCt.ctlogs = [clone(withCt.tlogs[0])];
     await expectCode(verifyBundle(bundle, { ...opts, trustedRoot: withCt }), 'CERTIFICATE_INVALID', /SCT/);
   });
 
   it('fails ARTIFACT_MISMATCH when the statement is about another artifact', async () => {
-    await expectCode(verifyBundle(bundle, { ...opts, artifact: new TextEncoder().encode('other') }), 'ARTIFACT_MISMATCH');
+    await expectCode(
+      verifyBundle(bundle, { ...opts, artifact: new TextEncoder().encode('other') }),
+      'ARTIFACT_MISMATCH',
+    );
   });
 
   it('maps malformed input to INVALID_BUNDLE / TRUST_ROOT_INVALID', async () => {
@@ -302,12 +333,12 @@ describe('DSSE bundles signed with the private CA and a single-entry log', () =>
     await expectCode(verifyBundle(null, opts), 'INVALID_BUNDLE');
     await expectCode(verifyBundle({ mediaType: 'application/json' }, opts), 'INVALID_BUNDLE');
     const twoSigs = clone(bundle);
-    twoSigs['dsseEnvelope'].signatures.push(twoSigs['dsseEnvelope'].signatures[0]);
+    twoSigs.dsseEnvelope.signatures.push(twoSigs.dsseEnvelope.signatures[0]);
     await expectCode(verifyBundle(twoSigs, opts), 'INVALID_BUNDLE', /signatures/);
     await expectCode(verifyBundle(bundle, { ...opts, trustedRoot: 'nope' }), 'TRUST_ROOT_INVALID');
     await expectCode(verifyBundle(bundle, { ...opts, trustedRoot: { mediaType: 'x' } }), 'TRUST_ROOT_INVALID');
     const badKey = clone(setup.trustedRoot) as unknown as Json;
-    badKey['tlogs'][0].publicKey.rawBytes = 'AAAA';
+    badKey.tlogs[0].publicKey.rawBytes = 'AAAA';
     await expectCode(verifyBundle(bundle, { ...opts, trustedRoot: badKey }), 'TRUST_ROOT_INVALID');
   });
 
@@ -323,7 +354,8 @@ describe('DSSE bundles signed with the private CA and a single-entry log', () =>
     const signer = caSigner(setup.ca, { subjectUri: SUBJECT_URI, issuer: ISSUER });
     const data = Buffer.from('hello');
     const [a, b] = await Promise.all([signer.sign(data), signer.sign(data)]);
-    if (a.key.$case !== 'x509Certificate' || b.key.$case !== 'x509Certificate') throw new Error('expected certificates');
+    if (a.key.$case !== 'x509Certificate' || b.key.$case !== 'x509Certificate')
+      throw new Error('expected certificates');
     expect(a.key.certificate).not.toBe(b.key.certificate);
     const ca = new NodeX509Certificate(a.key.certificate);
     const cb = new NodeX509Certificate(b.key.certificate);
@@ -341,12 +373,14 @@ describe('public-key bundles', () => {
 
   beforeAll(async () => {
     setup = await makeSigningSetup();
-    bundle = await setup.sign(exampleStatement(ARTIFACT_SHA256), { signer: keySigner(key.privateKey, { hint: 'waybill-key-1' }) });
+    bundle = await setup.sign(exampleStatement(ARTIFACT_SHA256), {
+      signer: keySigner(key.privateKey, { hint: 'waybill-key-1' }),
+    });
   });
 
   it('carries the hint instead of a certificate', () => {
-    expect(bundle['verificationMaterial'].publicKey).toEqual({ hint: 'waybill-key-1' });
-    expect(bundle['verificationMaterial'].certificate).toBeUndefined();
+    expect(bundle.verificationMaterial.publicKey).toEqual({ hint: 'waybill-key-1' });
+    expect(bundle.verificationMaterial.certificate).toBeUndefined();
   });
 
   it('verifies with the key given to verifyBundle', async () => {
@@ -357,15 +391,27 @@ describe('public-key bundles', () => {
 
   it('fails without the key, with another hint or key, or with an identity policy', async () => {
     await expectCode(verifyBundle(bundle, { trustedRoot: setup.trustedRoot }), 'UNTRUSTED_SIGNER', /waybill-key-1/);
-    await expectCode(verifyBundle(bundle, { trustedRoot: setup.trustedRoot, publicKey: { pem, hint: 'other' } }), 'UNTRUSTED_SIGNER');
-    const otherPem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    await expectCode(verifyBundle(bundle, { trustedRoot: setup.trustedRoot, publicKey: { pem: otherPem } }), 'SIGNATURE_INVALID');
     await expectCode(
-      verifyBundle(bundle, { trustedRoot: setup.trustedRoot, publicKey: { pem }, identity: { subjectAlternativeName: SUBJECT_URI } }),
+      verifyBundle(bundle, { trustedRoot: setup.trustedRoot, publicKey: { pem, hint: 'other' } }),
+      'UNTRUSTED_SIGNER',
+    );
+    const otherPem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
+    await expectCode(
+      verifyBundle(bundle, { trustedRoot: setup.trustedRoot, publicKey: { pem: otherPem } }),
+      'SIGNATURE_INVALID',
+    );
+    await expectCode(
+      verifyBundle(bundle, {
+        trustedRoot: setup.trustedRoot,
+        publicKey: { pem },
+        identity: { subjectAlternativeName: SUBJECT_URI },
+      }),
       'UNTRUSTED_SIGNER',
     );
     const b = clone(bundle);
-    b['dsseEnvelope'].payload = flipB64(b['dsseEnvelope'].payload, 3);
+    b.dsseEnvelope.payload = flipB64(b.dsseEnvelope.payload, 3);
     await expectCode(verifyBundle(b, { trustedRoot: setup.trustedRoot, publicKey: { pem } }), 'SIGNATURE_INVALID');
   });
 });
@@ -389,4 +435,3 @@ describe('cost', () => {
     expect(verifyMs).toBeLessThan(20);
   });
 });
-

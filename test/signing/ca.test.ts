@@ -1,31 +1,33 @@
 import 'reflect-metadata';
+import { createHash, generateKeyPairSync, X509Certificate as NodeX509Certificate, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { X509Certificate as CoreX509Certificate } from '@sigstore/core';
-import { X509Certificate as NodeX509Certificate, createHash, generateKeyPairSync, webcrypto } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { CaMaterial } from '../../src/signing/ca.ts';
 import {
+  generateCa,
+  issueLeaf,
+  issueLeafSync,
   LEAF_VALIDITY_MS,
+  loadCa,
   OID_FULCIO_BUILD_SIGNER_URI,
   OID_FULCIO_ISSUER_V1,
   OID_FULCIO_ISSUER_V2,
   OID_FULCIO_SOURCE_REPOSITORY_DIGEST,
   OID_FULCIO_SOURCE_REPOSITORY_REF,
   OID_FULCIO_SOURCE_REPOSITORY_URI,
-  generateCa,
-  issueLeaf,
-  issueLeafSync,
-  loadCa,
   pemCertificatesToDer,
   subjectKeyIdentifier,
 } from '../../src/signing/ca.ts';
-import type { CaMaterial } from '../../src/signing/ca.ts';
 
-const hex = (b: ArrayBuffer | Uint8Array): string => Buffer.from(b instanceof Uint8Array ? b : new Uint8Array(b)).toString('hex');
+const hex = (b: ArrayBuffer | Uint8Array): string =>
+  Buffer.from(b instanceof Uint8Array ? b : new Uint8Array(b)).toString('hex');
 
 /** DER UTF8String, written independently of the implementation (short and long forms). */
 function utf8String(s: string): Buffer {
   const v = Buffer.from(s, 'utf8');
-  const len = v.length < 0x80 ? [v.length] : v.length < 0x100 ? [0x81, v.length] : [0x82, v.length >> 8, v.length & 0xff];
+  const len =
+    v.length < 0x80 ? [v.length] : v.length < 0x100 ? [0x81, v.length] : [0x82, v.length >> 8, v.length & 0xff];
   return Buffer.concat([Buffer.from([0x0c, ...len]), v]);
 }
 
@@ -74,7 +76,9 @@ describe('generateCa', () => {
     expect(bc.ca).toBe(true);
     expect(bc.pathLength).toBe(0);
     expect(bc.critical).toBe(true);
-    expect(inter.getExtension(x509.KeyUsagesExtension)!.usages).toBe(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
+    expect(inter.getExtension(x509.KeyUsagesExtension)!.usages).toBe(
+      x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+    );
     expect(inter.getExtension(x509.ExtendedKeyUsageExtension)!.usages).toEqual([x509.ExtendedKeyUsage.codeSigning]);
     const aki = inter.getExtension(x509.AuthorityKeyIdentifierExtension)!;
     expect(aki.keyId).toBe(root.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId);
@@ -100,7 +104,12 @@ describe('generateCa', () => {
 
     // A leaf from the reloaded CA verifies under the original intermediate.
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const leaf = await issueLeaf(again, { subjectUri: 'https://ci.example.com/p', issuer: 'https://waybill.example', publicKey, now: NOW });
+    const leaf = await issueLeaf(again, {
+      subjectUri: 'https://ci.example.com/p',
+      issuer: 'https://waybill.example',
+      publicKey,
+      now: NOW,
+    });
     const node = new NodeX509Certificate(leaf.certificate);
     expect(node.verify(new NodeX509Certificate(ca.intermediate.der).publicKey)).toBe(true);
     expect(node.checkIssued(new NodeX509Certificate(ca.intermediate.der))).toBe(true);
@@ -109,9 +118,15 @@ describe('generateCa', () => {
   it('loadCa rejects a key that does not match, a reversed or short chain', async () => {
     const other = await generateCa({ now: NOW });
     await expect(loadCa({ keyPem: other.keyPem, chainPem: ca.chainPem })).rejects.toThrow(/does not match/);
-    await expect(loadCa({ keyPem: ca.keyPem, chainPem: ca.root.pem + ca.intermediate.pem })).rejects.toThrow(/not signed by|not a CA/);
-    await expect(loadCa({ keyPem: ca.keyPem, chainPem: ca.intermediate.pem })).rejects.toThrow(/intermediate then the root/);
-    await expect(loadCa({ keyPem: ca.keyPem, chainPem: other.intermediate.pem + ca.root.pem })).rejects.toThrow(/not signed by/);
+    await expect(loadCa({ keyPem: ca.keyPem, chainPem: ca.root.pem + ca.intermediate.pem })).rejects.toThrow(
+      /not signed by|not a CA/,
+    );
+    await expect(loadCa({ keyPem: ca.keyPem, chainPem: ca.intermediate.pem })).rejects.toThrow(
+      /intermediate then the root/,
+    );
+    await expect(loadCa({ keyPem: ca.keyPem, chainPem: other.intermediate.pem + ca.root.pem })).rejects.toThrow(
+      /not signed by/,
+    );
     await expect(loadCa({ keyPem: 'nope', chainPem: ca.chainPem })).rejects.toThrow(/does not parse/);
   });
 });
@@ -146,7 +161,9 @@ describe('issueLeaf', () => {
     // serial: 16 bytes, positive
     expect(cert.serialNumber).toMatch(/^[0-7][0-9a-f]{31}$/);
     expect(cert.serialNumber).not.toMatch(/^00/);
-    expect(await cert.verify({ publicKey: ca.intermediate.certificate.publicKey, date: NOW }, webcrypto as never)).toBe(true);
+    expect(await cert.verify({ publicKey: ca.intermediate.certificate.publicKey, date: NOW }, webcrypto as never)).toBe(
+      true,
+    );
     expect(cert.signatureAlgorithm).toMatchObject({ name: 'ECDSA', hash: { name: 'SHA-256' } });
     expect(hex(cert.publicKey.rawData)).toBe(hex(publicKey.export({ type: 'spki', format: 'der' })));
 
@@ -157,7 +174,9 @@ describe('issueLeaf', () => {
     expect(eku.critical).toBe(false);
     expect(eku.usages).toEqual([x509.ExtendedKeyUsage.codeSigning]);
     const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension)!;
-    expect(ski.keyId).toBe((await x509.SubjectKeyIdentifierExtension.create(cert.publicKey, false, webcrypto as never)).keyId);
+    expect(ski.keyId).toBe(
+      (await x509.SubjectKeyIdentifierExtension.create(cert.publicKey, false, webcrypto as never)).keyId,
+    );
     const aki = cert.getExtension(x509.AuthorityKeyIdentifierExtension)!;
     expect(aki.keyId).toBe(ca.intermediate.certificate.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId);
     const san = cert.getExtension(x509.SubjectAlternativeNameExtension)!;
@@ -168,11 +187,22 @@ describe('issueLeaf', () => {
     // Fulcio extensions: 1.1 raw bytes, the others DER UTF8String; none critical.
     expect(hex(ext(cert, OID_FULCIO_ISSUER_V1).value)).toBe(hex(Buffer.from(issuer)));
     expect(hex(ext(cert, OID_FULCIO_ISSUER_V2).value)).toBe(hex(utf8String(issuer)));
-    expect(hex(ext(cert, OID_FULCIO_SOURCE_REPOSITORY_URI).value)).toBe(hex(utf8String(extensions.sourceRepositoryUri)));
-    expect(hex(ext(cert, OID_FULCIO_SOURCE_REPOSITORY_DIGEST).value)).toBe(hex(utf8String(extensions.sourceRepositoryDigest)));
-    expect(hex(ext(cert, OID_FULCIO_SOURCE_REPOSITORY_REF).value)).toBe(hex(utf8String(extensions.sourceRepositoryRef)));
+    expect(hex(ext(cert, OID_FULCIO_SOURCE_REPOSITORY_URI).value)).toBe(
+      hex(utf8String(extensions.sourceRepositoryUri)),
+    );
+    expect(hex(ext(cert, OID_FULCIO_SOURCE_REPOSITORY_DIGEST).value)).toBe(
+      hex(utf8String(extensions.sourceRepositoryDigest)),
+    );
+    expect(hex(ext(cert, OID_FULCIO_SOURCE_REPOSITORY_REF).value)).toBe(
+      hex(utf8String(extensions.sourceRepositoryRef)),
+    );
     expect(hex(ext(cert, OID_FULCIO_BUILD_SIGNER_URI).value)).toBe(hex(utf8String(extensions.buildSignerUri)));
-    for (const oid of [OID_FULCIO_ISSUER_V1, OID_FULCIO_ISSUER_V2, OID_FULCIO_SOURCE_REPOSITORY_URI, OID_FULCIO_BUILD_SIGNER_URI]) {
+    for (const oid of [
+      OID_FULCIO_ISSUER_V1,
+      OID_FULCIO_ISSUER_V2,
+      OID_FULCIO_SOURCE_REPOSITORY_URI,
+      OID_FULCIO_BUILD_SIGNER_URI,
+    ]) {
       expect(ext(cert, oid).critical).toBe(false);
     }
     expect(cert.extensions.map((e) => e.type)).toEqual([
@@ -205,46 +235,76 @@ describe('issueLeaf', () => {
 
   it('omits optional extensions that are not given', async () => {
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const leaf = await issueLeaf(ca, { subjectUri, issuer, publicKey, now: NOW, extensions: { sourceRepositoryRef: 'refs/tags/v1' } });
+    const leaf = await issueLeaf(ca, {
+      subjectUri,
+      issuer,
+      publicKey,
+      now: NOW,
+      extensions: { sourceRepositoryRef: 'refs/tags/v1' },
+    });
     const cert = new x509.X509Certificate(leaf.certificate);
-    expect(cert.extensions.map((e) => e.type).slice(5)).toEqual([OID_FULCIO_ISSUER_V1, OID_FULCIO_ISSUER_V2, OID_FULCIO_SOURCE_REPOSITORY_REF]);
+    expect(cert.extensions.map((e) => e.type).slice(5)).toEqual([
+      OID_FULCIO_ISSUER_V1,
+      OID_FULCIO_ISSUER_V2,
+      OID_FULCIO_SOURCE_REPOSITORY_REF,
+    ]);
   });
 
   it('encodes long values with multi-byte DER lengths', async () => {
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const longUri = `https://ci.example.com/${'p'.repeat(300)}`;
     const longIssuer = `https://issuer.example.com/${'i'.repeat(140)}`;
-    const leaf = await issueLeaf(ca, { subjectUri: longUri, issuer: longIssuer, publicKey, now: NOW, extensions: { sourceRepositoryRef: 'é'.repeat(100) } });
+    const leaf = await issueLeaf(ca, {
+      subjectUri: longUri,
+      issuer: longIssuer,
+      publicKey,
+      now: NOW,
+      extensions: { sourceRepositoryRef: 'é'.repeat(100) },
+    });
     const cert = new x509.X509Certificate(leaf.certificate);
-    expect(cert.getExtension(x509.SubjectAlternativeNameExtension)!.names.toJSON()).toEqual([{ type: 'url', value: longUri }]);
+    expect(cert.getExtension(x509.SubjectAlternativeNameExtension)!.names.toJSON()).toEqual([
+      { type: 'url', value: longUri },
+    ]);
     expect(hex(ext(cert, OID_FULCIO_ISSUER_V2).value)).toBe(hex(utf8String(longIssuer)));
     expect(hex(ext(cert, OID_FULCIO_SOURCE_REPOSITORY_REF).value)).toBe(hex(utf8String('é'.repeat(100))));
-    expect(new NodeX509Certificate(leaf.certificate).verify(new NodeX509Certificate(ca.intermediate.der).publicKey)).toBe(true);
+    expect(
+      new NodeX509Certificate(leaf.certificate).verify(new NodeX509Certificate(ca.intermediate.der).publicKey),
+    ).toBe(true);
   });
 
   it('accepts the public key as KeyObject (public or private), CryptoKey or SPKI DER alike', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const spki = publicKey.export({ type: 'spki', format: 'der' });
-    const cryptoKey = await webcrypto.subtle.importKey('spki', spki, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']);
+    const cryptoKey = await webcrypto.subtle.importKey('spki', spki, { name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'verify',
+    ]);
     const expectedSki = createHash('sha1').update(spki.subarray(26)).digest('hex');
     expect(hex(subjectKeyIdentifier(spki))).toBe(expectedSki);
     for (const key of [publicKey, privateKey, cryptoKey, new Uint8Array(spki)]) {
-      const cert = new x509.X509Certificate(issueLeafSync(ca, { subjectUri, issuer, publicKey: key, now: NOW }).certificate);
+      const cert = new x509.X509Certificate(
+        issueLeafSync(ca, { subjectUri, issuer, publicKey: key, now: NOW }).certificate,
+      );
       expect(hex(cert.publicKey.rawData)).toBe(hex(spki));
       expect(cert.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId).toBe(expectedSki);
     }
     // Other key types go through the generic SPKI path.
     const ed = generateKeyPairSync('ed25519').publicKey;
-    const edCert = new x509.X509Certificate(issueLeafSync(ca, { subjectUri, issuer, publicKey: ed, now: NOW }).certificate);
+    const edCert = new x509.X509Certificate(
+      issueLeafSync(ca, { subjectUri, issuer, publicKey: ed, now: NOW }).certificate,
+    );
     expect(hex(edCert.publicKey.rawData)).toBe(hex(ed.export({ type: 'spki', format: 'der' })));
     expect(edCert.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId).toBe(
-      createHash('sha1').update(ed.export({ type: 'spki', format: 'der' }).subarray(12)).digest('hex'),
+      createHash('sha1')
+        .update(ed.export({ type: 'spki', format: 'der' }).subarray(12))
+        .digest('hex'),
     );
   });
 
   it('rejects bad input', () => {
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    expect(() => issueLeafSync(ca, { subjectUri: 'https://ci.example.com/é', issuer, publicKey, now: NOW })).toThrow(/ASCII/);
+    expect(() => issueLeafSync(ca, { subjectUri: 'https://ci.example.com/é', issuer, publicKey, now: NOW })).toThrow(
+      /ASCII/,
+    );
     expect(() => issueLeafSync(ca, { subjectUri: 'not a uri', issuer, publicKey, now: NOW })).toThrow(/absolute URI/);
     expect(() => issueLeafSync(ca, { subjectUri, issuer: '', publicKey, now: NOW })).toThrow(/issuer/);
     expect(() => issueLeafSync(ca, { subjectUri, issuer, publicKey, now: new Date(NaN) })).toThrow(/now/);
@@ -257,7 +317,11 @@ describe('issueLeaf', () => {
     const n = 500;
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
-      serials.add(CoreX509Certificate.parse(Buffer.from(issueLeafSync(ca, { subjectUri, issuer, publicKey, now: NOW }).certificate)).serialNumber.toString('hex'));
+      serials.add(
+        CoreX509Certificate.parse(
+          Buffer.from(issueLeafSync(ca, { subjectUri, issuer, publicKey, now: NOW }).certificate),
+        ).serialNumber.toString('hex'),
+      );
     }
     const perLeaf = (performance.now() - t0) / n;
     expect(serials.size).toBe(n);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
+import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { describe, expect, it } from 'vitest';
 import { VerifyError, verifyBundle } from '../../src/signing/verify.ts';
 import { FIXTURE_ARTIFACT, FIXTURE_DIR, ISSUER, SUBJECT_URI } from '../fixtures/make-signing-fixtures.ts';
@@ -29,10 +29,13 @@ describe('saved signing fixtures', () => {
 
   it('verify offline with stock @sigstore/verify', () => {
     const trust = toTrustMaterial(TrustedRoot.fromJSON(JSON.parse(rootText)));
-    const signer = new Verifier(trust, { ctlogThreshold: 0 }).verify(toSignedEntity(bundleFromJSON(JSON.parse(bundleText))), {
-      subjectAlternativeName: /^https:\/\/ci\.example\.com\/pipelines\/api$/,
-      extensions: { issuer: ISSUER },
-    });
+    const signer = new Verifier(trust, { ctlogThreshold: 0 }).verify(
+      toSignedEntity(bundleFromJSON(JSON.parse(bundleText))),
+      {
+        subjectAlternativeName: /^https:\/\/ci\.example\.com\/pipelines\/api$/,
+        extensions: { issuer: ISSUER },
+      },
+    );
     expect(signer.identity?.subjectAlternativeName).toBe(SUBJECT_URI);
   });
 
@@ -44,7 +47,10 @@ describe('saved signing fixtures', () => {
     b.dsseEnvelope.payload = payload.toString('base64');
     await expect(verifyBundle(b, { trustedRoot: root })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
     await expect(
-      verifyBundle(bundleText, { trustedRoot: root, identity: { subjectAlternativeName: 'https://ci.example.com/pipelines/other' } }),
+      verifyBundle(bundleText, {
+        trustedRoot: root,
+        identity: { subjectAlternativeName: 'https://ci.example.com/pipelines/other' },
+      }),
     ).rejects.toBeInstanceOf(VerifyError);
   });
 });

@@ -2,9 +2,9 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial } from '@sigstore/verify';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateCa } from '../../src/signing/ca.ts';
 import type { CaMaterial } from '../../src/signing/ca.ts';
-import { TRUSTED_ROOT_MEDIA_TYPE, buildTrustedRoot, tlogKeyId } from '../../src/signing/trusted-root.ts';
+import { generateCa } from '../../src/signing/ca.ts';
+import { buildTrustedRoot, TRUSTED_ROOT_MEDIA_TYPE, tlogKeyId } from '../../src/signing/trusted-root.ts';
 import { logId } from '../../src/tlog/checkpoint.ts';
 
 describe('buildTrustedRoot', () => {
@@ -22,7 +22,14 @@ describe('buildTrustedRoot', () => {
   it('writes the protobuf-specs JSON form, intermediate then root, log id = SHA-256(SPKI DER)', () => {
     const root = buildTrustedRoot({
       cas: [{ chainPem: ca.chainPem, validFrom: from, validTo: to, uri: 'https://waybill.example.com' }],
-      tlogs: [{ baseUrl: 'https://waybill.example.com', publicKey: logKey.publicKey, validFrom: from, checkpointKeyName: 'waybill.example.com' }],
+      tlogs: [
+        {
+          baseUrl: 'https://waybill.example.com',
+          publicKey: logKey.publicKey,
+          validFrom: from,
+          checkpointKeyName: 'waybill.example.com',
+        },
+      ],
     });
     const spki = logKey.publicKey.export({ type: 'spki', format: 'der' });
     expect(root).toEqual({
@@ -68,9 +75,7 @@ describe('buildTrustedRoot', () => {
         { chainPem: ca.chainPem, validFrom: from, validTo: to },
         { chainPem: ca2.chainPem, validFrom: to },
       ],
-      tlogs: [
-        { baseUrl: 'http://localhost', publicKey: logKey.privateKey, validFrom: from },
-      ],
+      tlogs: [{ baseUrl: 'http://localhost', publicKey: logKey.privateKey, validFrom: from }],
     });
     const parsed = TrustedRoot.fromJSON(root);
     const { ctlogs: _c, timestampAuthorities: _t, ...rest } = root;
@@ -89,12 +94,25 @@ describe('buildTrustedRoot', () => {
     expect(() =>
       buildTrustedRoot({
         cas: [],
-        tlogs: [{ baseUrl: 'http://localhost', publicKey: logKey.publicKey, validFrom: from, checkpointKeyName: 'waybill.example.com' }],
+        tlogs: [
+          {
+            baseUrl: 'http://localhost',
+            publicKey: logKey.publicKey,
+            validFrom: from,
+            checkpointKeyName: 'waybill.example.com',
+          },
+        ],
       }),
     ).toThrow(/substring of baseUrl/);
     const ed = generateKeyPairSync('ed25519').publicKey;
-    expect(() => buildTrustedRoot({ cas: [], tlogs: [{ baseUrl: 'http://localhost', publicKey: ed, validFrom: from }] })).toThrow(/P-256/);
-    expect(() => buildTrustedRoot({ cas: [{ chainPem: 'no pem', validFrom: from }], tlogs: [] })).toThrow(/no certificate/);
-    expect(() => buildTrustedRoot({ cas: [{ chainPem: ca.chainPem, validFrom: to, validTo: from }], tlogs: [] })).toThrow(/before/);
+    expect(() =>
+      buildTrustedRoot({ cas: [], tlogs: [{ baseUrl: 'http://localhost', publicKey: ed, validFrom: from }] }),
+    ).toThrow(/P-256/);
+    expect(() => buildTrustedRoot({ cas: [{ chainPem: 'no pem', validFrom: from }], tlogs: [] })).toThrow(
+      /no certificate/,
+    );
+    expect(() =>
+      buildTrustedRoot({ cas: [{ chainPem: ca.chainPem, validFrom: to, validTo: from }], tlogs: [] }),
+    ).toThrow(/before/);
   });
 });

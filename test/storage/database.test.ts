@@ -26,7 +26,10 @@ describe.each(backends)('storage on $name', (backend) => {
     try {
       const row = { id: 't1', sha256: 'h', subject: 'https://x/', roles: ['admin'] };
       await db.db.insert(tokens).values(row);
-      const err = await db.db.insert(tokens).values(row).catch((e: unknown) => e);
+      const err = await db.db
+        .insert(tokens)
+        .values(row)
+        .catch((e: unknown) => e);
       expect(sqlStateOf(err)).toBe(PG_ERRORS.uniqueViolation);
       // and a failed transaction leaves nothing behind
       await db.db
@@ -48,10 +51,14 @@ describe.runIf(backends.some((b) => b.name === 'postgres'))('PostgreSQL start-up
     const backend = backends.find((b) => b.name === 'postgres')!;
     const fresh = await backend.freshUrl!();
     try {
-      const dbs = await Promise.all([1, 2, 3, 4].map(() => openDatabase({ driver: 'postgres', url: fresh.url, max: 2 })));
+      const dbs = await Promise.all(
+        [1, 2, 3, 4].map(() => openDatabase({ driver: 'postgres', url: fresh.url, max: 2 })),
+      );
       await Promise.all(dbs.map((d) => d.migrate()));
       for (const d of dbs) expect(await d.ready()).toBe(true);
-      const applied = await dbs[0]!.execute<{ n: number }>(sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+      const applied = await dbs[0]!.execute<{ n: number }>(
+        sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
+      );
       expect(applied[0]!.n).toBeGreaterThan(0);
       await Promise.all(dbs.map((d) => d.close()));
     } finally {

@@ -75,7 +75,9 @@ describe('round trip', () => {
     expect(cp.extensions).toEqual([]);
     expect(cp.signatures).toHaveLength(1);
     expect(cp.signatures[0]?.name).toBe(NAME);
-    expect(Buffer.from(cp.signatures[0]?.keyHint as Uint8Array).equals(Buffer.from(keyHint(logKey.publicKey)))).toBe(true);
+    expect(Buffer.from(cp.signatures[0]?.keyHint as Uint8Array).equals(Buffer.from(keyHint(logKey.publicKey)))).toBe(
+      true,
+    );
   });
 
   it('accepts a private key object as the verification key', () => {
@@ -125,7 +127,9 @@ describe('tampering', () => {
   });
 
   it('a wrong name fails', () => {
-    expect(() => verifyCheckpoint(note, { name: 'other.example.com', publicKey: logKey.publicKey })).toThrow(/expected/);
+    expect(() => verifyCheckpoint(note, { name: 'other.example.com', publicKey: logKey.publicKey })).toThrow(
+      /expected/,
+    );
     const renamed = signCheckpoint(body, { name: 'other.example.com', privateKey: logKey.privateKey });
     expect(() => verifyCheckpoint(renamed, log)).toThrow(/signed by/);
   });

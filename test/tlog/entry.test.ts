@@ -1,6 +1,6 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { envelopeFromJSON, envelopeToJSON } from '@sigstore/bundle';
 import type { TransparencyLogEntry as TLogEntry } from '@sigstore/bundle';
+import { envelopeFromJSON, envelopeToJSON } from '@sigstore/bundle';
 import { TransparencyLogEntry } from '@sigstore/protobuf-specs';
 import { DSSESignatureContent } from '@sigstore/verify/dist/bundle/dsse.js';
 import { verifyTLogBody, verifyTLogInclusion } from '@sigstore/verify/dist/tlog/index.js';
@@ -66,20 +66,29 @@ describe('dsse v0.0.1 body', () => {
     const content = (e: ReturnType<typeof envelope>) =>
       new DSSESignatureContent(envelopeFromJSON(JSON.parse(dsseEnvelopeJson(e))));
     expect(() => verifyTLogBody(entry, content(env))).not.toThrow();
-    expect(() => verifyTLogBody(entry, content({ ...env, signature: new Uint8Array([9]) }))).toThrow(/signature mismatch/);
+    expect(() => verifyTLogBody(entry, content({ ...env, signature: new Uint8Array([9]) }))).toThrow(
+      /signature mismatch/,
+    );
     expect(() => verifyTLogBody(entry, content({ ...env, payload: new Uint8Array([9]) }))).toThrow(/payload hash/);
   });
 
   it('refuses empty fields and non-PEM verifiers', () => {
     expect(() => dsseEntryBody({ envelope: { ...env, payload: new Uint8Array() }, verifierPem })).toThrow(/payload/);
     expect(() => dsseEntryBody({ envelope: { ...env, payloadType: '' }, verifierPem })).toThrow(/payloadType/);
-    expect(() => dsseEntryBody({ envelope: { ...env, signature: new Uint8Array() }, verifierPem })).toThrow(/signature/);
+    expect(() => dsseEntryBody({ envelope: { ...env, signature: new Uint8Array() }, verifierPem })).toThrow(
+      /signature/,
+    );
     expect(() => dsseEntryBody({ envelope: env, verifierPem: 'MFkwEw...' })).toThrow(/PEM/);
   });
 });
 
 describe('inclusion promise', () => {
-  const fields = { body: dsseEntryBody({ envelope: envelope(2), verifierPem }), integratedTime: 1700000000, logId: LOG_ID, logIndex: 7 };
+  const fields = {
+    body: dsseEntryBody({ envelope: envelope(2), verifierPem }),
+    integratedTime: 1700000000,
+    logId: LOG_ID,
+    logIndex: 7,
+  };
   const set = inclusionPromise(fields, logKey.privateKey);
 
   it('signs the JCS of body, integratedTime, logID (hex), logIndex', () => {
@@ -101,7 +110,8 @@ describe('inclusion promise', () => {
     expect(verifyInclusionPromise({ ...fields, logIndex: 8 }, set, logKey.publicKey)).toBe(false);
     expect(verifyInclusionPromise({ ...fields, logId: flip(LOG_ID, 0) }, set, logKey.publicKey)).toBe(false);
     expect(verifyInclusionPromise(fields, set, otherKey.publicKey)).toBe(false);
-    for (let i = 0; i < set.length; i++) expect(verifyInclusionPromise(fields, flip(set, i), logKey.publicKey)).toBe(false);
+    for (let i = 0; i < set.length; i++)
+      expect(verifyInclusionPromise(fields, flip(set, i), logKey.publicKey)).toBe(false);
   });
 
   it('guards its numbers', () => {
@@ -139,7 +149,9 @@ describe('interop: entries, proofs and checkpoints verify with @sigstore/verify'
       kindVersion: { kind: 'dsse', version: '0.0.1' },
       integratedTime: String(integratedTime),
       inclusionPromise: {
-        signedEntryTimestamp: b64(over.set ?? inclusionPromise({ body, integratedTime, logId: LOG_ID, logIndex: i }, logKey.privateKey)),
+        signedEntryTimestamp: b64(
+          over.set ?? inclusionPromise({ body, integratedTime, logId: LOG_ID, logIndex: i }, logKey.privateKey),
+        ),
       },
       inclusionProof: {
         logIndex: String(i),
@@ -160,7 +172,10 @@ describe('interop: entries, proofs and checkpoints verify with @sigstore/verify'
     const body = (bodies[1] as Uint8Array).slice();
     body[body.length - 3] = (body[body.length - 3] as number) ^ 1;
     expect(() => verifyTLogInclusion(entryJson(1, { body }), [authority])).toThrow(/inclusion promise/);
-    const foreignSet = inclusionPromise({ body: bodies[1] as Uint8Array, integratedTime, logId: LOG_ID, logIndex: 1 }, otherKey.privateKey);
+    const foreignSet = inclusionPromise(
+      { body: bodies[1] as Uint8Array, integratedTime, logId: LOG_ID, logIndex: 1 },
+      otherKey.privateKey,
+    );
     expect(() => verifyTLogInclusion(entryJson(1, { set: foreignSet }), [authority])).toThrow(/inclusion promise/);
     const foreignNote = signCheckpoint(checkpointBody({ origin: `${NAME} - 42`, size, rootHash: root }), {
       name: NAME,

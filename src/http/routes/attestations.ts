@@ -32,7 +32,11 @@ export const AttestationRecordSchema = z
 const ProvenanceRequest = z
   .object({
     statement: AnyJson.optional(),
-    subjects: z.array(z.object({ name: z.string().min(1).max(4096), digest: z.record(z.string(), z.string()) }).strict()).min(1).max(1000).optional(),
+    subjects: z
+      .array(z.object({ name: z.string().min(1).max(4096), digest: z.record(z.string(), z.string()) }).strict())
+      .min(1)
+      .max(1000)
+      .optional(),
     buildType: z.string().min(1).max(4096).optional(),
     externalParameters: z.record(z.string(), z.unknown()).optional(),
     internalParameters: z.record(z.string(), z.unknown()).optional(),
@@ -52,18 +56,29 @@ const ProvenanceRequest = z
   .superRefine((b, ctx) => {
     if (b.statement !== undefined) {
       for (const k of Object.keys(b)) {
-        if (k !== 'statement') ctx.addIssue({ code: 'custom', path: [k], message: 'give either `statement` or the build facts, not both' });
+        if (k !== 'statement')
+          ctx.addIssue({ code: 'custom', path: [k], message: 'give either `statement` or the build facts, not both' });
       }
       return;
     }
     for (const k of ['subjects', 'buildType', 'externalParameters', 'builder'] as const) {
-      if (b[k] === undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'required (or give a complete `statement`)' });
+      if (b[k] === undefined)
+        ctx.addIssue({ code: 'custom', path: [k], message: 'required (or give a complete `statement`)' });
     }
   })
   .openapi('ProvenanceRequest');
 
-const EvidenceRequest = z.object({ environment: EnvironmentName, statement: AnyJson }).strict().openapi('EvidenceRequest');
-const BundleRequest = z.object({ bundle: z.record(z.string(), z.unknown()).openapi({ type: 'object', description: 'a Sigstore bundle (JSON)' }), environment: EnvironmentName.optional() }).strict().openapi('BundleRequest');
+const EvidenceRequest = z
+  .object({ environment: EnvironmentName, statement: AnyJson })
+  .strict()
+  .openapi('EvidenceRequest');
+const BundleRequest = z
+  .object({
+    bundle: z.record(z.string(), z.unknown()).openapi({ type: 'object', description: 'a Sigstore bundle (JSON)' }),
+    environment: EnvironmentName.optional(),
+  })
+  .strict()
+  .openapi('BundleRequest');
 
 const ListQuery = PageQuery.extend({
   digest: z.string().max(200).optional(),
@@ -72,8 +87,14 @@ const ListQuery = PageQuery.extend({
 });
 
 const created = {
-  201: { description: 'signed, logged and stored', content: { 'application/json': { schema: AttestationRecordSchema } } },
-  200: { description: 'the same request was made before: the existing record', content: { 'application/json': { schema: AttestationRecordSchema } } },
+  201: {
+    description: 'signed, logged and stored',
+    content: { 'application/json': { schema: AttestationRecordSchema } },
+  },
+  200: {
+    description: 'the same request was made before: the existing record',
+    content: { 'application/json': { schema: AttestationRecordSchema } },
+  },
 };
 
 const idempotencyHeader = z.object({ 'idempotency-key': z.string().optional() });
@@ -101,7 +122,9 @@ function recordJson(r: AttestationRecord) {
   return { ...r, bundle: r.bundle as unknown };
 }
 
-export function attestationRoutes(deps: Pick<Deps, 'tokens' | 'intake' | 'attest' | 'idempotency' | 'ingest' | 'promotion' | 'rebuilds'>) {
+export function attestationRoutes(
+  deps: Pick<Deps, 'tokens' | 'intake' | 'attest' | 'idempotency' | 'ingest' | 'promotion' | 'rebuilds'>,
+) {
   const app = router();
   const anyRole = requireRole(deps.tokens);
 
@@ -115,16 +138,24 @@ export function attestationRoutes(deps: Pick<Deps, 'tokens' | 'intake' | 'attest
       summary: 'Sign SLSA v1 provenance for build outputs',
       security: bearerSecurity,
       middleware: [requireRole(deps.tokens, 'builder'), requireJson] as const,
-      request: { headers: idempotencyHeader, body: { content: { 'application/json': { schema: ProvenanceRequest } }, required: true } },
+      request: {
+        headers: idempotencyHeader,
+        body: { content: { 'application/json': { schema: ProvenanceRequest } }, required: true },
+      },
       responses: { ...created, ...problemResponses(400, 401, 403, 409, 413, 415) },
     }),
     async (c) => {
       const body = c.req.valid('json');
       const caller = callerOf(c);
-      const outcome = await deps.idempotency.run(caller.subject, c.req.header('idempotency-key'), 'provenance', body, () =>
-        body.statement !== undefined
-          ? deps.intake.provenance({ statement: body.statement }, caller)
-          : deps.intake.provenance(body as Parameters<Deps['intake']['provenance']>[0], caller).catch(mapFactErrors),
+      const outcome = await deps.idempotency.run(
+        caller.subject,
+        c.req.header('idempotency-key'),
+        'provenance',
+        body,
+        () =>
+          body.statement !== undefined
+            ? deps.intake.provenance({ statement: body.statement }, caller)
+            : deps.intake.provenance(body as Parameters<Deps['intake']['provenance']>[0], caller).catch(mapFactErrors),
       );
       return respond(c, outcome) as never;
     },
@@ -137,14 +168,21 @@ export function attestationRoutes(deps: Pick<Deps, 'tokens' | 'intake' | 'attest
       summary: 'Sign a test result or other allowed evidence for an environment',
       security: bearerSecurity,
       middleware: [requireRole(deps.tokens, 'tester', 'builder'), requireJson] as const,
-      request: { headers: idempotencyHeader, body: { content: { 'application/json': { schema: EvidenceRequest } }, required: true } },
+      request: {
+        headers: idempotencyHeader,
+        body: { content: { 'application/json': { schema: EvidenceRequest } }, required: true },
+      },
       responses: { ...created, ...problemResponses(400, 401, 403, 409, 413, 415) },
     }),
     async (c) => {
       const body = c.req.valid('json');
       const caller = callerOf(c);
-      const outcome = await deps.idempotency.run(caller.subject, c.req.header('idempotency-key'), 'attestations', body, () =>
-        deps.intake.evidence(body, caller),
+      const outcome = await deps.idempotency.run(
+        caller.subject,
+        c.req.header('idempotency-key'),
+        'attestations',
+        body,
+        () => deps.intake.evidence(body, caller),
       );
       return respond(c, outcome) as never;
     },
@@ -157,7 +195,10 @@ export function attestationRoutes(deps: Pick<Deps, 'tokens' | 'intake' | 'attest
       summary: 'Ingest a Sigstore bundle signed elsewhere (verified against the configured external trust)',
       security: bearerSecurity,
       middleware: [requireRole(deps.tokens, 'tester', 'builder'), requireJson] as const,
-      request: { headers: idempotencyHeader, body: { content: { 'application/json': { schema: BundleRequest } }, required: true } },
+      request: {
+        headers: idempotencyHeader,
+        body: { content: { 'application/json': { schema: BundleRequest } }, required: true },
+      },
       responses: { ...created, ...problemResponses(400, 401, 403, 409, 413, 415, 422) },
     }),
     async (c) => {
@@ -202,7 +243,11 @@ export function attestationRoutes(deps: Pick<Deps, 'tokens' | 'intake' | 'attest
       responses: {
         200: {
           description: 'a page',
-          content: { 'application/json': { schema: z.object({ items: z.array(AttestationRecordSchema), nextCursor: z.string().nullable() }) } },
+          content: {
+            'application/json': {
+              schema: z.object({ items: z.array(AttestationRecordSchema), nextCursor: z.string().nullable() }),
+            },
+          },
         },
         ...problemResponses(400, 401),
       },
@@ -235,8 +280,12 @@ export function attestationRoutes(deps: Pick<Deps, 'tokens' | 'intake' | 'attest
                   attestations: z.array(AttestationRecordSchema),
                   verdicts: z.array(z.unknown()),
                   deployments: z.array(z.unknown()),
-                  rebuildOf: z.array(z.unknown()).openapi({ description: 'older digests built from the same subject name and source' }),
-                  rebuilds: z.array(z.unknown()).openapi({ description: 'newer digests built from the same subject name and source' }),
+                  rebuildOf: z
+                    .array(z.unknown())
+                    .openapi({ description: 'older digests built from the same subject name and source' }),
+                  rebuilds: z
+                    .array(z.unknown())
+                    .openapi({ description: 'newer digests built from the same subject name and source' }),
                 })
                 .openapi('Artifact'),
             },
@@ -249,8 +298,14 @@ export function attestationRoutes(deps: Pick<Deps, 'tokens' | 'intake' | 'attest
       const digest = digestParam(c.req.valid('param').digest, '/digest');
       const artifact = await deps.intake.artifact(digest);
       if (!artifact) throw new AppError('NOT_FOUND', `nothing is known about ${digest}`);
-      const [history, relations] = await Promise.all([deps.promotion.historyOf(digest), deps.rebuilds.relations(digest)]);
-      return c.json({ ...artifact, attestations: artifact.attestations.map(recordJson), ...history, ...relations }, 200) as never;
+      const [history, relations] = await Promise.all([
+        deps.promotion.historyOf(digest),
+        deps.rebuilds.relations(digest),
+      ]);
+      return c.json(
+        { ...artifact, attestations: artifact.attestations.map(recordJson), ...history, ...relations },
+        200,
+      ) as never;
     },
   );
   return app;

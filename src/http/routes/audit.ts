@@ -6,7 +6,10 @@ import { requireRole } from '../auth.ts';
 import { bearerSecurity, DigestParam, problemResponses, router, z } from '../openapi.ts';
 
 const Digest = DigestParam;
-const pack = { description: 'an evidence pack', content: { [EVIDENCE_PACK_MEDIA_TYPE]: { schema: z.unknown().openapi({ type: 'object' }) } } };
+const pack = {
+  description: 'an evidence pack',
+  content: { [EVIDENCE_PACK_MEDIA_TYPE]: { schema: z.unknown().openapi({ type: 'object' }) } },
+};
 
 export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit' | 'promotion'>) {
   const app = router();
@@ -43,10 +46,17 @@ export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit' | 'promotion'>) 
     createRoute({
       method: 'get',
       path: '/v1/reports/drift',
-      summary: 'What runs where by the deployment records, and everything that reached an environment without due evidence',
+      summary:
+        'What runs where by the deployment records, and everything that reached an environment without due evidence',
       security: bearerSecurity,
       middleware: [auditor] as const,
-      responses: { 200: { description: 'the report', content: { 'application/json': { schema: z.unknown().openapi({ type: 'object' }) } } }, ...problemResponses(401, 403) },
+      responses: {
+        200: {
+          description: 'the report',
+          content: { 'application/json': { schema: z.unknown().openapi({ type: 'object' }) } },
+        },
+        ...problemResponses(401, 403),
+      },
     }),
     async (c) => c.json(await deps.promotion.drift(), 200) as never,
   );

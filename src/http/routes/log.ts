@@ -49,10 +49,11 @@ export function logRoutes(deps: Pick<Deps, 'log' | 'trustedRoot'>) {
       method: 'get',
       path: '/v1/trust/root',
       summary: 'The Sigstore TrustedRoot: every CA and log key waybill signs with',
-      responses: { 200: { description: 'trusted root', content: { [TRUSTED_ROOT_MEDIA_TYPE]: { schema: z.unknown() } } } },
+      responses: {
+        200: { description: 'trusted root', content: { [TRUSTED_ROOT_MEDIA_TYPE]: { schema: z.unknown() } } },
+      },
     }),
-    (c) =>
-      c.body(JSON.stringify(deps.trustedRoot, null, 2), 200, { 'content-type': TRUSTED_ROOT_MEDIA_TYPE }) as never,
+    (c) => c.body(JSON.stringify(deps.trustedRoot, null, 2), 200, { 'content-type': TRUSTED_ROOT_MEDIA_TYPE }) as never,
   );
 
   app.openapi(

@@ -10,7 +10,12 @@ import { bearerSecurity, DigestParam, problemResponses, router, z } from '../ope
 const Digest = DigestParam;
 const EnvironmentName = z.string().regex(/^[a-z0-9-]{1,63}$/, 'an environment name: [a-z0-9-]+');
 
-const RuleResult = z.object({ name: z.string(), satisfied: z.boolean(), evidence: z.array(z.string()), reason: z.string().optional() });
+const RuleResult = z.object({
+  name: z.string(),
+  satisfied: z.boolean(),
+  evidence: z.array(z.string()),
+  reason: z.string().optional(),
+});
 const Verdict = z
   .object({
     id: z.string(),
@@ -51,7 +56,14 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'promotion'>) {
       summary: 'May this digest enter this environment? A signed SLSA VSA either way',
       security: bearerSecurity,
       middleware: [deployer, requireJson] as const,
-      request: { body: { content: { 'application/json': { schema: z.object({ digest: Digest, environment: EnvironmentName }).strict() } }, required: true } },
+      request: {
+        body: {
+          content: {
+            'application/json': { schema: z.object({ digest: Digest, environment: EnvironmentName }).strict() },
+          },
+          required: true,
+        },
+      },
       responses: {
         200: { description: 'the verdict (allow or deny)', content: { 'application/json': { schema: Verdict } } },
         ...problemResponses(400, 401, 403, 413, 415),
@@ -71,7 +83,10 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'promotion'>) {
       security: bearerSecurity,
       middleware: [anyRole] as const,
       request: { params: z.object({ id: z.string().max(64) }) },
-      responses: { 200: { description: 'the verdict', content: { 'application/json': { schema: Verdict } } }, ...problemResponses(401, 404) },
+      responses: {
+        200: { description: 'the verdict', content: { 'application/json': { schema: Verdict } } },
+        ...problemResponses(401, 404),
+      },
     }),
     async (c) => {
       const v = await deps.promotion.getVerdict(c.req.valid('param').id);
@@ -89,7 +104,13 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'promotion'>) {
       middleware: [deployer, requireJson] as const,
       request: {
         body: {
-          content: { 'application/json': { schema: z.object({ digest: Digest, environment: EnvironmentName, verdictId: z.string().min(1).max(64) }).strict() } },
+          content: {
+            'application/json': {
+              schema: z
+                .object({ digest: Digest, environment: EnvironmentName, verdictId: z.string().min(1).max(64) })
+                .strict(),
+            },
+          },
           required: true,
         },
       },
@@ -108,7 +129,13 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'promotion'>) {
       summary: 'Environments in promotion order, each with what runs there now',
       security: bearerSecurity,
       middleware: [anyRole] as const,
-      responses: { 200: { description: 'environments', content: { 'application/json': { schema: z.object({ items: z.array(z.unknown()) }) } } }, ...problemResponses(401) },
+      responses: {
+        200: {
+          description: 'environments',
+          content: { 'application/json': { schema: z.object({ items: z.array(z.unknown()) }) } },
+        },
+        ...problemResponses(401),
+      },
     }),
     async (c) => c.json({ items: await deps.promotion.environments() }, 200) as never,
   );
@@ -121,7 +148,10 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'promotion'>) {
       security: bearerSecurity,
       middleware: [anyRole] as const,
       request: { params: z.object({ name: EnvironmentName }) },
-      responses: { 200: { description: 'environment', content: { 'application/json': { schema: z.unknown() } } }, ...problemResponses(400, 401, 404) },
+      responses: {
+        200: { description: 'environment', content: { 'application/json': { schema: z.unknown() } } },
+        ...problemResponses(400, 401, 404),
+      },
     }),
     async (c) => c.json(await deps.promotion.environment(c.req.valid('param').name), 200) as never,
   );

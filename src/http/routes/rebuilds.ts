@@ -34,7 +34,7 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds' | 'promotio
     createRoute({
       method: 'post',
       path: '/v1/rebuild-exceptions',
-      summary: 'Request an exception letting a rebuild use its original\'s history in one environment',
+      summary: "Request an exception letting a rebuild use its original's history in one environment",
       security: bearerSecurity,
       middleware: [requireRole(deps.tokens, 'deployer'), requireJson] as const,
       request: {
@@ -46,7 +46,11 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds' | 'promotio
                   original: Digest,
                   rebuild: Digest,
                   environment: z.string().regex(/^[a-z0-9-]{1,63}$/),
-                  reason: z.string().trim().min(10, 'explain why the rebuild is needed (10 characters at least)').max(4000),
+                  reason: z
+                    .string()
+                    .trim()
+                    .min(10, 'explain why the rebuild is needed (10 characters at least)')
+                    .max(4000),
                   ticket: z.string().min(1).max(500).optional(),
                   expiresIn: z.string().regex(DURATION_PATTERN, 'a duration such as 12h or 7d').optional(),
                 })
@@ -112,7 +116,11 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds' | 'promotio
     async (c) =>
       c.json(
         await deps.rebuilds.report(async (digest) =>
-          (await deps.promotion.historyOf(digest)).deployments.map((d) => ({ environment: d.environment, deploymentId: d.id, at: d.createdAt })),
+          (await deps.promotion.historyOf(digest)).deployments.map((d) => ({
+            environment: d.environment,
+            deploymentId: d.id,
+            at: d.createdAt,
+          })),
         ),
         200,
       ) as never,
