@@ -84,3 +84,8 @@ export function toProblem(err: AppError, requestId?: string): Problem {
   if (err.errors && err.errors.length > 0) problem.errors = err.errors;
   return problem;
 }
+
+/** The message of anything thrown, for logs and problem details. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
