@@ -3,6 +3,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { STATEMENT_V1 } from '../intoto/statement.ts';
+import { TEST_RESULT_V01 } from '../intoto/test-result.ts';
 import { api } from './client.ts';
 import { CliFailure } from './verify.ts';
 
@@ -140,9 +142,9 @@ export function addAttestCommands(program: Command, io: Out, env: Env = process.
     .option('--failed <name...>', 'failed tests')
     .action(async (o) => {
       const statement = {
-        _type: 'https://in-toto.io/Statement/v1',
+        _type: STATEMENT_V1,
         subject: (o.subject as string[]).map(parseSubject),
-        predicateType: 'https://in-toto.io/attestation/test-result/v0.1',
+        predicateType: TEST_RESULT_V01,
         predicate: {
           result: o.result,
           configuration: [],

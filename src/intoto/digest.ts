@@ -89,6 +89,13 @@ const MATCHABLE_BY_LOWERCASE = new Map(
     .map((alg) => [alg.toLowerCase(), alg] as const),
 );
 
+/** A stored `alg:hex` digest as the in-toto DigestSet `{ alg: hex }` (the one place that splits it). */
+export function digestSetOf(digest: string): Record<string, string> {
+  const colon = digest.indexOf(':');
+  if (colon <= 0) throw new RangeError(`a digest must have the form <algorithm>:<hex>; got ${quote(digest)}`);
+  return { [digest.slice(0, colon)]: digest.slice(colon + 1) };
+}
+
 /**
  * Parse an `alg:hex` digest (a URL parameter such as `sha256:ABC...`) into the stored form:
  * the algorithm's canonical name, lowercase hex of the right length. Only matchable

@@ -11,3 +11,4 @@ export * from './test-result.ts';
 export * from './validate.ts';
 export * from './vsa.ts';
 export * from './vulns.ts';
+export * from './waybill.ts';

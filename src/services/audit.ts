@@ -9,13 +9,13 @@ import {
 } from '../audit/pack.ts';
 import { AppError } from '../errors.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01, VSA_V1 } from '../intoto/predicates.ts';
+import { DEPLOYMENT_V1, REBUILD_EXCEPTION_V1 } from '../intoto/waybill.ts';
 import type { PolicySet } from '../policy/types.ts';
 import type { TrustedRootJson } from '../signing/trusted-root.ts';
 import type { TransparencyLog } from '../tlog/log.ts';
 import type { AttestationRecord, AttestService } from './attest.ts';
 import type { IntakeService } from './intake.ts';
-import { DEPLOYMENT_V1, type PromotionService } from './promotion.ts';
-import { REBUILD_EXCEPTION_V1 } from './rebuilds.ts';
+import type { PromotionService } from './promotion.ts';
 
 const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
 

@@ -11,7 +11,8 @@ import canonicalize from 'canonicalize';
 import type { FieldError } from '../errors.ts';
 import { AppError } from '../errors.ts';
 import type { Statement } from '../intoto/statement.ts';
-import { INTOTO_PAYLOAD_TYPE, STATEMENT_V1, subjectDigests, validateStatement } from '../intoto/statement.ts';
+import { INTOTO_PAYLOAD_TYPE, subjectDigests, validateStatement } from '../intoto/statement.ts';
+import { signatureStatement } from '../intoto/waybill.ts';
 import type { ExternalTrust, ExternalVerification } from '../signing/external.ts';
 import { VerifyError } from '../signing/verify.ts';
 import type { Database } from '../storage/database.ts';
@@ -19,9 +20,6 @@ import { dsseEntryBody, hashedrekordEntryBody } from '../tlog/entry.ts';
 import type { TransparencyLog } from '../tlog/log.ts';
 import type { AttestationRecord, AttestationRow } from './attest.ts';
 import { attestationId, findAttestation, findBySigner, toRecord } from './attest.ts';
-
-/** The predicate of the statement synthesized for a message-signature bundle (docs/predicates.md). */
-export const SIGNATURE_PREDICATE_TYPE = 'https://waybill.dev/signature/v1';
 
 export interface IngestOptions {
   environment?: string | null;
@@ -239,12 +237,7 @@ function messageContent(bundle: Bundle, serialized: SerializedBundle): Content {
     });
   }
   const digestHex = Buffer.from(digest.digest).toString('hex');
-  const statement: Statement = {
-    _type: STATEMENT_V1,
-    subject: [{ digest: { sha256: digestHex } }],
-    predicateType: SIGNATURE_PREDICATE_TYPE,
-    predicate: {},
-  };
+  const statement = signatureStatement(digestHex);
   return {
     id: sha256hex(jcs(serialized.messageSignature)),
     statement,

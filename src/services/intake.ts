@@ -5,50 +5,12 @@
 import { and, desc, eq, lt, type SQL, sql } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
-import { type Statement, validateStatement } from '../intoto/statement.ts';
+import { STATEMENT_V1, type Statement, validateStatement } from '../intoto/statement.ts';
+import { type BuildFacts, provenanceStatement, waybillUris } from '../intoto/waybill.ts';
 import type { Database } from '../storage/database.ts';
 import { attestationSubjects, attestations } from '../storage/schema.ts';
 import { type AttestationRecord, type AttestService, toRecord } from './attest.ts';
 import type { Caller } from './tokens.ts';
-
-export interface BuildFacts {
-  subjects: Array<{ name: string; digest: Record<string, string> }>;
-  buildType: string;
-  externalParameters: Record<string, unknown>;
-  internalParameters?: Record<string, unknown> | undefined;
-  resolvedDependencies?: unknown[] | undefined;
-  builder: { id: string; version?: Record<string, string> | undefined; builderDependencies?: unknown[] | undefined };
-  metadata?: Record<string, unknown> | undefined;
-  byproducts?: unknown[] | undefined;
-}
-
-/** The SLSA v1 provenance statement for a set of build facts (field layout per the spec). */
-export function provenanceFromFacts(f: BuildFacts): Record<string, unknown> {
-  const defined = <T extends Record<string, unknown>>(o: T) =>
-    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-  return {
-    _type: 'https://in-toto.io/Statement/v1',
-    subject: f.subjects,
-    predicateType: PROVENANCE_V1,
-    predicate: {
-      buildDefinition: defined({
-        buildType: f.buildType,
-        externalParameters: f.externalParameters,
-        internalParameters: f.internalParameters,
-        resolvedDependencies: f.resolvedDependencies,
-      }),
-      runDetails: defined({
-        builder: defined({
-          id: f.builder.id,
-          version: f.builder.version,
-          builderDependencies: f.builder.builderDependencies,
-        }),
-        metadata: f.metadata,
-        byproducts: f.byproducts,
-      }),
-    },
-  };
-}
 
 function validated(json: unknown, allowedPredicates?: string[]): Statement {
   const result = validateStatement(json, allowedPredicates ? { allowedPredicates } : {});
@@ -58,7 +20,7 @@ function validated(json: unknown, allowedPredicates?: string[]): Statement {
     });
   if (result.version !== 'v1')
     throw new AppError('VALIDATION_FAILED', 'waybill signs in-toto Statement v1 only', {
-      errors: [{ path: '/statement/_type', message: 'must be https://in-toto.io/Statement/v1' }],
+      errors: [{ path: '/statement/_type', message: `must be ${STATEMENT_V1}` }],
     });
   return result.statement as Statement;
 }
@@ -107,7 +69,7 @@ export class IntakeService {
   }
 
   environmentUri(name: string): string {
-    return `${this.#issuer}/environments/${name}`;
+    return waybillUris(this.#issuer).environment(name);
   }
 
   checkEnvironment(name: string, path = '/environment'): void {
@@ -121,7 +83,7 @@ export class IntakeService {
 
   /** POST /v1/provenance: sign SLSA v1 provenance as the caller. */
   async provenance(body: { statement: unknown } | BuildFacts, caller: Caller) {
-    const json = 'statement' in body ? body.statement : provenanceFromFacts(body);
+    const json = 'statement' in body ? body.statement : provenanceStatement(body);
     const statement = validated(json, [PROVENANCE_V1]);
     return this.#attest.sign(statement, caller.subject);
   }

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.ts';
-import { VSA_V1 } from '../intoto/predicates.ts';
+import { deploymentStatement, vsaStatement, waybillUris } from '../intoto/waybill.ts';
 import { denyAll, evaluate } from '../policy/evaluate.ts';
 import type { Decision, Deployment, PolicySet } from '../policy/types.ts';
 import type { Database } from '../storage/database.ts';
@@ -16,8 +16,6 @@ import type { EvidenceVerifier } from './evidence.ts';
 import type { IntakeService } from './intake.ts';
 import type { RebuildService } from './rebuilds.ts';
 import type { Caller } from './tokens.ts';
-
-export const DEPLOYMENT_V1 = 'https://waybill.dev/deployment/v1';
 
 export interface VerdictView {
   id: string;
@@ -47,11 +45,6 @@ export interface DeploymentView {
 }
 
 const newId = (prefix: string) => `${prefix}_${randomBytes(12).toString('base64url')}`;
-
-function digestParts(digest: string): { alg: string; hex: string } {
-  const at = digest.indexOf(':');
-  return { alg: digest.slice(0, at), hex: digest.slice(at + 1) };
-}
 
 type VerdictRow = typeof verdicts.$inferSelect;
 type DeploymentRow = typeof deployments.$inferSelect;
@@ -94,7 +87,7 @@ export class PromotionService {
 
   /** The identity VSAs are signed with: waybill as the verifier, not the caller who asked. */
   get verifierSubject(): string {
-    return `${this.#issuer}/verifier`;
+    return waybillUris(this.#issuer).verifier;
   }
 
   get policies(): PolicySet {
@@ -151,25 +144,16 @@ export class PromotionService {
     decision.policy ??= { uri: policy.uri, digest: policy.digest };
 
     const allow = decision.decision === 'allow';
-    const { alg, hex } = digestParts(digest);
-    const vsa = {
-      _type: 'https://in-toto.io/Statement/v1',
-      subject: [{ uri: `${this.#issuer}/v1/artifacts/${digest}`, digest: { [alg]: hex } }],
-      predicateType: VSA_V1,
-      predicate: {
-        verifier: { id: this.#issuer },
-        timeVerified: now.toISOString(),
-        resourceUri: this.#intake.environmentUri(environment),
-        policy: { uri: policy.uri, digest: { sha256: policy.digest.sha256 } },
-        inputAttestations: decision.inputAttestations.map((id) => ({
-          uri: `${this.#issuer}/v1/attestations/${id}`,
-          digest: { sha256: id },
-        })),
-        verificationResult: allow ? 'PASSED' : 'FAILED',
-        verifiedLevels: allow ? this.#levels(decision) : ['FAILED'],
-        slsaVersion: '1.0',
-      },
-    };
+    const vsa = vsaStatement({
+      issuer: this.#issuer,
+      digest,
+      environment,
+      timeVerified: now,
+      policy,
+      inputAttestations: decision.inputAttestations,
+      passed: allow,
+      verifiedLevels: allow ? this.#levels(decision) : ['FAILED'],
+    });
     const signed = await this.#attest.sign(vsa, this.verifierSubject, { environment });
     const expiresAt = allow ? new Date(now.getTime() + policy.verdictTtlMs) : null;
     const id = newId('vd');
@@ -280,32 +264,17 @@ export class PromotionService {
         `verdict ${verdict.id} expired at ${verdict.expiresAt?.toISOString() ?? '(never valid)'}; ask for a new one`,
       );
     }
-    const { alg, hex } = digestParts(input.digest);
     const usedException =
       (verdict.result as { exception?: { id: string; attestationId: string } | null }).exception ?? null;
-    const statement = {
-      _type: 'https://in-toto.io/Statement/v1',
-      subject: [{ uri: `${this.#issuer}/v1/artifacts/${input.digest}`, digest: { [alg]: hex } }],
-      predicateType: DEPLOYMENT_V1,
-      predicate: {
-        environment: input.environment,
-        environmentUri: this.#intake.environmentUri(input.environment),
-        verdict: {
-          uri: `${this.#issuer}/v1/verdicts/${verdict.id}`,
-          digest: { sha256: verdict.vsaAttestationId! },
-        },
-        deployedAt: now.toISOString(),
-        deployer: caller.subject,
-        exceptions: usedException
-          ? [
-              {
-                uri: `${this.#issuer}/v1/rebuild-exceptions/${usedException.id}`,
-                digest: { sha256: usedException.attestationId },
-              },
-            ]
-          : [],
-      },
-    };
+    const statement = deploymentStatement({
+      issuer: this.#issuer,
+      digest: input.digest,
+      environment: input.environment,
+      verdict: { id: verdict.id, attestationId: verdict.vsaAttestationId! },
+      deployedAt: now,
+      deployer: caller.subject,
+      exception: usedException,
+    });
     const signed = await this.#attest.sign(statement, caller.subject, { environment: input.environment });
     const id = newId('dp');
     const [row] = await this.#database.db

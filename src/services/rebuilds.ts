@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
 import { PROVENANCE_V1, PROVENANCE_V02 } from '../intoto/predicates.ts';
+import { exceptionStatement, waybillUris } from '../intoto/waybill.ts';
 import type { Policy, PolicySet, RebuildRequirement } from '../policy/types.ts';
 import {
   buildInputs,
@@ -21,7 +22,6 @@ import type { AttestationRecord, AttestService } from './attest.ts';
 import type { IntakeService } from './intake.ts';
 import type { Caller } from './tokens.ts';
 
-export const REBUILD_EXCEPTION_V1 = 'https://waybill.dev/rebuild-exception/v1';
 const PROVENANCE_TYPES = [PROVENANCE_V1, PROVENANCE_V02];
 const DEFAULT_EXCEPTION_TTL = '7d';
 
@@ -225,30 +225,23 @@ export class RebuildService {
 
     // Enough approvals: sign the exception, then mark it approved (only one approver wins).
     const checklist = await this.#checklist(row, approvers, d.diff);
-    const statement = {
-      _type: 'https://in-toto.io/Statement/v1',
-      subject: [row.rebuild, row.original].map((digest) => {
-        const [alg, hex] = digest.split(':') as [string, string];
-        return { uri: `${this.#issuer}/v1/artifacts/${digest}`, digest: { [alg]: hex } };
-      }),
-      predicateType: REBUILD_EXCEPTION_V1,
-      predicate: {
-        original: row.original,
-        rebuild: row.rebuild,
-        environment: row.environment,
-        environmentUri: this.#intake.environmentUri(row.environment),
-        reason: row.reason,
-        ticket: row.ticket,
-        requestedBy: row.requestedBy,
-        approvers,
-        diffSummary: d.diff.summary,
-        checklist,
-        policy: { uri: policy.uri, digest: policy.digest },
-        approvedAt: now.toISOString(),
-        expiresAt: row.expiresAt?.toISOString() ?? null,
-      },
-    };
-    const signed = await this.#attest.sign(statement, `${this.#issuer}/verifier`, { environment: row.environment });
+    const statement = exceptionStatement({
+      issuer: this.#issuer,
+      original: row.original,
+      rebuild: row.rebuild,
+      environment: row.environment,
+      reason: row.reason,
+      ticket: row.ticket,
+      requestedBy: row.requestedBy,
+      approvers,
+      diffSummary: d.diff.summary,
+      checklist,
+      policy,
+      approvedAt: now,
+      expiresAt: row.expiresAt,
+    });
+    const verifier = waybillUris(this.#issuer).verifier;
+    const signed = await this.#attest.sign(statement, verifier, { environment: row.environment });
     const [updated] = await this.#database.db
       .update(rebuildExceptions)
       .set({ status: 'approved', attestationId: signed.record.id })
