@@ -6,14 +6,13 @@
 //  3. a V8 CPU profile of that same run (node:inspector), aggregated by package and function;
 //  4. on PostgreSQL, what one attestation row costs through Drizzle vs postgres.js, row by row
 //     vs multi-row (the batch transaction's biggest part).
-import { createHash, sign as cryptoSign, generateKeyPairSync } from 'node:crypto';
+import { sign as cryptoSign, generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { Profiler } from 'node:inspector';
 import { Session } from 'node:inspector/promises';
 import { bundleFromJSON, bundleToJSON, toDSSEBundle } from '@sigstore/bundle';
 import { dsse } from '@sigstore/core';
 import { DSSEBundleBuilder, type Witness } from '@sigstore/sign';
-import canonicalizeModule from 'canonicalize';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { INTOTO_PAYLOAD_TYPE, StatementV1 } from '../src/intoto/statement.ts';
@@ -26,12 +25,11 @@ import { checkpointBody, signCheckpoint } from '../src/tlog/checkpoint.ts';
 import { dsseEntryBody, inclusionPromise } from '../src/tlog/entry.ts';
 import { type AppendItem, type TlogEntryJson, TransparencyLog } from '../src/tlog/log.ts';
 import { leafHash } from '../src/tlog/merkle.ts';
+import { jcs, sha256hex } from '../src/util/encoding.ts';
 import type { BenchDatabase } from './db.ts';
 import { BENCH_ISSUER, type Services, signLoad } from './signing.ts';
 import { BENCH_CALLER, provenanceStatement } from './statements.ts';
 import { type CpuWindow, rate, summarize } from './stats.ts';
-
-const canonicalize = canonicalizeModule as unknown as (v: unknown) => string;
 
 // ---------------------------------------------------------------------------------------------
 // 1. Stage costs
@@ -68,7 +66,7 @@ export async function stageCosts(
   const logKey = services.keys.log.privateKey;
   const logId = services.log.identity.logId;
   const statement = provenanceStatement();
-  const payload = canonicalize(StatementV1.parse(statement));
+  const payload = jcs(StatementV1.parse(statement));
   const pae = dsse.preAuthEncoding(INTOTO_PAYLOAD_TYPE, Buffer.from(payload));
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const now = new Date();
@@ -189,8 +187,8 @@ export async function stageCosts(
 function createPayload(statement: unknown): string {
   const parsed = StatementV1.safeParse(statement);
   if (!parsed.success) throw new Error('invalid statement');
-  const payload = canonicalize(parsed.data);
-  createHash('sha256').update(payload).digest('hex');
+  const payload = jcs(parsed.data);
+  sha256hex(payload);
   return payload;
 }
 
@@ -611,7 +609,7 @@ export async function dbClientCosts(
   let n = 0;
   const row = () => {
     const i = n++;
-    const id = createHash('sha256').update(`bench-db-${i}`).digest('hex');
+    const id = sha256hex(`bench-db-${i}`);
     return {
       id,
       predicateType: statement.predicateType,

@@ -1,9 +1,9 @@
 // A small SLSA v1 provenance statement, as test/helpers/statements.ts builds it (copied so the
 // benchmark does not move when the tests do). Every call names a new artifact digest, so every
 // AttestService.sign call in the benchmark signs and logs a distinct statement.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256hex as sha256 } from '../src/util/encoding.ts';
 
-const sha256 = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
 const RUN = randomBytes(8).toString('hex');
 let counter = 0;
 

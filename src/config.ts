@@ -1,9 +1,11 @@
 // The only reader of the environment: parseConfig(env) is called once at the entry point and
 // the resulting Config is passed down. Every bad key is reported at once, so an operator fixes
 // a broken deployment in one round trip instead of one key at a time.
+
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { messageOf } from './errors.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -123,7 +125,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       try {
         return readFileSync(path.resolve(cwd, file), 'utf8');
       } catch (err) {
-        issues.push({ key: `${key}_FILE`, message: `cannot read ${file}: ${(err as Error).message}` });
+        issues.push({ key: `${key}_FILE`, message: `cannot read ${file}: ${messageOf(err)}` });
         return undefined;
       }
     }
@@ -159,7 +161,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     } catch (err) {
       issues.push({
         key: 'WAYBILL_TRUST_HISTORY_FILE',
-        message: `cannot use ${e.WAYBILL_TRUST_HISTORY_FILE}: ${(err as Error).message}`,
+        message: `cannot use ${e.WAYBILL_TRUST_HISTORY_FILE}: ${messageOf(err)}`,
       });
     }
   }

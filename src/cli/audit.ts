@@ -1,9 +1,11 @@
 // `waybill audit verify PACK`: check an evidence pack (GET /v1/environments/{name}/evidence or
 // /v1/artifacts/{digest}/evidence) offline. Exit 0 only if every bundle, every inclusion proof,
 // the checkpoint and the chain's logic hold; otherwise exit 1 with every problem on stderr.
+
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type PackReport, type StepEvent, verifyPack } from '../audit/verify.ts';
+import { messageOf } from '../errors.ts';
 import { CliFailure } from './verify.ts';
 
 type Out = { out: (s: string) => void; err: (s: string) => void };
@@ -19,12 +21,12 @@ async function readJson(file: string, what: string): Promise<unknown> {
   try {
     text = file === '-' ? await readStdin() : readFileSync(file, 'utf8');
   } catch (err) {
-    throw new CliFailure(`cannot read ${what} ${file}: ${(err as Error).message}`);
+    throw new CliFailure(`cannot read ${what} ${file}: ${messageOf(err)}`);
   }
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new CliFailure(`${what} ${file} is not JSON: ${(err as Error).message}`);
+    throw new CliFailure(`${what} ${file} is not JSON: ${messageOf(err)}`);
   }
 }
 

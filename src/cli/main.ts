@@ -1,7 +1,9 @@
 // The `waybill` command. Each subcommand is small and talks HTTP to a server, except `serve`
 // (which is the server) and the offline verifiers.
+
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, parseConfig } from '../config.ts';
+import { messageOf } from '../errors.ts';
 import { ROLES } from '../services/tokens.ts';
 import { addAttestCommands } from './attest.ts';
 import { addAuditCommands } from './audit.ts';
@@ -123,7 +125,7 @@ export async function main(
       io.err(`waybill: server answered ${err.status}: ${err.message}\n`);
       return 1;
     }
-    io.err(`waybill: ${(err as Error).message}\n`);
+    io.err(`waybill: ${messageOf(err)}\n`);
     return 1;
   }
 }

@@ -1,7 +1,8 @@
 // Shared OpenAPI pieces: the router factory with our validation hook, and common schemas.
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { AppError, type FieldError } from '../errors.ts';
+import { AppError, type FieldError, messageOf } from '../errors.ts';
 import { normalizeDigest } from '../intoto/statement.ts';
+import { ENVIRONMENT_NAME } from '../policy/environments.ts';
 
 export { z };
 
@@ -64,8 +65,14 @@ export const DigestParam = z
     try {
       return normalizeDigest(decodeURIComponent(v));
     } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      ctx.addIssue({ code: 'custom', message: messageOf(err) });
       return z.NEVER;
     }
   })
   .openapi({ type: 'string', example: `sha256:${'a'.repeat(64)}` });
+
+/** An environment name as policy files name them (`<name>.yaml`). */
+export const EnvironmentName = z
+  .string()
+  .regex(ENVIRONMENT_NAME, 'an environment name: [a-z0-9-]+')
+  .openapi({ type: 'string', example: 'staging' });

@@ -1,8 +1,10 @@
 // CEL for policy `where` clauses, on @bufbuild/cel (chosen for conformance; see docs/policies.md).
 // An expression is parsed, checked for unknown names and planned once, at load; evaluating it
 // yields a boolean or throws. A runtime error or a non-boolean result is never a pass.
+
 import { type CelEnv, celEnv, isCelError, parse, plan } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
+import { messageOf } from '../errors.ts';
 
 /** The variables a policy `where` may use (documented in docs/policies.md). */
 export const POLICY_VARIABLES = ['statement', 'predicate', 'subject', 'signer', 'environment', 'attestation'] as const;
@@ -156,10 +158,6 @@ function describeParseError(err: unknown): string {
   const message = messageOf(err);
   const m = /^<input>:(\d+):(\d+): ([\s\S]*)$/.exec(message);
   return m ? `at line ${m[1]}, column ${m[2]}: ${m[3]}` : `: ${message}`;
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function describeValue(value: unknown): string {

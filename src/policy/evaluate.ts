@@ -1,6 +1,7 @@
 // evaluate(policy, input, now) -> Decision: pure and deterministic (no I/O, no clock but `now`).
 // It fails closed: anything that cannot be shown to hold (a CEL error, unverifiable evidence for
 // an `absent` rule, an unknown deployment history, a thrown error) is a deny with its reason.
+import { messageOf } from '../errors.ts';
 import { normalizeDigest } from '../intoto/digest.ts';
 import { isPlainObject } from '../intoto/fields.ts';
 import { subjectDigests } from '../intoto/statement.ts';
@@ -245,8 +246,4 @@ function listed(items: readonly string[]): string {
 
 function unique<T>(items: readonly T[]): T[] {
   return [...new Set(items)];
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

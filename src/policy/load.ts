@@ -1,11 +1,13 @@
 // Policy files -> Policy objects, validated at start-up. Every problem in every file is
 // collected and reported as `file:line:col: reason` (the line found through the YAML node
 // ranges), so one run of `waybill policy check` shows all of them.
+
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { messageOf } from '../errors.ts';
 import { isPlainObject } from '../intoto/fields.ts';
 import { parseDuration } from '../util/duration.ts';
 import { ENVIRONMENT_NAME } from './environments.ts';
@@ -152,7 +154,7 @@ function analyse(source: PolicySource, opts: LoadOptions): Analysed {
   try {
     raw = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    report({ line: 1, column: 1 }, `invalid YAML: ${(err as Error).message}`);
+    report({ line: 1, column: 1 }, `invalid YAML: ${messageOf(err)}`);
     return result;
   }
 

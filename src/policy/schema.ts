@@ -1,7 +1,9 @@
 // The policy file format (docs/policies.md) as a zod schema. Field checks that need more than a
 // type (durations, anchored regular expressions, CEL) run here too, so one pass reports every
 // bad field with its path; checks across fields and files are in load.ts.
+
 import { z } from 'zod';
+import { messageOf } from '../errors.ts';
 import { parseDuration } from '../util/duration.ts';
 import { compileCel } from './cel.ts';
 import { ENVIRONMENT_NAME } from './environments.ts';
@@ -21,7 +23,7 @@ const duration = z.string().transform((text, ctx) => {
   try {
     return { text, ms: parseDuration(text) };
   } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    ctx.addIssue({ code: 'custom', message: messageOf(err) });
     return z.NEVER;
   }
 });
@@ -45,7 +47,7 @@ const subjectPattern = z.string().transform((source, ctx) => {
     // The group keeps a top-level alternation (^a|b$) anchored at both ends.
     return { source, pattern: new RegExp(`^(?:${source})$`, 'u') };
   } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(err as Error).message}` });
+    ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${messageOf(err)}` });
     return z.NEVER;
   }
 });
@@ -54,7 +56,7 @@ const celExpression = z.string().transform((source, ctx) => {
   try {
     return compileCel(source);
   } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    ctx.addIssue({ code: 'custom', message: messageOf(err) });
     return z.NEVER;
   }
 });

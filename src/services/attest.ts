@@ -3,7 +3,6 @@
 // leaf certificate for the caller, our Witness appends to waybill's log. The attestation row
 // is written by the log's batch transaction, so every stored attestation is in the log and
 // every log entry is a stored attestation.
-import { createHash } from 'node:crypto';
 import {
   type TransparencyLogEntry as BundleTlogEntry,
   bundleToJSON,
@@ -12,7 +11,6 @@ import {
 } from '@sigstore/bundle';
 import { TransparencyLogEntry } from '@sigstore/protobuf-specs';
 import { DSSEBundleBuilder, type Witness } from '@sigstore/sign';
-import canonicalize from 'canonicalize';
 import { and, eq } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
 import { fieldErrors } from '../http/openapi.ts';
@@ -23,6 +21,7 @@ import type { Database } from '../storage/database.ts';
 import { attestationSubjects, attestations } from '../storage/schema.ts';
 import { dsseEntryBody } from '../tlog/entry.ts';
 import { DuplicateAttestationError, type TlogEntryJson, type TransparencyLog } from '../tlog/log.ts';
+import { jcs, sha256hex } from '../util/encoding.ts';
 
 export interface SignerIdentity {
   subject: string;
@@ -48,13 +47,6 @@ export type AttestationRow = typeof attestations.$inferSelect;
 
 // Our entries always carry logId and kindVersion, which the bundle type requires.
 const toTlogEntry = (json: TlogEntryJson) => TransparencyLogEntry.fromJSON(json) as BundleTlogEntry;
-
-const sha256hex = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
-const jcs = (v: unknown): string => {
-  const s = (canonicalize as unknown as (v: unknown) => string | undefined)(v);
-  if (s === undefined) throw new TypeError('value cannot be canonicalized');
-  return s;
-};
 
 /** The attestation id: hex SHA-256 of the JCS of the bundle's DSSE envelope JSON. */
 export function attestationId(envelopeJson: unknown): string {

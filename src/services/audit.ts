@@ -13,11 +13,10 @@ import { DEPLOYMENT_V1, REBUILD_EXCEPTION_V1 } from '../intoto/waybill.ts';
 import type { PolicySet } from '../policy/types.ts';
 import type { TrustedRootJson } from '../signing/trusted-root.ts';
 import type { TransparencyLog } from '../tlog/log.ts';
+import { toBase64 as b64 } from '../util/encoding.ts';
 import type { AttestationRecord, AttestService } from './attest.ts';
 import type { IntakeService } from './intake.ts';
 import type { PromotionService } from './promotion.ts';
-
-const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
 
 function roleOf(predicateType: string): PackRole {
   if (predicateType === PROVENANCE_V1 || predicateType === PROVENANCE_V02) return 'provenance';

@@ -1,13 +1,14 @@
 // Evidence for a decision: every stored attestation about a digest, each re-verified offline
 // before the policy may count it (a row in the database is not proof; its bundle is). Bundles
 // never change, so a verification result is cached by attestation id.
-import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
+import { messageOf } from '../errors.ts';
 import { type Statement, subjectDigests } from '../intoto/statement.ts';
 import type { Evidence } from '../policy/types.ts';
 import type { ExternalTrust } from '../signing/external.ts';
 import type { TrustedRootJson } from '../signing/trusted-root.ts';
 import { verifyBundle } from '../signing/verify.ts';
+import { sha256hex } from '../util/encoding.ts';
 import type { AttestationRecord } from './attest.ts';
 
 interface Verified {
@@ -33,12 +34,7 @@ export class EvidenceVerifier {
    */
   async verify(record: AttestationRecord): Promise<Verified> {
     // Keyed by the stored bytes too: an edited row is a new question, never a cached yes.
-    const key =
-      record.id +
-      ':' +
-      createHash('sha256')
-        .update(JSON.stringify([record.bundle, record.statement, record.signer]))
-        .digest('hex');
+    const key = `${record.id}:${sha256hex(JSON.stringify([record.bundle, record.statement, record.signer]))}`;
     const cached = this.#cache.get(key);
     if (cached) return cached;
     const result = await this.#verify(record);
@@ -75,7 +71,7 @@ export class EvidenceVerifier {
       }
       return { verified: true };
     } catch (err) {
-      return { verified: false, error: (err as Error).message };
+      return { verified: false, error: messageOf(err) };
     }
   }
 

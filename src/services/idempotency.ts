@@ -1,12 +1,11 @@
 // Idempotency-Key for POSTs (draft-ietf-httpapi-idempotency-key-header): a retry with the same
 // key and the same body gets the original answer; the same key with a different body is a 409.
 // Signing is idempotent by content anyway; the key makes a client's retry explicit and safe.
-import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
 import { and, eq } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
 import type { Database } from '../storage/database.ts';
 import { idempotencyKeys } from '../storage/schema.ts';
+import { jcs, sha256hex } from '../util/encoding.ts';
 import type { AttestationRecord, AttestService } from './attest.ts';
 
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -40,9 +39,7 @@ export class IdempotencyStore {
         errors: [{ path: '/headers/idempotency-key', message: '1 to 255 visible ASCII characters' }],
       });
     }
-    const requestSha256 = createHash('sha256')
-      .update(`${route}\n${(canonicalize as unknown as (v: unknown) => string | undefined)(body) ?? ''}`)
-      .digest('hex');
+    const requestSha256 = sha256hex(`${route}\n${jcs(body)}`);
     const where = and(eq(idempotencyKeys.callerSubject, callerSubject), eq(idempotencyKeys.key, key));
     const [seen] = await this.#database.db.select().from(idempotencyKeys).where(where);
     if (seen) return this.#replay(seen, route, requestSha256);

@@ -3,13 +3,10 @@
 // identity rules, keys), recorded in waybill's own log and stored in the log's batch transaction,
 // exactly as a bundle waybill signs itself, with origin 'ingested'. The stored bundle is the
 // submitted one (normalised through @sigstore/bundle), so it still verifies under its own root.
-import { createHash } from 'node:crypto';
 import type { Bundle, SerializedBundle } from '@sigstore/bundle';
 import { bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
-import canonicalize from 'canonicalize';
-import type { FieldError } from '../errors.ts';
-import { AppError } from '../errors.ts';
+import { AppError, type FieldError, messageOf } from '../errors.ts';
 import type { Statement } from '../intoto/statement.ts';
 import { INTOTO_PAYLOAD_TYPE, subjectDigests, validateStatement } from '../intoto/statement.ts';
 import { signatureStatement } from '../intoto/waybill.ts';
@@ -18,6 +15,7 @@ import { VerifyError } from '../signing/verify.ts';
 import type { Database } from '../storage/database.ts';
 import { dsseEntryBody, hashedrekordEntryBody } from '../tlog/entry.ts';
 import type { TransparencyLog } from '../tlog/log.ts';
+import { jcs, sha256hex } from '../util/encoding.ts';
 import type { AttestationRecord, AttestationRow } from './attest.ts';
 import { attestationId, findAttestation, findBySigner, toRecord } from './attest.ts';
 
@@ -26,13 +24,6 @@ export interface IngestOptions {
   /** When given, the statement's predicate type must be one of these. */
   allowedPredicates?: string[];
 }
-
-const sha256hex = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
-const jcs = (v: unknown): string => {
-  const s = (canonicalize as unknown as (v: unknown) => string | undefined)(v);
-  if (s === undefined) throw new TypeError('value cannot be canonicalized');
-  return s;
-};
 
 /** What a bundle says, before it is verified: the statement to store and how to log it. */
 interface Content {
@@ -178,7 +169,7 @@ function parseBundle(input: unknown): Bundle {
     const fields = (err as { fields?: unknown }).fields;
     const errors: FieldError[] = Array.isArray(fields)
       ? fields.map((f) => ({ path: fieldPath(String(f)), message: 'missing or invalid' }))
-      : [{ path: '/', message: err instanceof Error ? err.message : String(err) }];
+      : [{ path: '/', message: messageOf(err) }];
     throw new AppError('VALIDATION_FAILED', 'not a valid Sigstore bundle', { errors, cause: err });
   }
 }

@@ -5,6 +5,7 @@ import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
 import type { Database } from '../storage/database.ts';
 import { tokens } from '../storage/schema.ts';
+import { sha256hex } from '../util/encoding.ts';
 
 export const ROLES = ['builder', 'tester', 'deployer', 'approver', 'auditor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -26,8 +27,6 @@ export interface TokenInfo {
 
 export const TOKEN_PREFIX = 'wb_';
 export const BOOTSTRAP_TOKEN_ID = 'bootstrap';
-
-const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export function newTokenSecret(): string {
   return TOKEN_PREFIX + randomBytes(32).toString('base64url');

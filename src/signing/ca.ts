@@ -27,6 +27,7 @@ import {
 import { types as utilTypes } from 'node:util';
 import * as x509 from '@peculiar/x509';
 import { ASN1Obj, X509Certificate as CoreX509Certificate } from '@sigstore/core';
+import { toBase64 } from '../util/encoding.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -209,7 +210,7 @@ function randomSerial(): Buffer {
 }
 
 function toPem(der: Uint8Array, label: string): string {
-  const b64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+  const b64 = toBase64(der);
   let body = '';
   for (let i = 0; i < b64.length; i += 64) body += `${b64.slice(i, i + 64)}\n`;
   return `-----BEGIN ${label}-----\n${body}-----END ${label}-----\n`;

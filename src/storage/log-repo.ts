@@ -13,6 +13,7 @@
 //   log builds the batch on what it read, then the write and COMMIT.
 import type { HashedNode, NodeId } from '../tlog/merkle.ts';
 import { nodeKey } from '../tlog/merkle.ts';
+import { toBase64 as b64 } from '../util/encoding.ts';
 import { ADVISORY_LOCKS, type Database, type SqlClient } from './database.ts';
 import type { attestations } from './schema.ts';
 
@@ -69,7 +70,6 @@ export interface BatchRows {
 
 const toU8 = (v: unknown): Uint8Array =>
   Buffer.isBuffer(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : (v as Uint8Array);
-const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
 
 const SQL = {
   lock: 'select pg_advisory_xact_lock($1::int8)',

@@ -19,16 +19,8 @@
  */
 
 import type { KeyObject } from 'node:crypto';
-import { createHash, sign, verify } from 'node:crypto';
-import canonicalizeModule from 'canonicalize';
-
-// canonicalize is CommonJS (`module.exports = fn`) but its .d.ts declares `export default`;
-// under NodeNext the default import is the function at runtime, so accept either shape.
-type Canonicalize = (input: unknown) => string | undefined;
-const canonicalize: Canonicalize =
-  typeof canonicalizeModule === 'function'
-    ? (canonicalizeModule as Canonicalize)
-    : (canonicalizeModule as unknown as { default: Canonicalize }).default;
+import { sign, verify } from 'node:crypto';
+import { toBase64 as b64, jcs as jcsText, sha256hex } from '../util/encoding.ts';
 
 /** A single-signature DSSE envelope (the only shape a Sigstore bundle carries). */
 export interface DsseEnvelopeInput {
@@ -51,15 +43,10 @@ export interface PromiseFields {
 export const DSSE_KIND = 'dsse';
 export const DSSE_API_VERSION = '0.0.1';
 
-const b64 = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
 const hex = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('hex');
-const sha256Hex = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
 
-// JCS via the canonicalize package; it only returns undefined for non-JSON input (a bug here).
 function jcs(value: unknown): Uint8Array {
-  const text = canonicalize(value);
-  if (text === undefined) throw new Error('entry: value has no JSON form');
-  return new Uint8Array(Buffer.from(text, 'utf8'));
+  return new Uint8Array(Buffer.from(jcsText(value), 'utf8'));
 }
 
 function assertEnvelope(env: DsseEnvelopeInput): void {
@@ -96,8 +83,8 @@ export function dsseEntryBody(input: { envelope: DsseEnvelopeInput; verifierPem:
     apiVersion: DSSE_API_VERSION,
     kind: DSSE_KIND,
     spec: {
-      envelopeHash: { algorithm: 'sha256', value: sha256Hex(dsseEnvelopeJson(envelope)) },
-      payloadHash: { algorithm: 'sha256', value: sha256Hex(envelope.payload) },
+      envelopeHash: { algorithm: 'sha256', value: sha256hex(dsseEnvelopeJson(envelope)) },
+      payloadHash: { algorithm: 'sha256', value: sha256hex(envelope.payload) },
       signatures: [
         { signature: b64(envelope.signature), verifier: Buffer.from(verifierPem, 'utf8').toString('base64') },
       ],

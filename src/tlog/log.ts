@@ -20,6 +20,7 @@ import type {
   StoredCheckpoint,
   UniqueKey,
 } from '../storage/log-repo.ts';
+import { toBase64 as b64 } from '../util/encoding.ts';
 import { checkpointBody, logId as logIdOf, signCheckpoint } from './checkpoint.ts';
 import { inclusionPromise } from './entry.ts';
 import {
@@ -96,8 +97,6 @@ export interface LogIdentity {
   origin: string;
   logId: Uint8Array;
 }
-
-const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
 
 /** A stable tree id from the log key: its log id's first 7 bytes as a decimal number. */
 export function treeIdFor(logId: Uint8Array): string {

@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256hex as sha256 } from '../../src/util/encoding.ts';
 
-export const sha256 = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
+export { sha256 };
 
 /** A small SLSA v1 provenance statement for a random artifact digest (or the one given). */
 export function provenanceStatement(opts: { digest?: string; name?: string; commit?: string } = {}) {

@@ -4,13 +4,11 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Deps } from '../../deps.ts';
 import { AppError, type FieldError } from '../../errors.ts';
-import { normalizeDigest } from '../../intoto/statement.ts';
 import type { AttestationRecord } from '../../services/attest.ts';
 import { callerOf, requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
-import { bearerSecurity, PageQuery, problemResponses, router, z } from '../openapi.ts';
+import { bearerSecurity, DigestParam, EnvironmentName, PageQuery, problemResponses, router, z } from '../openapi.ts';
 
-const EnvironmentName = z.string().regex(/^[a-z0-9-]{1,63}$/, 'an environment name: [a-z0-9-]+');
 const AnyJson = z.unknown().openapi({ type: 'object' });
 
 export const AttestationRecordSchema = z
@@ -81,7 +79,7 @@ const BundleRequest = z
   .openapi('BundleRequest');
 
 const ListQuery = PageQuery.extend({
-  digest: z.string().max(200).optional(),
+  digest: DigestParam.optional(),
   predicateType: z.string().max(4096).optional(),
   environment: EnvironmentName.optional(),
 });
@@ -253,9 +251,7 @@ export function attestationRoutes(
       },
     }),
     async (c) => {
-      const q = c.req.valid('query');
-      const digest = q.digest === undefined ? undefined : digestParam(q.digest, '/digest');
-      const page = await deps.intake.list({ ...q, digest });
+      const page = await deps.intake.list(c.req.valid('query'));
       return c.json({ items: page.items.map(recordJson), nextCursor: page.nextCursor }, 200) as never;
     },
   );
@@ -267,7 +263,7 @@ export function attestationRoutes(
       summary: 'Everything known about an artifact digest (sha256:<hex>)',
       security: bearerSecurity,
       middleware: [anyRole] as const,
-      request: { params: z.object({ digest: z.string().max(200) }) },
+      request: { params: z.object({ digest: DigestParam }) },
       responses: {
         200: {
           description: 'the artifact',
@@ -295,7 +291,7 @@ export function attestationRoutes(
       },
     }),
     async (c) => {
-      const digest = digestParam(c.req.valid('param').digest, '/digest');
+      const { digest } = c.req.valid('param');
       const artifact = await deps.intake.artifact(digest);
       if (!artifact) throw new AppError('NOT_FOUND', `nothing is known about ${digest}`);
       const [history, relations] = await Promise.all([
@@ -309,12 +305,4 @@ export function attestationRoutes(
     },
   );
   return app;
-}
-
-function digestParam(value: string, path: string): string {
-  try {
-    return normalizeDigest(decodeURIComponent(value));
-  } catch (err) {
-    throw new AppError('VALIDATION_FAILED', 'invalid digest', { errors: [{ path, message: (err as Error).message }] });
-  }
 }

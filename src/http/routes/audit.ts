@@ -3,7 +3,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { EVIDENCE_PACK_MEDIA_TYPE } from '../../audit/pack.ts';
 import type { Deps } from '../../deps.ts';
 import { requireRole } from '../auth.ts';
-import { bearerSecurity, DigestParam, problemResponses, router, z } from '../openapi.ts';
+import { bearerSecurity, DigestParam, EnvironmentName, problemResponses, router, z } from '../openapi.ts';
 
 const Digest = DigestParam;
 const pack = {
@@ -24,7 +24,7 @@ export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit' | 'promotion'>) 
       summary: 'Evidence pack for what runs in an environment now (verify offline with `waybill audit verify`)',
       security: bearerSecurity,
       middleware: [auditor] as const,
-      request: { params: z.object({ name: z.string().regex(/^[a-z0-9-]{1,63}$/) }) },
+      request: { params: z.object({ name: EnvironmentName }) },
       responses: { 200: pack, ...problemResponses(400, 401, 403, 404) },
     }),
     async (c) => send(await deps.audit.environmentPack(c.req.valid('param').name)) as never,

@@ -5,10 +5,9 @@ import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import { callerOf, requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
-import { bearerSecurity, DigestParam, problemResponses, router, z } from '../openapi.ts';
+import { bearerSecurity, DigestParam, EnvironmentName, problemResponses, router, z } from '../openapi.ts';
 
 const Digest = DigestParam;
-const EnvironmentName = z.string().regex(/^[a-z0-9-]{1,63}$/, 'an environment name: [a-z0-9-]+');
 
 const RuleResult = z.object({
   name: z.string(),

@@ -4,7 +4,7 @@ import type { Deps } from '../../deps.ts';
 import { DURATION_PATTERN } from '../../util/duration.ts';
 import { callerOf, requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
-import { bearerSecurity, DigestParam, problemResponses, router, z } from '../openapi.ts';
+import { bearerSecurity, DigestParam, EnvironmentName, problemResponses, router, z } from '../openapi.ts';
 
 const Digest = DigestParam;
 const Json = z.unknown().openapi({ type: 'object' });
@@ -45,7 +45,7 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds' | 'promotio
                 .object({
                   original: Digest,
                   rebuild: Digest,
-                  environment: z.string().regex(/^[a-z0-9-]{1,63}$/),
+                  environment: EnvironmentName,
                   reason: z
                     .string()
                     .trim()
