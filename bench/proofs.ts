@@ -139,7 +139,7 @@ export async function proofBench(
         size,
         bench,
         writer: bench.backend === 'postgres' && bench.url ? copyWriter(bench.url) : unnestWriter(bench),
-        log: new TransparencyLog({ repo: new LogRepo(bench.database), privateKey, publicKey, issuer: BENCH_ISSUER }),
+        log: new TransparencyLog({ store: new LogRepo(bench.database), privateKey, publicKey, issuer: BENCH_ISSUER }),
         nodesInserted: 0,
       });
     }

@@ -74,7 +74,7 @@ export async function wireServices(
 ) {
   const keys = await loadSigningKeys(config, logger);
   const log = new TransparencyLog({
-    repo: new LogRepo(database),
+    store: new LogRepo(database),
     privateKey: keys.log.privateKey,
     publicKey: keys.log.publicKey,
     issuer: config.issuer,

@@ -39,6 +39,16 @@ export interface FieldError {
   message: string;
 }
 
+/** Zod issues as { path, message } with a JSON-pointer-like dotted path. */
+export function fieldErrors(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+): FieldError[] {
+  return issues.map((i) => ({
+    path: i.path.length ? `/${i.path.map(String).join('/')}` : '/',
+    message: i.message,
+  }));
+}
+
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly errors: FieldError[] | undefined;

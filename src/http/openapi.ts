@@ -1,20 +1,10 @@
 // Shared OpenAPI pieces: the router factory with our validation hook, and common schemas.
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { AppError, type FieldError, messageOf } from '../errors.ts';
+import { AppError, fieldErrors, messageOf } from '../errors.ts';
 import { normalizeDigest } from '../intoto/statement.ts';
 import { ENVIRONMENT_NAME } from '../policy/environments.ts';
 
 export { z };
-
-/** Zod issues as { path, message } with a JSON-pointer-like dotted path. */
-export function fieldErrors(
-  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
-): FieldError[] {
-  return issues.map((i) => ({
-    path: i.path.length ? `/${i.path.map(String).join('/')}` : '/',
-    message: i.message,
-  }));
-}
 
 /** A router whose validation failures become VALIDATION_FAILED problems listing every field. */
 export function router(): OpenAPIHono {

@@ -3,9 +3,9 @@
 // says whether it holds and why; which items a policy requires, and how many approvals it
 // wants, is the caller's business (RebuildPolicy.require / minApprovals).
 import { REBUILD_REQUIREMENTS } from '../policy/types.ts';
-import type { ProvenanceDiff } from './diff.ts';
 import { displayImage } from './identity.ts';
 import { type NormalizedDependency, normalizeProvenance, type StatementInput } from './normalize.ts';
+import type { ProvenanceDiff } from './types.ts';
 
 /** The checklist items are exactly what a policy's `rebuilds.require` may name. */
 export const CHECKLIST_ITEMS = REBUILD_REQUIREMENTS;

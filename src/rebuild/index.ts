@@ -10,19 +10,7 @@ export {
   type RebuildExceptionInput,
   rebuildChecklist,
 } from './checklist.ts';
-export {
-  type BuilderChange,
-  type Change,
-  type ChangeKind,
-  type DepChange,
-  type DescriptorField,
-  diffProvenance,
-  type ImageChange,
-  type MetadataChange,
-  type ParameterChange,
-  type ProvenanceDiff,
-  type RebuildKind,
-} from './diff.ts';
+export { diffProvenance } from './diff.ts';
 export {
   type ImageRef,
   type PackageIdentity,
@@ -54,3 +42,15 @@ export {
   sourceKey,
   sourceRepository,
 } from './source.ts';
+export type {
+  BuilderChange,
+  Change,
+  ChangeKind,
+  DepChange,
+  DescriptorField,
+  ImageChange,
+  MetadataChange,
+  ParameterChange,
+  ProvenanceDiff,
+  RebuildKind,
+} from './types.ts';

@@ -1,8 +1,9 @@
 // The one-line summary and the kinds of a provenance diff, e.g.
 //   dependency drift: 1 package changed (lodash 4.17.20 -> 4.17.21); base image node:20 moved
 //   to sha256:1234abcd5678; builder same; metadata only otherwise
-import type { DepChange, ImageChange, ProvenanceDiff, RebuildKind } from './diff.ts';
+
 import { shortDigest, shortRepository } from './identity.ts';
+import type { DepChange, ImageChange, ProvenanceDiff, RebuildKind } from './types.ts';
 
 type DiffBody = Omit<ProvenanceDiff, 'summary' | 'kinds'>;
 

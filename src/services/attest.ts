@@ -12,8 +12,7 @@ import {
 import { TransparencyLogEntry } from '@sigstore/protobuf-specs';
 import { DSSEBundleBuilder, type Witness } from '@sigstore/sign';
 import { and, eq } from 'drizzle-orm';
-import { AppError } from '../errors.ts';
-import { fieldErrors } from '../http/openapi.ts';
+import { AppError, fieldErrors } from '../errors.ts';
 import { INTOTO_PAYLOAD_TYPE, type Statement, StatementV1, subjectDigests } from '../intoto/statement.ts';
 import { type CaMaterial, pemCertificatesToDer } from '../signing/ca.ts';
 import { caSigner } from '../signing/signer.ts';

@@ -11,60 +11,33 @@
 //   the lock, the guarded write and COMMIT go out together, one round trip.
 // - `batch`: BEGIN, then the lock, the tree size and the duplicate lookup together, then the
 //   log builds the batch on what it read, then the write and COMMIT.
-import type { HashedNode, NodeId } from '../tlog/merkle.ts';
-import { nodeKey } from '../tlog/merkle.ts';
 import { toBase64 as b64 } from '../util/encoding.ts';
-import { ADVISORY_LOCKS, type Database, type SqlClient } from './database.ts';
-import type { attestations } from './schema.ts';
+import { ADVISORY_LOCKS, type Database, PG_ERRORS, type SqlClient, sqlStateOf } from './database.ts';
+import type { attestations, logCheckpoints, logEntries, logNodes } from './schema.ts';
 
-export interface StoredCheckpoint {
-  treeSize: number;
-  rootHash: Uint8Array;
-  note: string;
-}
-
-export interface StoredEntry {
-  logIndex: number;
-  body: Uint8Array;
-  leafHash: Uint8Array;
-  integratedTime: number;
-  kind: string;
-  attestationId: string;
-}
-
-/** The attestation a log entry records: written in the same transaction as the entry. */
-export interface LoggedRecord {
-  row: typeof attestations.$inferInsert;
-  subjects: Array<{ digest: string; name: string | null }>;
-}
-
-/** The (signer, statement) pair that is unique among attestations. */
-export interface UniqueKey {
-  signerSubject: string;
-  statementSha256: string;
-}
-
-/** A stored attestation that a batch item would duplicate. */
-export interface ExistingAttestation {
-  id: string;
-  signerSubject: string;
-  statementSha256: string;
-}
+// Rows as the schema has them; tlog/store.ts declares the same shapes from the log's side.
+export type StoredCheckpoint = Omit<typeof logCheckpoints.$inferSelect, 'createdAt'>;
+export type StoredEntry = typeof logEntries.$inferSelect;
+export type NodeRow = typeof logNodes.$inferSelect;
+type NodeId = Omit<NodeRow, 'hash'>;
+type AttestationRow = typeof attestations.$inferSelect;
+export type UniqueKey = Pick<AttestationRow, 'signerSubject' | 'statementSha256'>;
 
 /** What the batch transaction found once it held the lock. */
 export interface BatchStart {
-  /** The tree size committed so far (by any process). */
   treeSize: number;
-  /** Stored attestations with one of the batch's ids or (signer, statement) pairs. */
-  existing: ExistingAttestation[];
+  existing: Array<Pick<AttestationRow, 'id' | 'signerSubject' | 'statementSha256'>>;
 }
 
+/** One batch: the attestations it logs (with their subjects), entries, new nodes, checkpoint. */
 export interface BatchRows {
-  /** The tree size the batch was built on: its first entry's index. */
   oldSize: number;
-  records: LoggedRecord[];
+  records: Array<{
+    row: typeof attestations.$inferInsert;
+    subjects: Array<{ digest: string; name: string | null }>;
+  }>;
   entries: StoredEntry[];
-  nodes: HashedNode[];
+  nodes: NodeRow[];
   checkpoint: StoredCheckpoint;
 }
 
@@ -122,15 +95,13 @@ function toCheckpoint(row: Record<string, unknown> | undefined): StoredCheckpoin
   return row ? { treeSize: Number(row.tree_size), rootHash: toU8(row.root_hash), note: row.note as string } : undefined;
 }
 
-async function readNodes(sql: SqlClient, ids: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
-  const out = new Map<string, Uint8Array>();
-  if (ids.length === 0) return out;
+async function readNodes(sql: SqlClient, ids: readonly NodeId[]): Promise<NodeRow[]> {
+  if (ids.length === 0) return [];
   const rows = await sql.query<{ level: number; idx: string | number; hash: Uint8Array }>(SQL.nodes, [
     ids.map((i) => i.level),
     ids.map((i) => i.index),
   ]);
-  for (const r of rows) out.set(nodeKey({ level: Number(r.level), index: Number(r.idx) }), toU8(r.hash));
-  return out;
+  return rows.map((r) => ({ level: Number(r.level), index: Number(r.idx), hash: toU8(r.hash) }));
 }
 
 /** The open batch transaction (inside `LogRepo.batch`). */
@@ -141,7 +112,7 @@ export class LogBatch {
   }
 
   /** Complete nodes by id, in one indexed query. */
-  nodes(ids: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
+  nodes(ids: readonly NodeId[]): Promise<NodeRow[]> {
     return readNodes(this.#sql, ids);
   }
 
@@ -231,8 +202,9 @@ export class LogRepo {
     this.#database = database;
   }
 
-  get database(): Database {
-    return this.#database;
+  /** The database answers over a socket (PostgreSQL), not within this thread (PGlite). */
+  get overSocket(): boolean {
+    return this.#database.driver === 'postgres';
   }
 
   /**
@@ -269,13 +241,17 @@ export class LogRepo {
 
   /**
    * Append a batch built on the head this process committed last (`rows.oldSize`): BEGIN, the
-   * lock, the guarded write and COMMIT in one round trip. False when another process appended
-   * meanwhile (nothing was written); rejects, writing nothing, when a row violates a constraint
-   * (for example a stored attestation repeated).
+   * lock, the guarded write and COMMIT in one round trip. `moved` when another process appended
+   * meanwhile, `conflict` when a row repeats a stored attestation; nothing is written then.
    */
-  async appendAt(rows: BatchRows): Promise<boolean> {
-    const [, written] = await this.#database.atomic([[SQL.lock, [ADVISORY_LOCKS.log]], writeStatement(rows)]);
-    return written!.length === 1;
+  async appendAt(rows: BatchRows): Promise<'written' | 'moved' | 'conflict'> {
+    try {
+      const [, written] = await this.#database.atomic([[SQL.lock, [ADVISORY_LOCKS.log]], writeStatement(rows)]);
+      return written!.length === 1 ? 'written' : 'moved';
+    } catch (err) {
+      if (sqlStateOf(err) === PG_ERRORS.uniqueViolation) return 'conflict';
+      throw err;
+    }
   }
 
   async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
@@ -286,8 +262,8 @@ export class LogRepo {
     return toCheckpoint((await this.#database.sql.query(SQL.checkpointAt, [treeSize]))[0]);
   }
 
-  /** Complete nodes by id, in one indexed query. Missing ids are simply absent from the map. */
-  async nodes(ids: readonly NodeId[]): Promise<Map<string, Uint8Array>> {
+  /** Complete nodes by id, in one indexed query. Missing ids are simply absent from the answer. */
+  async nodes(ids: readonly NodeId[]): Promise<NodeRow[]> {
     return readNodes(this.#database.sql, ids);
   }
 

@@ -11,15 +11,6 @@
 // committed, the cached frontier is current; otherwise another process appended meanwhile and
 // the frontier is read again. Any failed batch forgets the head.
 import type { KeyObject } from 'node:crypto';
-import { PG_ERRORS, sqlStateOf } from '../storage/database.ts';
-import type {
-  BatchRows,
-  ExistingAttestation,
-  LoggedRecord,
-  LogRepo,
-  StoredCheckpoint,
-  UniqueKey,
-} from '../storage/log-repo.ts';
 import { toBase64 as b64 } from '../util/encoding.ts';
 import { checkpointBody, logId as logIdOf, signCheckpoint } from './checkpoint.ts';
 import { inclusionPromise } from './entry.ts';
@@ -34,8 +25,10 @@ import {
   leafHash,
   type NodeId,
   nodeKey,
+  nodeMap,
   nodesFor,
 } from './merkle.ts';
+import type { BatchRows, ExistingAttestation, LoggedRecord, LogStore, StoredCheckpoint, UniqueKey } from './store.ts';
 
 /** A transparency log entry as Sigstore bundles carry it (protobuf-specs JSON form). */
 export interface TlogEntryJson {
@@ -118,18 +111,15 @@ interface Pending {
 
 export class TransparencyLog {
   readonly identity: LogIdentity;
-  readonly #repo: LogRepo;
+  readonly #store: LogStore;
   readonly #privateKey: KeyObject;
   readonly #now: () => Date;
   readonly #maxBatch: number;
   #queue: Pending[] = [];
   #running = false;
   #head: Head | undefined;
-  /** The database answers over a socket (PostgreSQL), not within this thread (PGlite). */
-  readonly #overSocket: boolean;
-
   constructor(opts: {
-    repo: LogRepo;
+    store: LogStore;
     privateKey: KeyObject;
     publicKey: KeyObject;
     issuer: string;
@@ -137,8 +127,7 @@ export class TransparencyLog {
     now?: () => Date;
     maxBatch?: number;
   }) {
-    this.#repo = opts.repo;
-    this.#overSocket = opts.repo.database.driver === 'postgres';
+    this.#store = opts.store;
     this.#privateKey = opts.privateKey;
     this.identity = logIdentity({ issuer: opts.issuer, publicKey: opts.publicKey, treeId: opts.treeId });
     this.#now = opts.now ?? (() => new Date());
@@ -190,7 +179,7 @@ export class TransparencyLog {
           continue;
         }
         releaseLast(); // (a no-op unless #commit failed to call it)
-        if (!this.#overSocket) {
+        if (!this.#store.overSocket) {
           // PGlite answers within this thread: nothing to interleave with, and every event-loop
           // turn may hold a whole batch, so answer at once.
           for (const [i, p] of batch.entries()) settle(p, outcomes[i]!);
@@ -234,19 +223,17 @@ export class TransparencyLog {
           cached.frontier,
         );
         if (!Array.isArray(built)) {
-          let written = false;
+          let outcome: Awaited<ReturnType<LogStore['appendAt']>>;
           try {
-            const flight = this.#repo.appendAt(built.rows);
+            const flight = this.#store.appendAt(built.rows);
             issued();
-            written = await flight;
+            // On a `conflict` (a repeated attestation) the long way finds which one.
+            outcome = await flight;
           } catch (err) {
-            // A constraint (a repeated attestation) rejected the write; the long way finds which.
-            if (sqlStateOf(err) !== PG_ERRORS.uniqueViolation) {
-              this.#head = undefined;
-              throw err;
-            }
+            this.#head = undefined;
+            throw err;
           }
-          if (written) {
+          if (outcome === 'written') {
             this.#head = built.head;
             for (const [i, at] of items.entries()) outcomes[at] = built.entries[i]!;
             return outcomes as Outcome[];
@@ -267,10 +254,10 @@ export class TransparencyLog {
       unique: all.flatMap((it) => (it.unique ? [it.unique] : [])),
     };
     let head: Head | undefined;
-    const outcomes = await this.#repo.batch(lookup, async (tx, start) => {
+    const outcomes = await this.#store.batch(lookup, async (tx, start) => {
       const { items, outcomes } = dedupe(all, start.existing);
       const oldSize = start.treeSize;
-      const frontier = await tx.nodes(frontierIds(oldSize));
+      const frontier = nodeMap(await tx.nodes(frontierIds(oldSize)));
       if (items.length === 0) {
         head = { size: oldSize, frontier };
         return outcomes;
@@ -279,7 +266,7 @@ export class TransparencyLog {
       let built = this.#build(logged, oldSize, frontier);
       // Proof nodes neither in the frontier nor new (none in practice): read them, build again.
       if (Array.isArray(built))
-        built = this.#build(logged, oldSize, new Map([...frontier, ...(await tx.nodes(built))]));
+        built = this.#build(logged, oldSize, new Map([...frontier, ...nodeMap(await tx.nodes(built))]));
       if (Array.isArray(built)) throw new Error('log: proof nodes missing from storage');
       if (!(await tx.write(built.rows))) throw new Error('log: the tree size moved while the log lock was held');
       head = built.head;
@@ -361,7 +348,7 @@ export class TransparencyLog {
 
   /** The latest signed checkpoint (an empty tree's when nothing was logged yet). */
   async checkpoint(): Promise<StoredCheckpoint> {
-    const latest = await this.#repo.latestCheckpoint();
+    const latest = await this.#store.latestCheckpoint();
     if (latest) return latest;
     const note = signCheckpoint(checkpointBody({ origin: this.identity.origin, size: 0, rootHash: EMPTY_ROOT }), {
       name: this.identity.keyName,
@@ -376,11 +363,11 @@ export class TransparencyLog {
   }
 
   async entryWithAttestation(logIndex: number): Promise<{ entry: TlogEntryJson; attestationId: string } | undefined> {
-    const stored = await this.#repo.entry(logIndex);
+    const stored = await this.#store.entry(logIndex);
     if (!stored) return undefined;
     const cp = await this.checkpoint();
     const plan = inclusionPlan(logIndex, cp.treeSize);
-    const nodes = await this.#repo.nodes(nodesFor(plan));
+    const nodes = nodeMap(await this.#store.nodes(nodesFor(plan)));
     const set = inclusionPromise(
       { body: stored.body, integratedTime: stored.integratedTime, logId: this.identity.logId, logIndex },
       this.#privateKey,
@@ -408,17 +395,17 @@ export class TransparencyLog {
     from: number,
     to: number,
   ): Promise<{ hashes: string[]; from: StoredCheckpoint; to: StoredCheckpoint } | undefined> {
-    const [a, b] = await Promise.all([this.#repo.checkpointAt(from), this.#repo.checkpointAt(to)]);
+    const [a, b] = await Promise.all([this.#store.checkpointAt(from), this.#store.checkpointAt(to)]);
     if (!a || !b) return undefined;
     const plan = consistencyPlan(from, to);
-    const nodes = await this.#repo.nodes(nodesFor(plan));
+    const nodes = nodeMap(await this.#store.nodes(nodesFor(plan)));
     return { hashes: hashRanges(plan, nodes).map(b64), from: a, to: b };
   }
 
   /** Inclusion proof hashes for (index, size) at any stored size. */
   async inclusionHashes(logIndex: number, treeSize: number): Promise<Uint8Array[]> {
     const plan = inclusionPlan(logIndex, treeSize);
-    return hashRanges(plan, await this.#repo.nodes(nodesFor(plan)));
+    return hashRanges(plan, nodeMap(await this.#store.nodes(nodesFor(plan))));
   }
 }
 

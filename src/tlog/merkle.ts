@@ -59,6 +59,13 @@ export function nodeKey(id: NodeId): string {
   return `${id.level}/${id.index}`;
 }
 
+/** Nodes as the map `hashRanges` / `appendNodes` look them up in. */
+export function nodeMap(nodes: Iterable<HashedNode>): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const n of nodes) out.set(nodeKey(n), n.hash);
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // Integer helpers (safe for values up to 2^53 - 1).
 

@@ -11,6 +11,7 @@ import {
   consistencyPlan,
   hashRanges,
   leafHash,
+  nodeMap,
   nodesFor,
   rootFromLeafHashes,
   verifyConsistency,
@@ -57,7 +58,7 @@ export async function checkLogIntegrity(database: Database, key: { name: string;
     expect(parseCheckpoint(cp.note).size).toBe(m);
     if (m === n) continue;
     const plan = consistencyPlan(m, n);
-    const proof = hashRanges(plan, await repo.nodes(nodesFor(plan)));
+    const proof = hashRanges(plan, nodeMap(await repo.nodes(nodesFor(plan))));
     expect(verifyConsistency(m, n, proof, buf(cp.root_hash), root)).toBe(true);
   }
   return { size: n, checkpoints: checkpoints.length };
