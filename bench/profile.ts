@@ -16,7 +16,7 @@ import { DSSEBundleBuilder, type Witness } from '@sigstore/sign';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { INTOTO_PAYLOAD_TYPE, StatementV1 } from '../src/intoto/statement.ts';
-import { attestationId } from '../src/services/attest.ts';
+import { attestationId } from '../src/signing/witness.ts';
 import { issueLeafSync, pemCertificatesToDer } from '../src/signing/ca.ts';
 import { caSigner } from '../src/signing/signer.ts';
 import { type BatchStart, LogBatch, LogRepo } from '../src/storage/log-repo.ts';

@@ -105,8 +105,8 @@ export async function runVerdictBench(log: (s: string) => void = console.log) {
         },
         'https://ci.example.com/build',
       );
-      const v = await s.promotion.verdict(digest, 'dev', caller);
-      await s.promotion.deploy({ digest, environment: 'dev', verdictId: v.id }, caller);
+      const v = await s.verdicts.decide(digest, 'dev', caller);
+      await s.deployments.deploy({ digest, environment: 'dev', verdictId: v.id }, caller);
       await s.attest.sign(
         {
           _type: 'https://in-toto.io/Statement/v1',
@@ -128,7 +128,7 @@ export async function runVerdictBench(log: (s: string) => void = console.log) {
       await fill(db.url!, filled, size);
       filled = size;
       // warm-up (fills the verification cache as a running server would have it)
-      await Promise.all(targets.slice(0, 50).map((d) => s.promotion.verdict(d, 'staging', caller)));
+      await Promise.all(targets.slice(0, 50).map((d) => s.verdicts.decide(d, 'staging', caller)));
       const latencies: number[] = [];
       let allow = 0;
       let next = 0;
@@ -139,7 +139,7 @@ export async function runVerdictBench(log: (s: string) => void = console.log) {
           while (performance.now() < until) {
             const digest = targets[next++ % targets.length]!;
             const t0 = performance.now();
-            const v = await s.promotion.verdict(digest, 'staging', caller);
+            const v = await s.verdicts.decide(digest, 'staging', caller);
             latencies.push(performance.now() - t0);
             if (v.decision === 'allow') allow++;
           }

@@ -11,14 +11,23 @@ import { EvidenceVerifier } from './services/evidence.ts';
 import { IdempotencyStore } from './services/idempotency.ts';
 import { IngestService } from './services/ingest.ts';
 import { IntakeService } from './services/intake.ts';
-import { PromotionService } from './services/promotion.ts';
+import { DeploymentService } from './services/promotion/deployments.ts';
+import { DriftService } from './services/promotion/drift.ts';
+import { EnvironmentService } from './services/promotion/environments.ts';
+import { VerdictService } from './services/promotion/verdicts.ts';
 import { RebuildService } from './services/rebuilds.ts';
 import { TokenService } from './services/tokens.ts';
 import { loadExternalTrust } from './signing/external.ts';
 import { loadSigningKeys, type SigningKeys } from './signing/keys.ts';
 import { buildTrustedRoot, type TrustedRootJson } from './signing/trusted-root.ts';
+import { AttestationRepo } from './storage/attestation-repo.ts';
 import { type Database, openDatabase } from './storage/database.ts';
+import { DeploymentRepo } from './storage/deployment-repo.ts';
+import { ExceptionRepo } from './storage/exception-repo.ts';
+import { IdempotencyRepo } from './storage/idempotency-repo.ts';
 import { LogRepo } from './storage/log-repo.ts';
+import { TokenRepo } from './storage/token-repo.ts';
+import { VerdictRepo } from './storage/verdict-repo.ts';
 import { TransparencyLog } from './tlog/log.ts';
 
 export interface Deps {
@@ -33,7 +42,10 @@ export interface Deps {
   ingest: IngestService;
   idempotency: IdempotencyStore;
   policies: PolicySet;
-  promotion: PromotionService;
+  verdicts: VerdictService;
+  deployments: DeploymentService;
+  environments: EnvironmentService;
+  drift: DriftService;
   rebuilds: RebuildService;
   audit: AuditService;
   trustedRoot: TrustedRootJson;
@@ -65,6 +77,18 @@ export function trustedRootFor(
   };
 }
 
+/** The repositories: every query the services make goes through one of these. */
+function repositories(database: Database) {
+  return {
+    attestations: new AttestationRepo(database),
+    verdicts: new VerdictRepo(database),
+    deployments: new DeploymentRepo(database),
+    exceptions: new ExceptionRepo(database),
+    tokens: new TokenRepo(database),
+    idempotency: new IdempotencyRepo(database),
+  };
+}
+
 /** Everything but the database: signing keys, log, services. */
 export async function wireServices(
   config: Config,
@@ -72,51 +96,57 @@ export async function wireServices(
   logger: Logger,
   opts: { now?: () => Date } = {},
 ) {
+  const clock = opts.now ? { now: opts.now } : {};
   const keys = await loadSigningKeys(config, logger);
+  const repos = repositories(database);
+  const { issuer } = config;
   const log = new TransparencyLog({
     store: new LogRepo(database),
     privateKey: keys.log.privateKey,
     publicKey: keys.log.publicKey,
-    issuer: config.issuer,
+    issuer,
     treeId: config.logTreeId,
   });
   // An invalid policy file stops start-up here, with file:line:column and the reason.
-  const policies = loadPolicies(config.policiesDir, { issuer: config.issuer });
-  const attest = new AttestService({ database, log, ca: keys.ca, issuer: config.issuer });
+  const policies = loadPolicies(config.policiesDir, { issuer });
+  const { attestations } = repos;
+  const attest = new AttestService({ attestations, log, ca: keys.ca, issuer });
   const intake = new IntakeService({
-    database,
+    attestations,
     attest,
-    issuer: config.issuer,
-    environments: policies.order,
+    issuer,
+    policies,
     allowedPredicates: config.allowedPredicates,
   });
   const external = loadExternalTrust(config.external);
-  const ingest = new IngestService({ database, log, external, issuer: config.issuer });
-  const idempotency = new IdempotencyStore(database, attest);
-  const tokens = new TokenService(database, { adminToken: config.adminToken, issuer: config.issuer });
+  const ingest = new IngestService({ attestations, log, external, issuer });
+  const idempotency = new IdempotencyStore(repos.idempotency, attest);
+  const tokens = new TokenService(repos.tokens, { adminToken: config.adminToken, issuer });
   const trustedRoot = trustedRootFor(config, keys, log.identity.keyName);
   const evidence = new EvidenceVerifier({ trustedRoot, external });
-  const promotion = new PromotionService({
-    database,
-    policies,
+  const rebuilds = new RebuildService({ ...repos, attest, policies, issuer, ...clock });
+  const verdicts = new VerdictService({ ...repos, policies, attest, evidence, rebuilds, issuer, logger, ...clock });
+  const deployments = new DeploymentService({ ...repos, attest, issuer, ...clock });
+  const environments = new EnvironmentService({ policies, attestations, deployments, issuer });
+  const drift = new DriftService({ ...repos, policies, evidence, ...clock });
+  const audit = new AuditService({ attestations, deployments, log, policies, trustedRoot, issuer });
+  return {
+    keys,
+    log,
     attest,
     intake,
-    evidence,
-    issuer: config.issuer,
-    logger,
-    ...(opts.now ? { now: opts.now } : {}),
-  });
-  const rebuilds = new RebuildService({
-    database,
-    attest,
-    intake,
+    ingest,
+    idempotency,
+    tokens,
+    trustedRoot,
     policies,
-    issuer: config.issuer,
-    ...(opts.now ? { now: opts.now } : {}),
-  });
-  promotion.useRebuilds(rebuilds);
-  const audit = new AuditService({ attest, intake, promotion, log, policies, trustedRoot, issuer: config.issuer });
-  return { keys, log, attest, intake, ingest, idempotency, tokens, trustedRoot, policies, promotion, rebuilds, audit };
+    verdicts,
+    deployments,
+    environments,
+    drift,
+    rebuilds,
+    audit,
+  };
 }
 
 export async function buildDeps(config: Config, opts: { logger?: Logger } = {}): Promise<Deps> {

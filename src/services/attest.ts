@@ -1,82 +1,59 @@
 // The signing use case: an in-toto Statement v1 and a caller in, a stored attestation with
 // its Sigstore bundle out. The stock DSSEBundleBuilder runs the flow; our Signer issues the
-// leaf certificate for the caller, our Witness appends to waybill's log. The attestation row
+// leaf certificate for the caller, our LogWitness appends to waybill's log. The attestation row
 // is written by the log's batch transaction, so every stored attestation is in the log and
 // every log entry is a stored attestation.
-import {
-  type TransparencyLogEntry as BundleTlogEntry,
-  bundleToJSON,
-  type SerializedBundle,
-  toDSSEBundle,
-} from '@sigstore/bundle';
-import { TransparencyLogEntry } from '@sigstore/protobuf-specs';
-import { DSSEBundleBuilder, type Witness } from '@sigstore/sign';
-import { and, eq } from 'drizzle-orm';
+import { DSSEBundleBuilder } from '@sigstore/sign';
 import { AppError, fieldErrors } from '../errors.ts';
 import { INTOTO_PAYLOAD_TYPE, type Statement, StatementV1, subjectDigests } from '../intoto/statement.ts';
-import { type CaMaterial, pemCertificatesToDer } from '../signing/ca.ts';
+import type { CaMaterial } from '../signing/ca.ts';
 import { caSigner } from '../signing/signer.ts';
-import type { Database } from '../storage/database.ts';
-import { attestationSubjects, attestations } from '../storage/schema.ts';
-import { dsseEntryBody } from '../tlog/entry.ts';
+import { LogWitness } from '../signing/witness.ts';
+import {
+  type AttestationRecord,
+  type AttestationRepo,
+  type AttestationRow,
+  type SignerIdentity,
+  toRecord,
+} from '../storage/attestation-repo.ts';
 import { DuplicateAttestationError, type TlogEntryJson, type TransparencyLog } from '../tlog/log.ts';
 import { jcs, sha256hex } from '../util/encoding.ts';
 
-export interface SignerIdentity {
-  subject: string;
-  issuer: string;
+export type { AttestationRecord, SignerIdentity };
+
+export interface Signed {
+  record: AttestationRecord;
+  created: boolean;
 }
 
-export interface AttestationRecord {
-  id: string;
-  predicateType: string;
-  statement: Statement;
-  bundle: SerializedBundle;
-  signer: SignerIdentity;
-  environment: string | null;
-  origin: 'signed' | 'ingested';
-  logIndex: number;
-  /** When waybill's log integrated the entry (unix seconds). */
-  integratedTime: number;
-  createdAt: string;
-  subjects: Array<{ digest: string; name: string | null }>;
-}
-
-export type AttestationRow = typeof attestations.$inferSelect;
-
-// Our entries always carry logId and kindVersion, which the bundle type requires.
-const toTlogEntry = (json: TlogEntryJson) => TransparencyLogEntry.fromJSON(json) as BundleTlogEntry;
-
-/** The attestation id: hex SHA-256 of the JCS of the bundle's DSSE envelope JSON. */
-export function attestationId(envelopeJson: unknown): string {
-  return sha256hex(jcs(envelopeJson));
-}
-
-export function toRecord(row: AttestationRow, subjects: AttestationRecord['subjects']): AttestationRecord {
+/** The attestation row for a bundle logged as `entry` (signed here or ingested). */
+export function loggedRow(
+  a: Omit<AttestationRow, 'predicateType' | 'logIndex' | 'createdAt' | 'statement'> & { statement: Statement },
+  entry: TlogEntryJson,
+): AttestationRow {
   return {
-    id: row.id,
-    predicateType: row.predicateType,
-    statement: row.statement as Statement,
-    bundle: row.bundle as SerializedBundle,
-    signer: { subject: row.signerSubject, issuer: row.signerIssuer },
-    environment: row.environment,
-    origin: row.origin,
-    logIndex: row.logIndex,
-    integratedTime: Math.floor(row.createdAt.getTime() / 1000),
-    createdAt: row.createdAt.toISOString(),
-    subjects,
+    ...a,
+    predicateType: a.statement.predicateType,
+    logIndex: Number(entry.logIndex),
+    createdAt: new Date(Number(entry.integratedTime) * 1000),
   };
 }
 
 export class AttestService {
-  readonly #database: Database;
+  readonly #attestations: AttestationRepo;
   readonly #log: TransparencyLog;
   readonly #ca: CaMaterial;
   readonly #issuer: string;
   readonly #now: () => Date;
 
-  constructor(opts: { database: Database; log: TransparencyLog; ca: CaMaterial; issuer: string; now?: () => Date }) {
-    this.#database = opts.database;
+  constructor(opts: {
+    attestations: AttestationRepo;
+    log: TransparencyLog;
+    ca: CaMaterial;
+    issuer: string;
+    now?: () => Date;
+  }) {
+    this.#attestations = opts.attestations;
     this.#log = opts.log;
     this.#ca = opts.ca;
     this.#issuer = opts.issuer;
@@ -87,11 +64,7 @@ export class AttestService {
    * Sign `statement` as `callerSubject`, log it and store it. The same caller submitting the
    * same statement content again gets the existing record (`created: false`).
    */
-  async sign(
-    input: unknown,
-    callerSubject: string,
-    opts: { environment?: string | null } = {},
-  ): Promise<{ record: AttestationRecord; created: boolean }> {
+  async sign(input: unknown, callerSubject: string, opts: { environment?: string | null } = {}): Promise<Signed> {
     const parsed = StatementV1.safeParse(input);
     if (!parsed.success) {
       throw new AppError('VALIDATION_FAILED', 'invalid in-toto Statement v1', {
@@ -105,64 +78,17 @@ export class AttestService {
     // No lookup before signing: the log's batch transaction finds a repeated (caller,
     // statement) under its lock (one query for the whole batch) and logs nothing for it; the
     // append then rejects with DuplicateAttestationError and the existing record is answered.
-
     const subjects = subjectDigests(statement);
-    const environment = opts.environment ?? null;
-    let stored: typeof attestations.$inferSelect | undefined;
-    let logged: { json: TlogEntryJson; entry: BundleTlogEntry } | undefined;
-    const witness: Witness = {
-      testify: async (content, certificatePem) => {
-        if (content.$case !== 'dsseEnvelope') throw new Error('expected a DSSE envelope');
-        const env = content.dsseEnvelope;
-        const sig = env.signatures[0];
-        if (!sig || env.signatures.length !== 1)
-          throw new Error('a bundle DSSE envelope carries exactly one signature');
-        const body = dsseEntryBody({
-          envelope: { payload: env.payload, payloadType: env.payloadType, signature: sig.sig },
-          verifierPem: certificatePem,
-        });
-        // The bundle exactly as the builder will assemble it, so the stored copy is the one returned.
-        const unlogged = toDSSEBundle({
-          artifact: env.payload,
-          artifactType: env.payloadType,
-          signature: sig.sig,
-          certificate: pemCertificatesToDer(certificatePem)[0]!,
-          certificateChain: false,
-        });
-        const envelopeJson = bundleToJSON(unlogged).dsseEnvelope;
-        const id = attestationId(envelopeJson);
-        const entry = await this.#log.append({
-          body,
-          kind: { kind: 'dsse', version: '0.0.1' },
-          attestationId: id,
-          unique: { signerSubject: callerSubject, statementSha256 },
-          record: (tlogEntry) => {
-            logged = { json: tlogEntry, entry: toTlogEntry(tlogEntry) };
-            unlogged.verificationMaterial.tlogEntries = [logged.entry];
-            unlogged.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: [] };
-            const row: AttestationRow = {
-              id,
-              predicateType: statement.predicateType,
-              statement,
-              statementSha256,
-              bundle: bundleToJSON(unlogged),
-              signerSubject: callerSubject,
-              signerIssuer: this.#issuer,
-              environment,
-              origin: 'signed',
-              logIndex: Number(tlogEntry.logIndex),
-              createdAt: new Date(Number(tlogEntry.integratedTime) * 1000),
-            };
-            stored = row;
-            return { row, subjects };
-          },
-        });
-        // The entry the record was built with (the log may have built more than one, when a
-        // batch had to be redone).
-        return { tlogEntries: [logged?.json === entry ? logged.entry : toTlogEntry(entry)] };
+    let stored: AttestationRow | undefined;
+    const witness = new LogWitness(this.#log, {
+      unique: { signerSubject: callerSubject, statementSha256 },
+      record: ({ id, bundle, entry }) => {
+        const fields = { id, statement, statementSha256, bundle, signerSubject: callerSubject };
+        const origin = { signerIssuer: this.#issuer, environment: opts.environment ?? null, origin: 'signed' as const };
+        stored = loggedRow({ ...fields, ...origin }, entry);
+        return { row: stored, subjects };
       },
-    };
-
+    });
     const builder = new DSSEBundleBuilder({
       signer: caSigner(this.#ca, { subjectUri: callerSubject, issuer: this.#issuer, now: this.#now }),
       witnesses: [witness],
@@ -174,7 +100,7 @@ export class AttestService {
       // race): answer with the stored record.
       const existing =
         (err instanceof DuplicateAttestationError ? await this.get(err.attestationId) : undefined) ??
-        (await findBySigner(this.#database, callerSubject, statementSha256));
+        (await this.#attestations.bySigner(callerSubject, statementSha256));
       if (existing) return { record: existing, created: false };
       throw err;
     }
@@ -183,32 +109,6 @@ export class AttestService {
   }
 
   async get(id: string): Promise<AttestationRecord | undefined> {
-    return findAttestation(this.#database, id);
+    return this.#attestations.get(id);
   }
-}
-
-/** A stored attestation record by id (signed or ingested). */
-export async function findAttestation(database: Database, id: string): Promise<AttestationRecord | undefined> {
-  const [row] = await database.db.select().from(attestations).where(eq(attestations.id, id));
-  return row ? toRecord(row, await subjectsOf(database, row.id)) : undefined;
-}
-
-/** The record a signer already has for a statement (the idempotency key), if any. */
-export async function findBySigner(
-  database: Database,
-  subject: string,
-  statementSha256: string,
-): Promise<AttestationRecord | undefined> {
-  const [row] = await database.db
-    .select()
-    .from(attestations)
-    .where(and(eq(attestations.signerSubject, subject), eq(attestations.statementSha256, statementSha256)));
-  return row ? toRecord(row, await subjectsOf(database, row.id)) : undefined;
-}
-
-async function subjectsOf(database: Database, id: string) {
-  return database.db
-    .select({ digest: attestationSubjects.digest, name: attestationSubjects.name })
-    .from(attestationSubjects)
-    .where(eq(attestationSubjects.attestationId, id));
 }

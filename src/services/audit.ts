@@ -12,11 +12,10 @@ import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01, VSA_V1 } from '../intot
 import { DEPLOYMENT_V1, REBUILD_EXCEPTION_V1 } from '../intoto/waybill.ts';
 import type { PolicySet } from '../policy/types.ts';
 import type { TrustedRootJson } from '../signing/trusted-root.ts';
+import type { AttestationRecord, AttestationRepo } from '../storage/attestation-repo.ts';
 import type { TransparencyLog } from '../tlog/log.ts';
 import { toBase64 as b64 } from '../util/encoding.ts';
-import type { AttestationRecord, AttestService } from './attest.ts';
-import type { IntakeService } from './intake.ts';
-import type { PromotionService } from './promotion.ts';
+import type { DeploymentService } from './promotion/deployments.ts';
 
 function roleOf(predicateType: string): PackRole {
   if (predicateType === PROVENANCE_V1 || predicateType === PROVENANCE_V02) return 'provenance';
@@ -44,26 +43,23 @@ function vsaInputs(vsa: AttestationRecord | undefined): string[] {
 }
 
 export class AuditService {
-  readonly #attest: AttestService;
-  readonly #intake: IntakeService;
-  readonly #promotion: PromotionService;
+  readonly #attestations: AttestationRepo;
+  readonly #deployments: DeploymentService;
   readonly #log: TransparencyLog;
   readonly #policies: PolicySet;
   readonly #trustedRoot: TrustedRootJson;
   readonly #issuer: string;
 
   constructor(opts: {
-    attest: AttestService;
-    intake: IntakeService;
-    promotion: PromotionService;
+    attestations: AttestationRepo;
+    deployments: DeploymentService;
     log: TransparencyLog;
     policies: PolicySet;
     trustedRoot: TrustedRootJson;
     issuer: string;
   }) {
-    this.#attest = opts.attest;
-    this.#intake = opts.intake;
-    this.#promotion = opts.promotion;
+    this.#attestations = opts.attestations;
+    this.#deployments = opts.deployments;
     this.#log = opts.log;
     this.#policies = opts.policies;
     this.#trustedRoot = opts.trustedRoot;
@@ -73,14 +69,14 @@ export class AuditService {
   /** The pack for what runs in `environment` now. */
   async environmentPack(environment: string): Promise<EvidencePack> {
     if (!this.#policies.policies.has(environment)) throw new AppError('NOT_FOUND', `no environment "${environment}"`);
-    const current = await this.#promotion.current(environment);
+    const current = await this.#deployments.current(environment);
     if (!current) throw new AppError('NOT_FOUND', `nothing has been deployed to ${environment}`);
     return this.artifactPack(current.digest, environment);
   }
 
   /** The pack for a digest: its whole chain, up to `environment` when given. */
   async artifactPack(digest: string, environment: string | null = null): Promise<EvidencePack> {
-    const own = (await this.#intake.artifact(digest))?.attestations ?? [];
+    const own = await this.#attestations.about(digest);
     if (own.length === 0) throw new AppError('NOT_FOUND', `nothing is known about ${digest}`);
     const byId = new Map<string, AttestationRecord>(own.map((a) => [a.id, a]));
     const roles = new Map<string, PackRole>();
@@ -89,7 +85,7 @@ export class AuditService {
     // Steps, walked back from the last environment: its latest deployment, then in each prior
     // stage the deployment that stage's successor's verdict cites (not merely the latest, which
     // may be a later redeployment).
-    const history = await this.#promotion.historyOf(digest);
+    const history = await this.#deployments.historyOf(digest);
     const order = this.#policies.order;
     const last = environment ? order.indexOf(environment) : order.length - 1;
     const steps: PackStep[] = [];
@@ -111,7 +107,7 @@ export class AuditService {
         deployedAt: deployment.createdAt,
         exception,
       });
-      const vsa = byId.get(verdict.attestationId) ?? (await this.#attest.get(verdict.attestationId));
+      const vsa = byId.get(verdict.attestationId) ?? (await this.#attestations.get(verdict.attestationId));
       citedByNext = new Set(vsaInputs(vsa));
     }
 
@@ -119,17 +115,17 @@ export class AuditService {
     // evidence under an exception), the exceptions themselves.
     const cited = new Set<string>([...steps.flatMap((s) => [s.verdict, s.deployment]), ...exceptions]);
     for (const s of steps) {
-      for (const id of vsaInputs(byId.get(s.verdict) ?? (await this.#attest.get(s.verdict)))) cited.add(id);
+      for (const id of vsaInputs(byId.get(s.verdict) ?? (await this.#attestations.get(s.verdict)))) cited.add(id);
     }
     const originals: EvidencePack['manifest']['originals'] = [];
     for (const id of exceptions) {
-      const exc = byId.get(id) ?? (await this.#attest.get(id));
+      const exc = byId.get(id) ?? (await this.#attestations.get(id));
       if (!exc) continue;
       byId.set(exc.id, exc);
       roles.set(exc.id, 'rebuild-exception');
       const original = (payloadOf(exc).predicate as { original?: string }).original;
       if (original && !originals.some((o) => o.digest === original)) {
-        const theirs = (await this.#intake.artifact(original))?.attestations ?? [];
+        const theirs = await this.#attestations.about(original);
         const provenance = theirs.filter((a) => roleOf(a.predicateType) === 'provenance');
         for (const p of provenance) {
           byId.set(p.id, p);
@@ -140,7 +136,7 @@ export class AuditService {
     }
     for (const id of cited) {
       if (byId.has(id)) continue;
-      const rec = await this.#attest.get(id);
+      const rec = await this.#attestations.get(id);
       if (rec) {
         byId.set(id, rec);
         roles.set(id, roleOf(rec.predicateType));

@@ -1,10 +1,8 @@
 // Idempotency-Key for POSTs (draft-ietf-httpapi-idempotency-key-header): a retry with the same
 // key and the same body gets the original answer; the same key with a different body is a 409.
 // Signing is idempotent by content anyway; the key makes a client's retry explicit and safe.
-import { and, eq } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
-import type { Database } from '../storage/database.ts';
-import { idempotencyKeys } from '../storage/schema.ts';
+import type { IdempotencyRepo, IdempotencyRow } from '../storage/idempotency-repo.ts';
 import { jcs, sha256hex } from '../util/encoding.ts';
 import type { AttestationRecord, AttestService } from './attest.ts';
 
@@ -16,10 +14,10 @@ export interface Outcome {
 }
 
 export class IdempotencyStore {
-  readonly #database: Database;
+  readonly #keys: IdempotencyRepo;
   readonly #attest: AttestService;
-  constructor(database: Database, attest: AttestService) {
-    this.#database = database;
+  constructor(keys: IdempotencyRepo, attest: AttestService) {
+    this.#keys = keys;
     this.#attest = attest;
   }
 
@@ -40,24 +38,20 @@ export class IdempotencyStore {
       });
     }
     const requestSha256 = sha256hex(`${route}\n${jcs(body)}`);
-    const where = and(eq(idempotencyKeys.callerSubject, callerSubject), eq(idempotencyKeys.key, key));
-    const [seen] = await this.#database.db.select().from(idempotencyKeys).where(where);
+    const seen = await this.#keys.get(callerSubject, key);
     if (seen) return this.#replay(seen, route, requestSha256);
 
     const r = await work();
     const status = r.created ? 201 : 200;
-    await this.#database.db
-      .insert(idempotencyKeys)
-      .values({ callerSubject, key, route, requestSha256, status, attestationId: r.record.id })
-      .onConflictDoNothing();
-    const [stored] = await this.#database.db.select().from(idempotencyKeys).where(where);
+    await this.#keys.insert({ callerSubject, key, route, requestSha256, status, attestationId: r.record.id });
+    const stored = await this.#keys.get(callerSubject, key);
     // A concurrent request with the same key and another body got there first.
     if (stored && (stored.requestSha256 !== requestSha256 || stored.route !== route))
       return this.#replay(stored, route, requestSha256);
     return { record: r.record, status };
   }
 
-  async #replay(row: typeof idempotencyKeys.$inferSelect, route: string, requestSha256: string): Promise<Outcome> {
+  async #replay(row: IdempotencyRow, route: string, requestSha256: string): Promise<Outcome> {
     if (row.route !== route || row.requestSha256 !== requestSha256) {
       throw new AppError('CONFLICT', 'this Idempotency-Key was already used with a different request');
     }

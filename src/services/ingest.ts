@@ -12,12 +12,12 @@ import { INTOTO_PAYLOAD_TYPE, subjectDigests, validateStatement } from '../intot
 import { signatureStatement } from '../intoto/waybill.ts';
 import type { ExternalTrust, ExternalVerification } from '../signing/external.ts';
 import { VerifyError } from '../signing/verify.ts';
-import type { Database } from '../storage/database.ts';
+import { attestationId } from '../signing/witness.ts';
+import { type AttestationRepo, type AttestationRow, toRecord } from '../storage/attestation-repo.ts';
 import { dsseEntryBody, hashedrekordEntryBody } from '../tlog/entry.ts';
 import type { TransparencyLog } from '../tlog/log.ts';
 import { jcs, sha256hex } from '../util/encoding.ts';
-import type { AttestationRecord, AttestationRow } from './attest.ts';
-import { attestationId, findAttestation, findBySigner, toRecord } from './attest.ts';
+import { loggedRow, type Signed } from './attest.ts';
 
 export interface IngestOptions {
   environment?: string | null;
@@ -34,13 +34,13 @@ interface Content {
 }
 
 export class IngestService {
-  readonly #database: Database;
+  readonly #attestations: AttestationRepo;
   readonly #log: TransparencyLog;
   readonly #external: ExternalTrust;
   readonly #issuer: string;
 
-  constructor(opts: { database: Database; log: TransparencyLog; external: ExternalTrust; issuer: string }) {
-    this.#database = opts.database;
+  constructor(opts: { attestations: AttestationRepo; log: TransparencyLog; external: ExternalTrust; issuer: string }) {
+    this.#attestations = opts.attestations;
     this.#log = opts.log;
     this.#external = opts.external;
     this.#issuer = opts.issuer;
@@ -52,11 +52,7 @@ export class IngestService {
    * another bundle with the same signer and statement (the (signer, statement) pair is unique).
    * `caller` is who submitted it; the signer recorded is the bundle's, never the caller.
    */
-  async ingest(
-    bundleJson: unknown,
-    caller: { subject: string },
-    opts: IngestOptions = {},
-  ): Promise<{ record: AttestationRecord; created: boolean }> {
+  async ingest(bundleJson: unknown, caller: { subject: string }, opts: IngestOptions = {}): Promise<Signed> {
     void caller; // not stored: the attestation row has no submitter column
     const bundle = parseBundle(bundleJson);
     const serialized = bundleToJSON(bundle);
@@ -71,7 +67,7 @@ export class IngestService {
       });
     }
 
-    const existing = await findAttestation(this.#database, content.id);
+    const existing = await this.#attestations.get(content.id);
     if (existing) return { record: existing, created: false };
 
     let verified: ExternalVerification;
@@ -107,28 +103,20 @@ export class IngestService {
         attestationId: content.id,
         unique: { signerSubject: signer.subject, statementSha256 },
         record: (entry) => {
-          const row: AttestationRow = {
-            id: content.id,
-            predicateType: statement.predicateType,
-            statement,
-            statementSha256,
-            bundle: serialized,
-            signerSubject: signer.subject,
-            signerIssuer: signer.issuer,
-            environment: opts.environment ?? null,
-            origin: 'ingested',
-            logIndex: Number(entry.logIndex),
-            createdAt: new Date(Number(entry.integratedTime) * 1000),
-          };
-          stored = row;
-          return { row, subjects };
+          const fields = { id: content.id, statement, statementSha256, bundle: serialized };
+          const origin = { environment: opts.environment ?? null, origin: 'ingested' as const };
+          stored = loggedRow(
+            { ...fields, signerSubject: signer.subject, signerIssuer: signer.issuer, ...origin },
+            entry,
+          );
+          return { row: stored, subjects };
         },
       });
     } catch (err) {
       // A concurrent identical submission (same id, or same signer and statement) won the race.
       const raced =
-        (await findAttestation(this.#database, content.id)) ??
-        (await findBySigner(this.#database, signer.subject, statementSha256));
+        (await this.#attestations.get(content.id)) ??
+        (await this.#attestations.bySigner(signer.subject, statementSha256));
       if (raced) return { record: raced, created: false };
       throw err;
     }

@@ -2,14 +2,14 @@
 // Statement or as build facts waybill turns into one; test results and other evidence come as
 // Statements for an environment. Everything is validated field by field before anything is
 // signed, so a bad request stores nothing and logs nothing.
-import { and, desc, eq, lt, type SQL, sql } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
 import { STATEMENT_V1, type Statement, validateStatement } from '../intoto/statement.ts';
 import { type BuildFacts, provenanceStatement, waybillUris } from '../intoto/waybill.ts';
-import type { Database } from '../storage/database.ts';
-import { attestationSubjects, attestations } from '../storage/schema.ts';
-import { type AttestationRecord, type AttestService, toRecord } from './attest.ts';
+import type { PolicySet } from '../policy/types.ts';
+import type { AttestationRecord, AttestationRepo } from '../storage/attestation-repo.ts';
+import type { AttestService } from './attest.ts';
+import { policyFor } from './policies.ts';
 import type { Caller } from './tokens.ts';
 
 function validated(json: unknown, allowedPredicates?: string[]): Statement {
@@ -33,7 +33,7 @@ export interface ListQuery {
   limit: number;
 }
 
-// Newest first is log order reversed: the log index only grows, so it is the cursor too.
+// A cursor is the log index of the last item of the previous page.
 function decodeCursor(cursor: string): number {
   const n = /^[0-9]{1,16}$/.test(cursor) ? Number(cursor) : NaN;
   if (!Number.isSafeInteger(n))
@@ -44,41 +44,29 @@ function decodeCursor(cursor: string): number {
 }
 
 export class IntakeService {
-  readonly #database: Database;
+  readonly #attestations: AttestationRepo;
   readonly #attest: AttestService;
   readonly #issuer: string;
-  readonly #environments: ReadonlySet<string>;
+  readonly #policies: PolicySet;
   readonly #allowedPredicates: string[];
 
   constructor(opts: {
-    database: Database;
+    attestations: AttestationRepo;
     attest: AttestService;
     issuer: string;
-    environments: Iterable<string>;
+    policies: PolicySet;
     allowedPredicates: string[];
   }) {
-    this.#database = opts.database;
+    this.#attestations = opts.attestations;
     this.#attest = opts.attest;
     this.#issuer = opts.issuer;
-    this.#environments = new Set(opts.environments);
+    this.#policies = opts.policies;
     this.#allowedPredicates = opts.allowedPredicates;
   }
 
-  get environments(): string[] {
-    return [...this.#environments];
-  }
-
-  environmentUri(name: string): string {
-    return waybillUris(this.#issuer).environment(name);
-  }
-
+  /** A 400 unless `name` is a configured environment. */
   checkEnvironment(name: string, path = '/environment'): void {
-    if (!this.#environments.has(name)) {
-      const known = [...this.#environments].join(', ') || 'none configured';
-      throw new AppError('VALIDATION_FAILED', `unknown environment "${name}"`, {
-        errors: [{ path, message: `must be one of: ${known}` }],
-      });
-    }
+    policyFor(this.#policies, name, path);
   }
 
   /** POST /v1/provenance: sign SLSA v1 provenance as the caller. */
@@ -113,7 +101,7 @@ export class IntakeService {
     const predicate = statement.predicate as { configuration?: Array<{ name?: string; uri?: string }> };
     predicate.configuration ??= [];
     const configuration = predicate.configuration;
-    const uri = this.environmentUri(environment);
+    const uri = waybillUris(this.#issuer).environment(environment);
     const existing = configuration.filter((c) => c.name === 'environment');
     if (existing.some((c) => c.uri !== uri)) {
       throw new AppError('VALIDATION_FAILED', `the statement names another environment than "${environment}"`, {
@@ -124,54 +112,21 @@ export class IntakeService {
   }
 
   async list(q: ListQuery): Promise<{ items: AttestationRecord[]; nextCursor: string | null }> {
-    const where: SQL[] = [];
-    if (q.digest)
-      where.push(
-        sql`${attestations.id} in (select ${attestationSubjects.attestationId} from ${attestationSubjects} where ${attestationSubjects.digest} = ${q.digest})`,
-      );
-    if (q.predicateType) where.push(eq(attestations.predicateType, q.predicateType));
-    if (q.environment) where.push(eq(attestations.environment, q.environment));
-    if (q.cursor) where.push(lt(attestations.logIndex, decodeCursor(q.cursor)));
-    const rows = await this.#database.db
-      .select()
-      .from(attestations)
-      .where(where.length ? and(...where) : undefined)
-      .orderBy(desc(attestations.logIndex))
-      .limit(q.limit + 1);
-    const page = rows.slice(0, q.limit);
-    const subjects = await this.#subjectsOf(page.map((r) => r.id));
-    const items = page.map((r) => toRecord(r, subjects.get(r.id) ?? []));
-    return { items, nextCursor: rows.length > q.limit ? String(items[items.length - 1]!.logIndex) : null };
-  }
-
-  async #subjectsOf(ids: string[]): Promise<Map<string, AttestationRecord['subjects']>> {
-    const out = new Map<string, AttestationRecord['subjects']>();
-    if (ids.length === 0) return out;
-    const rows = await this.#database.db
-      .select()
-      .from(attestationSubjects)
-      .where(sql`${attestationSubjects.attestationId} in ${ids}`);
-    for (const r of rows) {
-      const list = out.get(r.attestationId) ?? [];
-      list.push({ digest: r.digest, name: r.name });
-      out.set(r.attestationId, list);
-    }
-    return out;
+    const filter = {
+      digest: q.digest,
+      predicateTypes: q.predicateType === undefined ? undefined : [q.predicateType],
+      environment: q.environment,
+    };
+    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const page = await this.#attestations.page(filter, { before, limit: q.limit });
+    return { items: page.items, nextCursor: page.next === null ? null : String(page.next) };
   }
 
   /** GET /v1/artifacts/{digest}: the digest, its names, its attestations newest first. */
   async artifact(
     digest: string,
   ): Promise<{ digest: string; names: string[]; attestations: AttestationRecord[] } | undefined> {
-    const items: AttestationRecord[] = [];
-    let cursor: string | undefined;
-    // An artifact page lists every attestation; a digest carries tens, not thousands.
-    for (let i = 0; i < 20; i++) {
-      const page = await this.list({ digest, cursor, limit: 500 });
-      items.push(...page.items);
-      if (!page.nextCursor) break;
-      cursor = page.nextCursor;
-    }
+    const items = await this.#attestations.about(digest);
     if (items.length === 0) return undefined;
     const names = new Set<string>();
     for (const a of items) for (const s of a.subjects) if (s.digest === digest && s.name) names.add(s.name);

@@ -1,12 +1,10 @@
 // Rebuilds: the same source built again into a new digest. Detected from provenance (same
 // subject name and source, another digest), explained by a provenance diff, and let through only
 // under an approved, signed exception whose checklist holds.
-import { randomBytes } from 'node:crypto';
-import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
-import { PROVENANCE_V1, PROVENANCE_V02 } from '../intoto/predicates.ts';
+import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
 import { exceptionStatement, waybillUris } from '../intoto/waybill.ts';
-import type { Policy, PolicySet, RebuildRequirement } from '../policy/types.ts';
+import type { PolicySet, RebuildRequirement } from '../policy/types.ts';
 import {
   buildInputs,
   type ChecklistResult,
@@ -15,11 +13,13 @@ import {
   rebuildChecklist,
   sameSource,
 } from '../rebuild/index.ts';
-import type { Database } from '../storage/database.ts';
-import { attestationSubjects, attestations, exceptionApprovals, rebuildExceptions } from '../storage/schema.ts';
+import type { AttestationRecord, AttestationRepo } from '../storage/attestation-repo.ts';
+import type { DeploymentRepo } from '../storage/deployment-repo.ts';
+import type { ExceptionRepo, ExceptionRow, ExceptionStatus } from '../storage/exception-repo.ts';
 import { parseDuration } from '../util/duration.ts';
-import type { AttestationRecord, AttestService } from './attest.ts';
-import type { IntakeService } from './intake.ts';
+import { newId } from '../util/ids.ts';
+import type { AttestService } from './attest.ts';
+import { policyFor } from './policies.ts';
 import type { Caller } from './tokens.ts';
 
 const PROVENANCE_TYPES = [PROVENANCE_V1, PROVENANCE_V02];
@@ -52,27 +52,28 @@ export interface ExceptionView {
   bundle?: unknown;
 }
 
-type ExceptionRow = typeof rebuildExceptions.$inferSelect;
-
 export class RebuildService {
-  readonly #database: Database;
+  readonly #attestations: AttestationRepo;
+  readonly #exceptions: ExceptionRepo;
+  readonly #deployments: DeploymentRepo;
   readonly #attest: AttestService;
-  readonly #intake: IntakeService;
   readonly #policies: PolicySet;
   readonly #issuer: string;
   readonly #now: () => Date;
 
   constructor(opts: {
-    database: Database;
+    attestations: AttestationRepo;
+    exceptions: ExceptionRepo;
+    deployments: DeploymentRepo;
     attest: AttestService;
-    intake: IntakeService;
     policies: PolicySet;
     issuer: string;
     now?: () => Date;
   }) {
-    this.#database = opts.database;
+    this.#attestations = opts.attestations;
+    this.#exceptions = opts.exceptions;
+    this.#deployments = opts.deployments;
     this.#attest = opts.attest;
-    this.#intake = opts.intake;
     this.#policies = opts.policies;
     this.#issuer = opts.issuer;
     this.#now = opts.now ?? (() => new Date());
@@ -80,8 +81,7 @@ export class RebuildService {
 
   /** The provenance attestations about a digest, oldest first. */
   async provenanceOf(digest: string): Promise<AttestationRecord[]> {
-    const all = (await this.#intake.artifact(digest))?.attestations ?? [];
-    return all.filter((a) => PROVENANCE_TYPES.includes(a.predicateType)).reverse();
+    return (await this.#attestations.about(digest, { predicateTypes: PROVENANCE_TYPES })).reverse();
   }
 
   /** Digests built from the same input: older ones this digest rebuilds, newer ones that rebuild it. */
@@ -92,22 +92,11 @@ export class RebuildService {
     const inputs = mine.flatMap((r) => buildInputs(r.statement));
     const names = [...new Set(inputs.map((i) => i.name))];
     if (names.length === 0) return { rebuildOf: [], rebuilds: [] };
-    const rows = await this.#database.db
-      .select({ a: attestations, name: attestationSubjects.name, digest: attestationSubjects.digest })
-      .from(attestationSubjects)
-      .innerJoin(attestations, eq(attestations.id, attestationSubjects.attestationId))
-      .where(
-        and(
-          inArray(attestationSubjects.name, names),
-          inArray(attestations.predicateType, PROVENANCE_TYPES),
-          sql`${attestationSubjects.digest} <> ${digest}`,
-        ),
-      )
-      .orderBy(asc(attestations.logIndex));
+    const rows = await this.#attestations.namedOtherwise(names, PROVENANCE_TYPES, digest);
     const seen = new Map<string, Relation & { logIndex: number }>();
     for (const row of rows) {
       if (seen.has(row.digest)) continue;
-      const theirs = buildInputs(row.a.statement as Record<string, unknown>);
+      const theirs = buildInputs(row.attestation.statement as Record<string, unknown>);
       const shared = inputs.find((i) =>
         theirs.some((t) => t.name === i.name && i.name === row.name && sameSource(t.source, i.source)),
       );
@@ -116,9 +105,9 @@ export class RebuildService {
         digest: row.digest,
         name: shared.name,
         source: shared.source,
-        provenanceId: row.a.id,
-        firstSeen: row.a.createdAt.toISOString(),
-        logIndex: row.a.logIndex,
+        provenanceId: row.attestation.id,
+        firstSeen: row.attestation.createdAt.toISOString(),
+        logIndex: row.attestation.logIndex,
       });
     }
     const strip = ({ logIndex: _l, ...r }: Relation & { logIndex: number }): Relation => r;
@@ -141,16 +130,6 @@ export class RebuildService {
     return { a, b, rebuild, diff: diffProvenance(sa, sb) };
   }
 
-  #policy(environment: string): Policy {
-    const policy = this.#policies.policies.get(environment);
-    if (!policy) {
-      throw new AppError('VALIDATION_FAILED', `unknown environment "${environment}"`, {
-        errors: [{ path: '/environment', message: `must be one of: ${this.#policies.order.join(', ')}` }],
-      });
-    }
-    return policy;
-  }
-
   async request(
     input: {
       original: string;
@@ -162,7 +141,7 @@ export class RebuildService {
     },
     caller: Caller,
   ): Promise<ExceptionView> {
-    const policy = this.#policy(input.environment);
+    const policy = policyFor(this.#policies, input.environment);
     if (!policy.rebuilds.allowWithException) {
       throw new AppError(
         'CONFLICT',
@@ -184,23 +163,20 @@ export class RebuildService {
       );
     }
     const now = this.#now();
-    const id = `rx_${randomBytes(12).toString('base64url')}`;
-    const [row] = await this.#database.db
-      .insert(rebuildExceptions)
-      .values({
-        id,
-        original: input.original,
-        rebuild: input.rebuild,
-        environment: input.environment,
-        reason: input.reason,
-        ticket: input.ticket ?? null,
-        requestedBy: caller.subject,
-        status: 'pending',
-        expiresAt: new Date(now.getTime() + parseDuration(input.expiresIn ?? DEFAULT_EXCEPTION_TTL)),
-        createdAt: now,
-      })
-      .returning();
-    return this.#view(row!, [], d.diff, await this.#checklist(row!, [], d.diff));
+    const id = newId('rx');
+    const row = await this.#exceptions.insert({
+      id,
+      original: input.original,
+      rebuild: input.rebuild,
+      environment: input.environment,
+      reason: input.reason,
+      ticket: input.ticket ?? null,
+      requestedBy: caller.subject,
+      status: 'pending',
+      expiresAt: new Date(now.getTime() + parseDuration(input.expiresIn ?? DEFAULT_EXCEPTION_TTL)),
+      createdAt: now,
+    });
+    return this.#view(row, [], d.diff, await this.#checklist(row, [], d.diff));
   }
 
   async approve(id: string, caller: Caller): Promise<ExceptionView> {
@@ -211,14 +187,10 @@ export class RebuildService {
     if (row.status !== 'pending') throw new AppError('CONFLICT', `exception ${id} is ${row.status}, not pending`);
     if (row.expiresAt && row.expiresAt.getTime() <= now.getTime())
       throw new AppError('CONFLICT', `exception ${id} expired at ${row.expiresAt.toISOString()}`);
-    const inserted = await this.#database.db
-      .insert(exceptionApprovals)
-      .values({ exceptionId: id, approver: caller.subject, createdAt: now })
-      .onConflictDoNothing()
-      .returning();
-    if (inserted.length === 0) throw new AppError('CONFLICT', `${caller.subject} already approved exception ${id}`);
-    const approvers = await this.#approvers(id);
-    const policy = this.#policy(row.environment);
+    if (!(await this.#exceptions.addApproval(id, caller.subject, now)))
+      throw new AppError('CONFLICT', `${caller.subject} already approved exception ${id}`);
+    const approvers = await this.#exceptions.approvers(id);
+    const policy = policyFor(this.#policies, row.environment);
     const d = await this.diff(row.original, row.rebuild);
     if (approvers.length < policy.rebuilds.minApprovals)
       return this.#view(row, approvers, d.diff, await this.#checklist(row, approvers, d.diff));
@@ -242,19 +214,14 @@ export class RebuildService {
     });
     const verifier = waybillUris(this.#issuer).verifier;
     const signed = await this.#attest.sign(statement, verifier, { environment: row.environment });
-    const [updated] = await this.#database.db
-      .update(rebuildExceptions)
-      .set({ status: 'approved', attestationId: signed.record.id })
-      .where(and(eq(rebuildExceptions.id, id), eq(rebuildExceptions.status, 'pending')))
-      .returning();
+    const updated = await this.#exceptions.markApproved(id, signed.record.id);
     const final = updated ?? (await this.#row(id));
     return { ...this.#view(final, approvers, d.diff, checklist), bundle: signed.record.bundle };
   }
 
   async #checklist(row: ExceptionRow, approvers: string[], diff: ProvenanceDiff): Promise<ChecklistResult[]> {
     const newer = await this.provenanceOf(row.rebuild);
-    const own = (await this.#intake.artifact(row.rebuild))?.attestations ?? [];
-    const ownTests = own.some((a) => a.predicateType === 'https://in-toto.io/attestation/test-result/v0.1');
+    const ownTests = (await this.#attestations.about(row.rebuild, { predicateTypes: [TEST_RESULT_V01] })).length > 0;
     return rebuildChecklist({
       diff,
       newer: newer[newer.length - 1]!.statement,
@@ -274,20 +241,9 @@ export class RebuildService {
     const policy = this.#policies.policies.get(environment);
     if (!policy?.rebuilds.allowWithException) return undefined;
     const now = this.#now();
-    const rows = await this.#database.db
-      .select()
-      .from(rebuildExceptions)
-      .where(
-        and(
-          eq(rebuildExceptions.rebuild, rebuild),
-          eq(rebuildExceptions.environment, environment),
-          eq(rebuildExceptions.status, 'approved'),
-        ),
-      )
-      .orderBy(desc(rebuildExceptions.createdAt));
-    for (const row of rows) {
+    for (const row of await this.#exceptions.approved(rebuild, environment)) {
       if (!row.attestationId || !row.expiresAt || row.expiresAt.getTime() <= now.getTime()) continue;
-      const approvers = await this.#approvers(row.id);
+      const approvers = await this.#exceptions.approvers(row.id);
       const d = await this.diff(row.original, row.rebuild);
       const checklist = await this.#checklist(row, approvers, d.diff);
       const required = new Set<string>(policy.rebuilds.require as readonly RebuildRequirement[]);
@@ -300,48 +256,35 @@ export class RebuildService {
 
   async get(id: string): Promise<ExceptionView> {
     const row = await this.#row(id);
-    const approvers = await this.#approvers(id);
+    const approvers = await this.#exceptions.approvers(id);
     const d = await this.diff(row.original, row.rebuild);
     return this.#view(row, approvers, d.diff, await this.#checklist(row, approvers, d.diff));
   }
 
-  async list(status?: ExceptionRow['status']): Promise<ExceptionView[]> {
-    const rows = await this.#database.db
-      .select()
-      .from(rebuildExceptions)
-      .where(status ? eq(rebuildExceptions.status, status) : undefined)
-      .orderBy(desc(rebuildExceptions.createdAt))
-      .limit(500);
+  async list(status?: ExceptionStatus): Promise<ExceptionView[]> {
+    const rows = await this.#exceptions.list(status, 500);
     return Promise.all(rows.map(async (r) => this.get(r.id)));
   }
 
   /** Every rebuild seen, its diff summary, and whether and how it was promoted. */
-  async report(
-    promotedTo: (digest: string) => Promise<Array<{ environment: string; deploymentId: string; at: string }>>,
-  ) {
-    const rows = await this.#database.db
-      .select({ digest: attestationSubjects.digest })
-      .from(attestationSubjects)
-      .innerJoin(attestations, eq(attestations.id, attestationSubjects.attestationId))
-      .where(inArray(attestations.predicateType, PROVENANCE_TYPES))
-      .groupBy(attestationSubjects.digest)
-      .limit(10_000);
+  async report() {
     const items = [];
-    for (const { digest } of rows) {
+    for (const digest of await this.#attestations.digestsWith(PROVENANCE_TYPES, 10_000)) {
       const rel = await this.relations(digest);
       for (const original of rel.rebuildOf) {
         const d = await this.diff(original.digest, digest);
-        const exceptions = await this.#database.db
-          .select()
-          .from(rebuildExceptions)
-          .where(and(eq(rebuildExceptions.original, original.digest), eq(rebuildExceptions.rebuild, digest)));
+        const exceptions = await this.#exceptions.between(original.digest, digest);
         items.push({
           rebuild: digest,
           original: original.digest,
           name: original.name,
           source: original.source,
           summary: d.diff.summary,
-          promotions: await promotedTo(digest),
+          promotions: (await this.#deployments.ofDigest(digest)).map((p) => ({
+            environment: p.environment,
+            deploymentId: p.id,
+            at: p.createdAt.toISOString(),
+          })),
           exceptions: exceptions.map((e) => ({
             id: e.id,
             environment: e.environment,
@@ -355,18 +298,9 @@ export class RebuildService {
   }
 
   async #row(id: string): Promise<ExceptionRow> {
-    const [row] = await this.#database.db.select().from(rebuildExceptions).where(eq(rebuildExceptions.id, id));
+    const row = await this.#exceptions.get(id);
     if (!row) throw new AppError('NOT_FOUND', `no rebuild exception ${id}`);
     return row;
-  }
-
-  async #approvers(id: string): Promise<string[]> {
-    const rows = await this.#database.db
-      .select({ approver: exceptionApprovals.approver })
-      .from(exceptionApprovals)
-      .where(eq(exceptionApprovals.exceptionId, id))
-      .orderBy(asc(exceptionApprovals.createdAt), asc(exceptionApprovals.approver));
-    return rows.map((r) => r.approver);
   }
 
   #view(

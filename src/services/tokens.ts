@@ -1,11 +1,10 @@
 // Caller tokens: 256-bit random secrets of which only the SHA-256 is stored. A token is shown
 // once, at creation. Lookups go by hash, so the secret never reaches the database or a log.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
-import type { Database } from '../storage/database.ts';
-import { tokens } from '../storage/schema.ts';
+import type { TokenRepo, TokenRow } from '../storage/token-repo.ts';
 import { sha256hex } from '../util/encoding.ts';
+import { newId } from '../util/ids.ts';
 
 export const ROLES = ['builder', 'tester', 'deployer', 'approver', 'auditor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -32,7 +31,7 @@ export function newTokenSecret(): string {
   return TOKEN_PREFIX + randomBytes(32).toString('base64url');
 }
 
-function toInfo(row: typeof tokens.$inferSelect): TokenInfo {
+function toInfo(row: TokenRow): TokenInfo {
   return {
     id: row.id,
     subject: row.subject,
@@ -44,12 +43,12 @@ function toInfo(row: typeof tokens.$inferSelect): TokenInfo {
 }
 
 export class TokenService {
-  readonly #database: Database;
+  readonly #tokens: TokenRepo;
   readonly #bootstrapHash: Buffer | undefined;
   readonly #bootstrapSubject: string;
 
-  constructor(database: Database, opts: { adminToken?: string | undefined; issuer: string }) {
-    this.#database = database;
+  constructor(tokens: TokenRepo, opts: { adminToken?: string | undefined; issuer: string }) {
+    this.#tokens = tokens;
     this.#bootstrapHash = opts.adminToken ? createHash('sha256').update(opts.adminToken).digest() : undefined;
     this.#bootstrapSubject = `${opts.issuer}/callers/bootstrap-admin`;
   }
@@ -62,42 +61,28 @@ export class TokenService {
   }): Promise<TokenInfo & { token: string }> {
     const now = input.now ?? new Date();
     const token = newTokenSecret();
-    const [row] = await this.#database.db
-      .insert(tokens)
-      .values({
-        id: `tok_${randomBytes(9).toString('base64url')}`,
-        sha256: sha256hex(token),
-        subject: input.subject,
-        roles: [...new Set(input.roles)].sort(),
-        createdAt: now,
-        expiresAt: input.expiresInMs ? new Date(now.getTime() + input.expiresInMs) : null,
-      })
-      .returning();
-    return { ...toInfo(row!), token };
+    const row = await this.#tokens.insert({
+      id: newId('tok', 9),
+      sha256: sha256hex(token),
+      subject: input.subject,
+      roles: [...new Set(input.roles)].sort(),
+      createdAt: now,
+      expiresAt: input.expiresInMs ? new Date(now.getTime() + input.expiresInMs) : null,
+    });
+    return { ...toInfo(row), token };
   }
 
   async list(opts: {
     cursor?: string | undefined;
     limit: number;
   }): Promise<{ items: TokenInfo[]; nextCursor: string | null }> {
-    const rows = await this.#database.db
-      .select()
-      .from(tokens)
-      .where(opts.cursor ? gt(tokens.id, opts.cursor) : undefined)
-      .orderBy(asc(tokens.id))
-      .limit(opts.limit + 1);
-    const items = rows.slice(0, opts.limit).map(toInfo);
-    return { items, nextCursor: rows.length > opts.limit ? items[items.length - 1]!.id : null };
+    const page = await this.#tokens.page(opts.cursor, opts.limit);
+    return { items: page.rows.map(toInfo), nextCursor: page.next };
   }
 
   /** Revoke; idempotent for a token already revoked, NOT_FOUND for an unknown id. */
   async revoke(id: string, now = new Date()): Promise<void> {
-    const rows = await this.#database.db
-      .update(tokens)
-      .set({ revokedAt: sql`coalesce(${tokens.revokedAt}, ${now.toISOString()}::timestamptz)` })
-      .where(eq(tokens.id, id))
-      .returning({ id: tokens.id });
-    if (rows.length === 0) throw new AppError('NOT_FOUND', `no token with id ${id}`);
+    if (!(await this.#tokens.revoke(id, now))) throw new AppError('NOT_FOUND', `no token with id ${id}`);
   }
 
   /** The caller a bearer secret stands for, or undefined for unknown, expired or revoked. */
@@ -109,31 +94,14 @@ export class TokenService {
       }
     }
     if (!secret.startsWith(TOKEN_PREFIX) || secret.length > 128) return undefined;
-    // Every authenticated request runs this: a prepared statement, without the query builder.
-    const [row] = await this.#database.sql.query<{ id: string; subject: string; roles: string[] }>(
-      `select id, subject, roles from tokens
-       where sha256 = $1::text and revoked_at is null and (expires_at is null or expires_at > $2::timestamptz)
-       limit 1`,
-      [sha256hex(secret), now.toISOString()],
-    );
+    const row = await this.#tokens.active(sha256hex(secret), now);
     if (!row) return undefined;
     return { tokenId: row.id, subject: row.subject, roles: row.roles as Role[] };
   }
 
   /** Whether a usable admin token exists in storage. */
   async hasAdmin(now = new Date()): Promise<boolean> {
-    const rows = await this.#database.db
-      .select({ id: tokens.id })
-      .from(tokens)
-      .where(
-        and(
-          sql`'admin' = any(${tokens.roles})`,
-          isNull(tokens.revokedAt),
-          or(isNull(tokens.expiresAt), gt(tokens.expiresAt, now)),
-        ),
-      )
-      .limit(1);
-    return rows.length > 0;
+    return this.#tokens.hasActiveAdmin(now);
   }
 
   get bootstrapSubject(): string {

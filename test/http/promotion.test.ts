@@ -330,6 +330,6 @@ describe.each(backends.filter((b) => b.name === 'pglite'))('policy-specific deni
     } finally {
       clock = undefined;
     }
-    expect((await t.deps.promotion.current('strict')) ?? null).toBeNull();
+    expect((await t.deps.deployments.current('strict')) ?? null).toBeNull();
   });
 });

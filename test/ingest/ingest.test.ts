@@ -10,6 +10,7 @@ import { AppError } from '../../src/errors.ts';
 import { SIGNATURE_V1 as SIGNATURE_PREDICATE_TYPE } from '../../src/intoto/waybill.ts';
 import { IngestService } from '../../src/services/ingest.ts';
 import { verifyBundle } from '../../src/signing/verify.ts';
+import { AttestationRepo } from '../../src/storage/attestation-repo.ts';
 import type { Database } from '../../src/storage/database.ts';
 import { attestations } from '../../src/storage/schema.ts';
 import { testApp } from '../helpers/app.ts';
@@ -29,7 +30,7 @@ describe.each(backends)('ingesting external bundles on $name', (backend) => {
     database = await backend.open();
     t = await testApp(database);
     ingest = new IngestService({
-      database,
+      attestations: new AttestationRepo(database),
       log: t.deps.log,
       external: externalTrust({ publicGood: true }),
       issuer: t.config.issuer,
@@ -186,7 +187,7 @@ describe.each(backends)('ingesting external bundles on $name', (backend) => {
     try {
       const t2 = await testApp(db2);
       const svc = new IngestService({
-        database: db2,
+        attestations: new AttestationRepo(db2),
         log: t2.deps.log,
         external: externalTrust(),
         issuer: t2.config.issuer,
@@ -321,7 +322,12 @@ describe.each(backends)('ingesting external bundles on $name', (backend) => {
 
     it("an external certificate claiming waybill's own issuer -> 422", async () => {
       // waybill's issuer set to the external OIDC issuer: the external certificate now "claims" it
-      const svc = new IngestService({ database, log: t.deps.log, external: externalTrust(), issuer: manifest.issuer });
+      const svc = new IngestService({
+        attestations: new AttestationRepo(database),
+        log: t.deps.log,
+        external: externalTrust(),
+        issuer: manifest.issuer,
+      });
       const err = await refused(bundle('message-v0.3-p384-sha384'), {}, svc);
       expect(err).toMatchObject({ code: 'VALIDATION_FAILED' }); // P-384/SHA-384: not ingestible, checked first
       const b = bundle('dsse-v0.1-promise-only');

@@ -121,7 +121,7 @@ function recordJson(r: AttestationRecord) {
 }
 
 export function attestationRoutes(
-  deps: Pick<Deps, 'tokens' | 'intake' | 'attest' | 'idempotency' | 'ingest' | 'promotion' | 'rebuilds'>,
+  deps: Pick<Deps, 'tokens' | 'intake' | 'attest' | 'idempotency' | 'ingest' | 'deployments' | 'rebuilds'>,
 ) {
   const app = router();
   const anyRole = requireRole(deps.tokens);
@@ -295,7 +295,7 @@ export function attestationRoutes(
       const artifact = await deps.intake.artifact(digest);
       if (!artifact) throw new AppError('NOT_FOUND', `nothing is known about ${digest}`);
       const [history, relations] = await Promise.all([
-        deps.promotion.historyOf(digest),
+        deps.deployments.historyOf(digest),
         deps.rebuilds.relations(digest),
       ]);
       return c.json(

@@ -11,7 +11,7 @@ const pack = {
   content: { [EVIDENCE_PACK_MEDIA_TYPE]: { schema: z.unknown().openapi({ type: 'object' }) } },
 };
 
-export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit' | 'promotion'>) {
+export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit' | 'drift'>) {
   const app = router();
   const auditor = requireRole(deps.tokens, 'auditor');
   const send = (body: unknown) =>
@@ -58,7 +58,7 @@ export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit' | 'promotion'>) 
         ...problemResponses(401, 403),
       },
     }),
-    async (c) => c.json(await deps.promotion.drift(), 200) as never,
+    async (c) => c.json(await deps.drift.report(), 200) as never,
   );
   return app;
 }

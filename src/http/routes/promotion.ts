@@ -43,7 +43,7 @@ const Deployment = z
   })
   .openapi('Deployment');
 
-export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'promotion'>) {
+export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deployments' | 'environments'>) {
   const app = router();
   const anyRole = requireRole(deps.tokens);
   const deployer = requireRole(deps.tokens, 'deployer');
@@ -70,7 +70,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'promotion'>) {
     }),
     async (c) => {
       const { digest, environment } = c.req.valid('json');
-      return c.json(await deps.promotion.verdict(digest, environment, callerOf(c)), 200) as never;
+      return c.json(await deps.verdicts.decide(digest, environment, callerOf(c)), 200) as never;
     },
   );
 
@@ -88,7 +88,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'promotion'>) {
       },
     }),
     async (c) => {
-      const v = await deps.promotion.getVerdict(c.req.valid('param').id);
+      const v = await deps.verdicts.get(c.req.valid('param').id);
       if (!v) throw new AppError('NOT_FOUND', 'no such verdict');
       return c.json(v, 200) as never;
     },
@@ -118,7 +118,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'promotion'>) {
         ...problemResponses(400, 401, 403, 404, 409, 413, 415),
       },
     }),
-    async (c) => c.json(await deps.promotion.deploy(c.req.valid('json'), callerOf(c)), 201) as never,
+    async (c) => c.json(await deps.deployments.deploy(c.req.valid('json'), callerOf(c)), 201) as never,
   );
 
   app.openapi(
@@ -136,7 +136,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'promotion'>) {
         ...problemResponses(401),
       },
     }),
-    async (c) => c.json({ items: await deps.promotion.environments() }, 200) as never,
+    async (c) => c.json({ items: await deps.environments.list() }, 200) as never,
   );
 
   app.openapi(
@@ -152,7 +152,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'promotion'>) {
         ...problemResponses(400, 401, 404),
       },
     }),
-    async (c) => c.json(await deps.promotion.environment(c.req.valid('param').name), 200) as never,
+    async (c) => c.json(await deps.environments.get(c.req.valid('param').name), 200) as never,
   );
   return app;
 }

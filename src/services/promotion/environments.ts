@@ -1,0 +1,99 @@
+// Environment views: the environments in promotion order with what runs in each, and one
+// environment with the evidence chain of what runs there and its deployment history.
+
+import { AppError } from '../../errors.ts';
+import { TEST_RESULT_V01 } from '../../intoto/predicates.ts';
+import { waybillUris } from '../../intoto/waybill.ts';
+import type { PolicySet } from '../../policy/types.ts';
+import type { AttestationRecord, AttestationRepo } from '../../storage/attestation-repo.ts';
+import type { DeploymentService } from './deployments.ts';
+import type { DeploymentView, VerdictView } from './views.ts';
+
+export interface EnvironmentSummary {
+  name: string;
+  after: string | null;
+  uri: string;
+  policy: { uri: string; digest: { sha256: string } };
+  current: { digest: string; deploymentId: string; deployedAt: string } | null;
+}
+
+export interface EnvironmentChain {
+  digest: string;
+  provenance: AttestationRecord[];
+  /** Test results by environment. */
+  testResults: Record<string, AttestationRecord[]>;
+  /** Every attestation about the digest, oldest first. */
+  attestations: AttestationRecord[];
+  verdicts: VerdictView[];
+  deployments: DeploymentView[];
+}
+
+export interface EnvironmentDetail extends EnvironmentSummary {
+  chain: EnvironmentChain | null;
+  history: DeploymentView[];
+}
+
+const HISTORY = 100;
+
+export class EnvironmentService {
+  readonly #policies: PolicySet;
+  readonly #attestations: AttestationRepo;
+  readonly #deployments: DeploymentService;
+  readonly #issuer: string;
+
+  constructor(opts: {
+    policies: PolicySet;
+    attestations: AttestationRepo;
+    deployments: DeploymentService;
+    issuer: string;
+  }) {
+    this.#policies = opts.policies;
+    this.#attestations = opts.attestations;
+    this.#deployments = opts.deployments;
+    this.#issuer = opts.issuer;
+  }
+
+  async list(): Promise<EnvironmentSummary[]> {
+    return Promise.all(this.#policies.order.map((name) => this.#summary(name)));
+  }
+
+  async get(name: string): Promise<EnvironmentDetail> {
+    if (!this.#policies.policies.has(name)) throw new AppError('NOT_FOUND', `no environment "${name}"`);
+    const summary = await this.#summary(name);
+    const history = await this.#deployments.recent(name, HISTORY);
+    const chain = summary.current ? await this.#chain(summary.current.digest) : null;
+    return { ...summary, chain, history };
+  }
+
+  async #summary(name: string): Promise<EnvironmentSummary> {
+    const policy = this.#policies.policies.get(name)!;
+    const current = await this.#deployments.current(name);
+    return {
+      name,
+      after: policy.after,
+      uri: waybillUris(this.#issuer).environment(name),
+      policy: { uri: policy.uri, digest: policy.digest },
+      current: current ? { digest: current.digest, deploymentId: current.id, deployedAt: current.createdAt } : null,
+    };
+  }
+
+  async #chain(digest: string): Promise<EnvironmentChain> {
+    const attestations = (await this.#attestations.about(digest)).reverse(); // oldest first
+    const { verdicts, deployments } = await this.#deployments.historyOf(digest);
+    // Any SLSA provenance version, ingested ones included.
+    const isProvenance = (a: AttestationRecord) => a.predicateType.startsWith('https://slsa.dev/provenance/');
+    return {
+      digest,
+      provenance: attestations.filter(isProvenance),
+      testResults: Object.fromEntries(
+        this.#policies.order.map((env) => [
+          env,
+          attestations.filter((a) => a.predicateType === TEST_RESULT_V01 && a.environment === env),
+        ]),
+      ),
+      attestations,
+      verdicts,
+      deployments,
+    };
+  }
+}

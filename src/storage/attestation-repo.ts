@@ -1,0 +1,187 @@
+// Attestations and their subjects, read back: by id, by (signer, statement), by digest with
+// predicate types and environment, and in pages in log order. Rows are written only by the log's
+// batch transaction (log-repo.ts), so every stored attestation is in the log.
+import type { SerializedBundle } from '@sigstore/bundle';
+import { and, asc, desc, eq, inArray, lt, ne, type SQL } from 'drizzle-orm';
+import type { Statement } from '../intoto/statement.ts';
+import type { Database } from './database.ts';
+import { attestationSubjects, attestations } from './schema.ts';
+
+export type AttestationRow = typeof attestations.$inferSelect;
+
+export interface SignerIdentity {
+  subject: string;
+  issuer: string;
+}
+
+export interface AttestationRecord {
+  id: string;
+  predicateType: string;
+  statement: Statement;
+  bundle: SerializedBundle;
+  signer: SignerIdentity;
+  environment: string | null;
+  origin: 'signed' | 'ingested';
+  logIndex: number;
+  /** When waybill's log integrated the entry (unix seconds). */
+  integratedTime: number;
+  createdAt: string;
+  subjects: Array<{ digest: string; name: string | null }>;
+}
+
+/** The largest page `page` answers. */
+export const MAX_PAGE = 500;
+
+/**
+ * The most attestations `about` reads for one digest (a digest carries tens, not thousands).
+ * Removing the cap is this line: `undefined` reads them all.
+ */
+export const ABOUT_CAP: number | undefined = 10_000;
+
+/** Which attestations: about a digest, of some predicate types, for an environment. */
+export interface AttestationFilter {
+  digest?: string | undefined;
+  predicateTypes?: readonly string[] | undefined;
+  environment?: string | undefined;
+}
+
+export function toRecord(row: AttestationRow, subjects: AttestationRecord['subjects']): AttestationRecord {
+  return {
+    id: row.id,
+    predicateType: row.predicateType,
+    statement: row.statement as Statement,
+    bundle: row.bundle as SerializedBundle,
+    signer: { subject: row.signerSubject, issuer: row.signerIssuer },
+    environment: row.environment,
+    origin: row.origin,
+    logIndex: row.logIndex,
+    integratedTime: Math.floor(row.createdAt.getTime() / 1000),
+    createdAt: row.createdAt.toISOString(),
+    subjects,
+  };
+}
+
+export class AttestationRepo {
+  readonly #database: Database;
+  constructor(database: Database) {
+    this.#database = database;
+  }
+
+  async get(id: string): Promise<AttestationRecord | undefined> {
+    return this.#one(eq(attestations.id, id));
+  }
+
+  /** The record a signer already has for a statement (the idempotency key), if any. */
+  async bySigner(subject: string, statementSha256: string): Promise<AttestationRecord | undefined> {
+    return this.#one(and(eq(attestations.signerSubject, subject), eq(attestations.statementSha256, statementSha256)));
+  }
+
+  /**
+   * One page, newest first: log order reversed (the log index only grows, so it is the cursor).
+   * `before` is the last log index of the previous page; `limit` is at most MAX_PAGE.
+   */
+  async page(
+    filter: AttestationFilter,
+    opts: { before?: number | undefined; limit: number },
+  ): Promise<{ items: AttestationRecord[]; next: number | null }> {
+    const limit = Math.min(Math.max(1, opts.limit), MAX_PAGE);
+    const where = this.#where(filter);
+    if (opts.before !== undefined) where.push(lt(attestations.logIndex, opts.before));
+    const rows = await this.#select(where).limit(limit + 1);
+    const items = await this.#records(rows.slice(0, limit));
+    return { items, next: rows.length > limit ? items[items.length - 1]!.logIndex : null };
+  }
+
+  /**
+   * Every attestation about `digest` (of the given predicate types, for the environment), newest
+   * first, up to ABOUT_CAP: one query on the subject digest index, one for the subjects.
+   */
+  async about(digest: string, filter: Omit<AttestationFilter, 'digest'> = {}): Promise<AttestationRecord[]> {
+    const query = this.#select(this.#where({ ...filter, digest })).$dynamic();
+    return this.#records(await (ABOUT_CAP === undefined ? query : query.limit(ABOUT_CAP)));
+  }
+
+  /**
+   * Attestations of `predicateTypes` naming a subject called one of `names` with another digest
+   * than `except`, in log order (rebuild detection: same name, another digest).
+   */
+  async namedOtherwise(
+    names: readonly string[],
+    predicateTypes: readonly string[],
+    except: string,
+  ): Promise<Array<{ attestation: AttestationRow; name: string | null; digest: string }>> {
+    return this.#database.db
+      .select({ attestation: attestations, name: attestationSubjects.name, digest: attestationSubjects.digest })
+      .from(attestationSubjects)
+      .innerJoin(attestations, eq(attestations.id, attestationSubjects.attestationId))
+      .where(
+        and(
+          inArray(attestationSubjects.name, [...names]),
+          inArray(attestations.predicateType, [...predicateTypes]),
+          ne(attestationSubjects.digest, except),
+        ),
+      )
+      .orderBy(asc(attestations.logIndex));
+  }
+
+  /** The subject digests that have an attestation of one of `predicateTypes` (at most `limit`). */
+  async digestsWith(predicateTypes: readonly string[], limit: number): Promise<string[]> {
+    const rows = await this.#database.db
+      .select({ digest: attestationSubjects.digest })
+      .from(attestationSubjects)
+      .innerJoin(attestations, eq(attestations.id, attestationSubjects.attestationId))
+      .where(inArray(attestations.predicateType, [...predicateTypes]))
+      .groupBy(attestationSubjects.digest)
+      .limit(limit);
+    return rows.map((r) => r.digest);
+  }
+
+  // The digest goes through the subject digest index; the rest filters those rows.
+  #where(filter: AttestationFilter): SQL[] {
+    const where: SQL[] = [];
+    if (filter.digest !== undefined) {
+      const ids = this.#database.db
+        .select({ id: attestationSubjects.attestationId })
+        .from(attestationSubjects)
+        .where(eq(attestationSubjects.digest, filter.digest));
+      where.push(inArray(attestations.id, ids));
+    }
+    if (filter.predicateTypes !== undefined)
+      where.push(inArray(attestations.predicateType, [...filter.predicateTypes]));
+    if (filter.environment !== undefined) where.push(eq(attestations.environment, filter.environment));
+    return where;
+  }
+
+  #select(where: SQL[]) {
+    return this.#database.db
+      .select()
+      .from(attestations)
+      .where(where.length ? and(...where) : undefined)
+      .orderBy(desc(attestations.logIndex));
+  }
+
+  async #one(where: SQL | undefined): Promise<AttestationRecord | undefined> {
+    const [row] = await this.#database.db.select().from(attestations).where(where);
+    return row ? (await this.#records([row]))[0] : undefined;
+  }
+
+  async #records(rows: AttestationRow[]): Promise<AttestationRecord[]> {
+    if (rows.length === 0) return [];
+    const subjects = new Map<string, AttestationRecord['subjects']>();
+    const found = await this.#database.db
+      .select()
+      .from(attestationSubjects)
+      .where(
+        inArray(
+          attestationSubjects.attestationId,
+          rows.map((r) => r.id),
+        ),
+      );
+    for (const s of found) {
+      const list = subjects.get(s.attestationId) ?? [];
+      list.push({ digest: s.digest, name: s.name });
+      subjects.set(s.attestationId, list);
+    }
+    return rows.map((r) => toRecord(r, subjects.get(r.id) ?? []));
+  }
+}

@@ -1,0 +1,86 @@
+// Rebuild exceptions and their approvals.
+import { and, asc, desc, eq } from 'drizzle-orm';
+import type { Database } from './database.ts';
+import { exceptionApprovals, rebuildExceptions } from './schema.ts';
+
+export type ExceptionRow = typeof rebuildExceptions.$inferSelect;
+export type ExceptionStatus = ExceptionRow['status'];
+
+export class ExceptionRepo {
+  readonly #database: Database;
+  constructor(database: Database) {
+    this.#database = database;
+  }
+
+  async insert(row: typeof rebuildExceptions.$inferInsert): Promise<ExceptionRow> {
+    const [stored] = await this.#database.db.insert(rebuildExceptions).values(row).returning();
+    return stored!;
+  }
+
+  async get(id: string): Promise<ExceptionRow | undefined> {
+    const [row] = await this.#database.db.select().from(rebuildExceptions).where(eq(rebuildExceptions.id, id));
+    return row;
+  }
+
+  /** Newest first, at most `limit`. */
+  async list(status: ExceptionStatus | undefined, limit: number): Promise<ExceptionRow[]> {
+    return this.#database.db
+      .select()
+      .from(rebuildExceptions)
+      .where(status ? eq(rebuildExceptions.status, status) : undefined)
+      .orderBy(desc(rebuildExceptions.createdAt))
+      .limit(limit);
+  }
+
+  /** Approved exceptions for a rebuild in an environment, newest first. */
+  async approved(rebuild: string, environment: string): Promise<ExceptionRow[]> {
+    return this.#database.db
+      .select()
+      .from(rebuildExceptions)
+      .where(
+        and(
+          eq(rebuildExceptions.rebuild, rebuild),
+          eq(rebuildExceptions.environment, environment),
+          eq(rebuildExceptions.status, 'approved'),
+        ),
+      )
+      .orderBy(desc(rebuildExceptions.createdAt));
+  }
+
+  async between(original: string, rebuild: string): Promise<ExceptionRow[]> {
+    return this.#database.db
+      .select()
+      .from(rebuildExceptions)
+      .where(and(eq(rebuildExceptions.original, original), eq(rebuildExceptions.rebuild, rebuild)));
+  }
+
+  /** Record an approval; false when this approver already approved. */
+  async addApproval(id: string, approver: string, at: Date): Promise<boolean> {
+    const inserted = await this.#database.db
+      .insert(exceptionApprovals)
+      .values({ exceptionId: id, approver, createdAt: at })
+      .onConflictDoNothing()
+      .returning();
+    return inserted.length > 0;
+  }
+
+  /** Approvers in the order they approved. */
+  async approvers(id: string): Promise<string[]> {
+    const rows = await this.#database.db
+      .select({ approver: exceptionApprovals.approver })
+      .from(exceptionApprovals)
+      .where(eq(exceptionApprovals.exceptionId, id))
+      .orderBy(asc(exceptionApprovals.createdAt), asc(exceptionApprovals.approver));
+    return rows.map((r) => r.approver);
+  }
+
+  /** Mark a pending exception approved with its signed attestation; undefined if it was not pending. */
+  async markApproved(id: string, attestationId: string): Promise<ExceptionRow | undefined> {
+    const [updated] = await this.#database.db
+      .update(rebuildExceptions)
+      .set({ status: 'approved', attestationId })
+      .where(and(eq(rebuildExceptions.id, id), eq(rebuildExceptions.status, 'pending')))
+      .returning();
+    return updated;
+  }
+}

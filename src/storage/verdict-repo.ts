@@ -1,0 +1,32 @@
+// Verdicts: one row per decision, pointing at the VSA that was signed for it.
+import { asc, eq } from 'drizzle-orm';
+import type { Database } from './database.ts';
+import { verdicts } from './schema.ts';
+
+export type VerdictRow = typeof verdicts.$inferSelect;
+
+export class VerdictRepo {
+  readonly #database: Database;
+  constructor(database: Database) {
+    this.#database = database;
+  }
+
+  async insert(row: typeof verdicts.$inferInsert): Promise<VerdictRow> {
+    const [stored] = await this.#database.db.insert(verdicts).values(row).returning();
+    return stored!;
+  }
+
+  async get(id: string): Promise<VerdictRow | undefined> {
+    const [row] = await this.#database.db.select().from(verdicts).where(eq(verdicts.id, id));
+    return row;
+  }
+
+  /** A digest's verdicts, oldest first. */
+  async ofDigest(digest: string): Promise<VerdictRow[]> {
+    return this.#database.db
+      .select()
+      .from(verdicts)
+      .where(eq(verdicts.digest, digest))
+      .orderBy(asc(verdicts.createdAt), asc(verdicts.id));
+  }
+}
