@@ -1,8 +1,7 @@
 // Where the time goes per signed statement, four ways:
 //  1. stage costs: each CPU step of AttestService.sign timed alone, single thread, no database;
-//  2. the sequencer: an instrumented run (LogRepo / LogBatch / TransparencyLog methods wrapped by
-//     patching their prototypes for the duration of the run, nothing in src/ changed) splitting
-//     each batch transaction into its parts;
+//  2. the sequencer: a run observed through the log's stats hook (TransparencyLog.observe),
+//     splitting each batch transaction into its parts;
 //  3. a V8 CPU profile of that same run (node:inspector), aggregated by package and function;
 //  4. on PostgreSQL, what one attestation row costs through Drizzle vs postgres.js, row by row
 //     vs multi-row (the batch transaction's biggest part).
@@ -10,20 +9,18 @@ import { sign as cryptoSign, generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { Profiler } from 'node:inspector';
 import { Session } from 'node:inspector/promises';
-import { bundleFromJSON, bundleToJSON, toDSSEBundle } from '@sigstore/bundle';
+import { bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
 import { dsse } from '@sigstore/core';
 import { DSSEBundleBuilder, type Witness } from '@sigstore/sign';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { INTOTO_PAYLOAD_TYPE, StatementV1 } from '../src/intoto/statement.ts';
-import { attestationId } from '../src/signing/witness.ts';
-import { issueLeafSync, pemCertificatesToDer } from '../src/signing/ca.ts';
+import { issueLeafSync } from '../src/signing/ca.ts';
 import { caSigner } from '../src/signing/signer.ts';
-import { type BatchStart, LogBatch, LogRepo } from '../src/storage/log-repo.ts';
+import { prepareEntry } from '../src/signing/witness.ts';
 import { attestations } from '../src/storage/schema.ts';
 import { checkpointBody, signCheckpoint } from '../src/tlog/checkpoint.ts';
-import { dsseEntryBody, inclusionPromise } from '../src/tlog/entry.ts';
-import { type AppendItem, type TlogEntryJson, TransparencyLog } from '../src/tlog/log.ts';
+import { inclusionPromise } from '../src/tlog/entry.ts';
 import { leafHash } from '../src/tlog/merkle.ts';
 import { jcs, sha256hex } from '../src/util/encoding.ts';
 import type { BenchDatabase } from './db.ts';
@@ -85,24 +82,10 @@ export async function stageCosts(
     type: INTOTO_PAYLOAD_TYPE,
   });
   if (seen?.content.$case !== 'dsseEnvelope') throw new Error('profile: no DSSE envelope captured');
-  const env = seen.content.dsseEnvelope;
-  const sig = env.signatures[0]!.sig;
+  const seenContent = seen.content;
   const certPem = seen.pem;
-  const witnessCpu = () => {
-    const body = dsseEntryBody({
-      envelope: { payload: env.payload, payloadType: env.payloadType, signature: sig },
-      verifierPem: certPem,
-    });
-    const unlogged = toDSSEBundle({
-      artifact: env.payload,
-      artifactType: env.payloadType,
-      signature: sig,
-      certificate: pemCertificatesToDer(certPem)[0]!,
-      certificateChain: false,
-    });
-    attestationId(bundleToJSON(unlogged).dsseEnvelope);
-    return { body, unlogged };
-  };
+  // What the witness does before it appends: entry body, bundle, attestation id.
+  const witnessCpu = () => prepareEntry(seenContent, certPem);
   const { body } = witnessCpu();
 
   const stages: Array<Omit<StageCost, 'rawSigns'>> = [];
@@ -149,7 +132,11 @@ export async function stageCosts(
     false,
     true,
   );
-  time('witness: entry body + ids', 'dsseEntryBody, toDSSEBundle, bundleToJSON, attestationId', witnessCpu);
+  time(
+    'witness: entry body + ids',
+    'prepareEntry: dsseEntryBody, toDSSEBundle, bundleToJSON, attestationId',
+    witnessCpu,
+  );
   let logIndex = 0;
   time('log entry: leaf hash + SET', 'leafHash + inclusionPromise (ECDSA sign with the log key)', () => {
     leafHash(body);
@@ -277,104 +264,35 @@ export interface CpuProfileSummary {
   file?: string;
 }
 
-type Fn = (...args: never[]) => unknown;
-
-function patch<T extends object, K extends keyof T>(proto: T, name: K, make: (orig: T[K]) => T[K]): () => void {
-  const orig = proto[name];
-  proto[name] = make(orig);
-  return () => {
-    proto[name] = orig;
-  };
-}
-
 export async function profileSequencer(
   services: Services,
   opts: { callers: number; seconds: number; rawSignUs: number; profileFile?: string },
 ): Promise<SequencerProfile> {
   const timers = new Map<string, Timer>();
-  const add = (k: string, ms: number) => {
+  const add = (k: string, ms: number, calls = 1) => {
     const t = timers.get(k) ?? { calls: 0, totalMs: 0 };
-    t.calls++;
+    t.calls += calls;
     t.totalMs += ms;
     timers.set(k, t);
   };
-  const timed = <F extends Fn>(label: string, orig: F): F =>
-    async function (this: unknown, ...args: Parameters<F>) {
-      const t = performance.now();
-      try {
-        return await (orig as unknown as (...a: Parameters<F>) => Promise<unknown>).apply(this, args);
-      } finally {
-        add(label, performance.now() - t);
-      }
-    } as unknown as F;
-
-  let itemCallback: string | undefined;
   let fastWritten = 0;
-  const restores = [
-    patch(
-      LogRepo.prototype,
-      'batch',
-      (o) =>
-        async function <T>(
-          this: LogRepo,
-          lookup: Parameters<LogRepo['batch']>[0],
-          fn: (tx: LogBatch, start: BatchStart) => Promise<T>,
-        ): Promise<T> {
-          const t0 = performance.now();
-          let fnEnd = Number.NaN;
-          try {
-            return (await o.call(this, lookup, async (tx: LogBatch, start: BatchStart): Promise<T> => {
-              add('open', performance.now() - t0);
-              try {
-                return await fn(tx, start);
-              } finally {
-                fnEnd = performance.now();
-              }
-            })) as T;
-          } finally {
-            const t1 = performance.now();
-            add('transaction', t1 - t0);
-            if (Number.isFinite(fnEnd)) add('commit', t1 - fnEnd);
-          }
-        } as LogRepo['batch'],
-    ),
-    patch(
-      LogRepo.prototype,
-      'appendAt',
-      (o) =>
-        async function (this: LogRepo, ...args: Parameters<LogRepo['appendAt']>) {
-          const written = await timed('appendAt', o).apply(this, args);
-          if (written) fastWritten++;
-          return written;
-        },
-    ),
-    patch(LogBatch.prototype, 'nodes', (o) => timed('nodeReads', o)),
-    patch(LogBatch.prototype, 'write', (o) => timed('writeBatch', o)),
-    patch(
-      TransparencyLog.prototype,
-      'append',
-      (o) =>
-        function (this: TransparencyLog, item: AppendItem): Promise<TlogEntryJson> {
-          const t = performance.now();
-          // Time the item's callbacks, whatever the AppendItem shape of the day: `write(tx, entry)`
-          // (rows inserted per item) or `record(entry)` (rows handed to the batch's INSERTs).
-          const wrapped: Record<string, unknown> = { ...item };
-          for (const [key, value] of Object.entries(item)) {
-            if (typeof value !== 'function') continue;
-            itemCallback ??= key;
-            wrapped[key] = function (this: unknown, ...args: unknown[]) {
-              const t1 = performance.now();
-              const done = () => add('itemCallback', performance.now() - t1);
-              const result: unknown = (value as (...a: unknown[]) => unknown).apply(this, args);
-              if (result instanceof Promise) return result.finally(done);
-              done();
-              return result;
-            };
-          }
-          return o.call(this, wrapped as unknown as AppendItem).finally(() => add('logAppend', performance.now() - t));
-        },
-    ),
-  ];
+  const stop = services.log.observe({
+    append: (ms) => add('logAppend', ms),
+    batch(b) {
+      if (b.records > 0) add('itemCallback', b.recordMs, b.records);
+      if (b.flight) {
+        add('appendAt', b.flight.ms);
+        if (b.flight.outcome === 'written') fastWritten++;
+      }
+      if (b.locked) {
+        add('transaction', b.locked.ms);
+        add('open', b.locked.openMs);
+        add('nodeReads', b.locked.nodeReadMs);
+        add('writeBatch', b.locked.writeMs);
+        add('commit', b.locked.commitMs);
+      }
+    },
+  });
 
   const session = new Session();
   session.connect();
@@ -387,7 +305,7 @@ export async function profileSequencer(
     run = await signLoad(services, opts.callers, opts.seconds);
     ({ profile } = await session.post('Profiler.stop'));
   } finally {
-    for (const r of restores) r();
+    stop();
     session.disconnect();
   }
 
@@ -426,7 +344,7 @@ export async function profileSequencer(
     meanBatchSize,
     perBatchMs,
     sequencerCeilingPerSec: (meanBatchSize * 1000) / (perBatchMs.build + dbMs),
-    itemCallback: itemCallback ?? null,
+    itemCallback: get('itemCallback').calls > 0 ? 'record' : null,
     perStatementMs: {
       signLatency: signMean,
       logAppend: appendMean,
@@ -482,18 +400,16 @@ const CATEGORIES: Array<[name: string, test: (fn: string, url: string) => boolea
   ['V8/native (program)', (fn) => fn === '(program)'],
 ];
 
-const BUILD = 'TransparencyLog #build (tree, checkpoint + SETs, proofs, rows)';
+const BUILD = 'buildBatch (tree, checkpoint + SETs, proofs, rows)';
 const WRITE_JSON = 'writeStatement (the batch as JSON)';
 const INCLUSIVE: Array<[name: string, fn: string, file: string]> = [
   ['AttestService.sign (synchronous parts)', 'sign', 'src/services/attest.ts'],
   ['signWithEphemeralKey (key + leaf + DSSE sig)', 'signWithEphemeralKey', 'src/signing/signer.ts'],
   ['issueLeafSync (leaf certificate)', 'issueLeafSync', 'src/signing/ca.ts'],
-  ['witness testify (entry body, bundle JSON)', 'testify', 'src/services/attest.ts'],
-  ['item `write` callback (row building + INSERTs, sync parts)', 'write', 'src/services/attest.ts'],
-  ['item `record` callback (row building)', 'record', 'src/services/attest.ts'],
-  ['insertAttestation (Drizzle INSERTs, sync parts)', 'insertAttestation', 'src/services/attest.ts'],
+  ['witness testify (entry body, bundle JSON)', 'testify', 'src/signing/witness.ts'],
+  ['item `record` callback (row building)', 'record', 'src/signing/witness.ts'],
   ['TransparencyLog #commit (sync parts)', '#commit', 'src/tlog/log.ts'],
-  [BUILD, '#build', 'src/tlog/log.ts'],
+  [BUILD, 'buildBatch', 'src/tlog/batch.ts'],
   ['inclusionPromise (SET signatures)', 'inclusionPromise', 'src/tlog/entry.ts'],
   ['signCheckpoint', 'signCheckpoint', 'src/tlog/checkpoint.ts'],
   [WRITE_JSON, 'writeStatement', 'src/storage/log-repo.ts'],

@@ -16,7 +16,8 @@ import {
   type SignerIdentity,
   toRecord,
 } from '../storage/attestation-repo.ts';
-import { DuplicateAttestationError, type TlogEntryJson, type TransparencyLog } from '../tlog/log.ts';
+import { DuplicateAttestationError, type TlogEntryJson } from '../tlog/batch.ts';
+import type { TransparencyLog } from '../tlog/log.ts';
 import { jcs, sha256hex } from '../util/encoding.ts';
 
 export type { AttestationRecord, SignerIdentity };

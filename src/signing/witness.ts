@@ -11,8 +11,8 @@ import {
 } from '@sigstore/bundle';
 import { TransparencyLogEntry } from '@sigstore/protobuf-specs';
 import type { Witness } from '@sigstore/sign';
+import type { AppendItem, TlogEntryJson } from '../tlog/batch.ts';
 import { dsseEntryBody } from '../tlog/entry.ts';
-import type { AppendItem, TlogEntryJson } from '../tlog/log.ts';
 import type { LoggedRecord, UniqueKey } from '../tlog/store.ts';
 import { jcs, sha256hex } from '../util/encoding.ts';
 import { pemCertificatesToDer } from './ca.ts';

@@ -11,77 +11,33 @@
 // committed, the cached frontier is current; otherwise another process appended meanwhile and
 // the frontier is read again. Any failed batch forgets the head.
 import type { KeyObject } from 'node:crypto';
-import { toBase64 as b64 } from '../util/encoding.ts';
-import { checkpointBody, logId as logIdOf, signCheckpoint } from './checkpoint.ts';
-import { inclusionPromise } from './entry.ts';
+import { toBase64 } from '../util/encoding.ts';
 import {
-  appendNodes,
+  type AppendItem,
+  type BuiltBatch,
+  buildBatch,
+  checkpointNote,
+  DuplicateAttestationError,
+  dedupe,
+  entryJson,
+  type Head,
+  type LogSigner,
+  type Outcome,
+  type TlogEntryJson,
+} from './batch.ts';
+import { logId as logIdOf } from './checkpoint.ts';
+import {
   consistencyPlan,
   EMPTY_ROOT,
   frontierIds,
-  type HashedNode,
   hashRanges,
   inclusionPlan,
-  leafHash,
   type NodeId,
-  nodeKey,
   nodeMap,
   nodesFor,
 } from './merkle.ts';
-import type { BatchRows, ExistingAttestation, LoggedRecord, LogStore, StoredCheckpoint, UniqueKey } from './store.ts';
-
-/** A transparency log entry as Sigstore bundles carry it (protobuf-specs JSON form). */
-export interface TlogEntryJson {
-  logIndex: string;
-  logId: { keyId: string };
-  kindVersion: { kind: string; version: string };
-  integratedTime: string;
-  inclusionPromise: { signedEntryTimestamp: string };
-  inclusionProof: InclusionProofJson;
-  canonicalizedBody: string;
-}
-
-export interface InclusionProofJson {
-  logIndex: string;
-  rootHash: string;
-  treeSize: string;
-  hashes: string[];
-  checkpoint: { envelope: string };
-}
-
-export interface AppendItem {
-  /** The canonicalized entry body (the leaf data). */
-  body: Uint8Array;
-  kind: { kind: string; version: string };
-  attestationId: string;
-  /**
-   * The attestation's (signer, statement) pair, unique among attestations. With it, an item
-   * that repeats a stored attestation (or an earlier item of its batch) is not logged: its
-   * append rejects with a `DuplicateAttestationError`.
-   */
-  unique?: UniqueKey;
-  /** The attestation this entry logs, given its log entry; written in the batch's transaction. */
-  record(entry: TlogEntryJson): LoggedRecord;
-}
-
-/**
- * The appended item repeats an attestation that is stored (committed) by the time this is
- * thrown: same id, or same signer and statement. Nothing was logged for it.
- */
-export class DuplicateAttestationError extends Error {
-  readonly attestationId: string;
-  constructor(attestationId: string) {
-    super(`the attestation is already stored as ${attestationId}`);
-    this.name = 'DuplicateAttestationError';
-    this.attestationId = attestationId;
-  }
-}
-
-/** The log head this process last committed: enough to append without reading the tree. */
-interface Head {
-  size: number;
-  frontier: Map<string, Uint8Array>;
-}
+import type { BatchStats, LogStats } from './stats.ts';
+import type { LogStore, LogTransaction, StoredCheckpoint } from './store.ts';
 
 export interface LogIdentity {
   /** The checkpoint signer name and origin prefix: the issuer URL's host. */
@@ -112,12 +68,14 @@ interface Pending {
 export class TransparencyLog {
   readonly identity: LogIdentity;
   readonly #store: LogStore;
-  readonly #privateKey: KeyObject;
+  readonly #signer: LogSigner;
   readonly #now: () => Date;
   readonly #maxBatch: number;
   #queue: Pending[] = [];
   #running = false;
   #head: Head | undefined;
+  #stats: LogStats | undefined;
+
   constructor(opts: {
     store: LogStore;
     privateKey: KeyObject;
@@ -128,18 +86,31 @@ export class TransparencyLog {
     maxBatch?: number;
   }) {
     this.#store = opts.store;
-    this.#privateKey = opts.privateKey;
     this.identity = logIdentity({ issuer: opts.issuer, publicKey: opts.publicKey, treeId: opts.treeId });
+    const { keyName, origin, logId } = this.identity;
+    this.#signer = { keyName, origin, logId, privateKey: opts.privateKey };
     this.#now = opts.now ?? (() => new Date());
     this.#maxBatch = opts.maxBatch ?? 256;
   }
 
+  /** Report where each batch's time goes to `stats` (the profiler's hook) until the returned stop. */
+  observe(stats: LogStats): () => void {
+    this.#stats = stats;
+    return () => {
+      if (this.#stats === stats) this.#stats = undefined;
+    };
+  }
+
   /** Append one entry; resolves with its entry, SET and inclusion proof once committed. */
   append(item: AppendItem): Promise<TlogEntryJson> {
-    return new Promise((resolve, reject) => {
+    const appended = new Promise<TlogEntryJson>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
       if (!this.#running) void this.#drain();
     });
+    const stats = this.#stats;
+    if (!stats) return appended;
+    const t0 = performance.now();
+    return appended.finally(() => stats.append(performance.now() - t0));
   }
 
   async #drain(): Promise<void> {
@@ -212,7 +183,9 @@ export class TransparencyLog {
    * way: lock, read the tree size and the stored duplicates, build, write. `issued` is called
    * once the batch's database work has been started.
    */
-  async #commit(all: AppendItem[], issued: () => void): Promise<Outcome[]> {
+  async #commit(batch: AppendItem[], issued: () => void): Promise<Outcome[]> {
+    const stats: BatchStats | undefined = this.#stats && { items: batch.length, records: 0, recordMs: 0 };
+    const all = stats ? batch.map((item) => timedRecord(item, stats)) : batch;
     try {
       const cached = this.#head;
       if (cached) {
@@ -224,6 +197,7 @@ export class TransparencyLog {
         );
         if (!Array.isArray(built)) {
           let outcome: Awaited<ReturnType<LogStore['appendAt']>>;
+          const t0 = performance.now();
           try {
             const flight = this.#store.appendAt(built.rows);
             issued();
@@ -233,6 +207,7 @@ export class TransparencyLog {
             this.#head = undefined;
             throw err;
           }
+          if (stats) stats.flight = { ms: performance.now() - t0, outcome };
           if (outcome === 'written') {
             this.#head = built.head;
             for (const [i, at] of items.entries()) outcomes[at] = built.entries[i]!;
@@ -242,119 +217,66 @@ export class TransparencyLog {
       }
       this.#head = undefined;
       issued();
-      return await this.#commitLocked(all);
+      return await this.#commitLocked(all, stats);
     } finally {
       issued();
+      if (stats) this.#stats?.batch(stats);
     }
   }
 
-  async #commitLocked(all: AppendItem[]): Promise<Outcome[]> {
+  async #commitLocked(all: AppendItem[], stats: BatchStats | undefined): Promise<Outcome[]> {
     const lookup = {
       ids: all.map((it) => it.attestationId),
       unique: all.flatMap((it) => (it.unique ? [it.unique] : [])),
     };
     let head: Head | undefined;
-    const outcomes = await this.#store.batch(lookup, async (tx, start) => {
-      const { items, outcomes } = dedupe(all, start.existing);
-      const oldSize = start.treeSize;
-      const frontier = nodeMap(await tx.nodes(frontierIds(oldSize)));
-      if (items.length === 0) {
-        head = { size: oldSize, frontier };
+    const t0 = performance.now();
+    const locked = stats && { ms: 0, openMs: 0, nodeReadMs: 0, writeMs: 0, commitMs: 0 };
+    let inside = Number.NaN;
+    const outcomes = await this.#store.batch(lookup, async (transaction, start) => {
+      if (locked) locked.openMs = performance.now() - t0;
+      const tx = locked ? timedTransaction(transaction, locked) : transaction;
+      try {
+        const { items, outcomes } = dedupe(all, start.existing);
+        const oldSize = start.treeSize;
+        const frontier = nodeMap(await tx.nodes(frontierIds(oldSize)));
+        if (items.length === 0) {
+          head = { size: oldSize, frontier };
+          return outcomes;
+        }
+        const logged = items.map((i) => all[i]!);
+        let built = this.#build(logged, oldSize, frontier);
+        // Proof nodes neither in the frontier nor new (none in practice): read them, build again.
+        if (Array.isArray(built))
+          built = this.#build(logged, oldSize, new Map([...frontier, ...nodeMap(await tx.nodes(built))]));
+        if (Array.isArray(built)) throw new Error('log: proof nodes missing from storage');
+        if (!(await tx.write(built.rows))) throw new Error('log: the tree size moved while the log lock was held');
+        head = built.head;
+        for (const [i, at] of items.entries()) outcomes[at] = built.entries[i]!;
         return outcomes;
+      } finally {
+        inside = performance.now();
       }
-      const logged = items.map((i) => all[i]!);
-      let built = this.#build(logged, oldSize, frontier);
-      // Proof nodes neither in the frontier nor new (none in practice): read them, build again.
-      if (Array.isArray(built))
-        built = this.#build(logged, oldSize, new Map([...frontier, ...nodeMap(await tx.nodes(built))]));
-      if (Array.isArray(built)) throw new Error('log: proof nodes missing from storage');
-      if (!(await tx.write(built.rows))) throw new Error('log: the tree size moved while the log lock was held');
-      head = built.head;
-      const entries = built.entries;
-      for (const [i, at] of items.entries()) outcomes[at] = entries[i]!;
-      return outcomes;
     });
+    if (stats && locked) {
+      locked.ms = performance.now() - t0;
+      locked.commitMs = performance.now() - inside;
+      stats.locked = locked;
+    }
     this.#head = head;
     return outcomes as Outcome[];
   }
 
-  /**
-   * Build a batch on top of the tree of size `oldSize` whose frontier (and any older proof
-   * nodes) `known` holds: the new nodes, the signed checkpoint, each entry with its SET and
-   * inclusion proof, and the rows to write. When a proof needs nodes `known` lacks, returns
-   * their ids instead.
-   */
-  #build(
-    items: AppendItem[],
-    oldSize: number,
-    known: ReadonlyMap<string, Uint8Array>,
-  ): { entries: TlogEntryJson[]; rows: BatchRows; head: Head } | NodeId[] {
-    const leaves = items.map((it) => leafHash(it.body));
-    const { nodes, root, size } = appendNodes(oldSize, known, leaves);
-    // Proof nodes: the new ones are in memory, older ones are in `known`.
-    const all = new Map<string, Uint8Array>(known);
-    for (const n of nodes) all.set(nodeKey(n), n.hash);
-    const plans = items.map((_, i) => inclusionPlan(oldSize + i, size));
-    const missing = nodesFor(plans.flat()).filter((id) => !all.has(nodeKey(id)));
-    if (missing.length > 0) return missing;
-
+  #build(items: AppendItem[], oldSize: number, known: ReadonlyMap<string, Uint8Array>): BuiltBatch | NodeId[] {
     const integratedTime = Math.floor(this.#now().getTime() / 1000);
-    const note = signCheckpoint(checkpointBody({ origin: this.identity.origin, size, rootHash: root }), {
-      name: this.identity.keyName,
-      privateKey: this.#privateKey,
-    });
-    const keyId = b64(this.identity.logId);
-    const rootB64 = b64(root);
-    const entries = items.map((item, i): TlogEntryJson => {
-      const logIndex = String(oldSize + i);
-      const set = inclusionPromise(
-        { body: item.body, integratedTime, logId: this.identity.logId, logIndex: oldSize + i },
-        this.#privateKey,
-      );
-      return {
-        logIndex,
-        logId: { keyId },
-        kindVersion: item.kind,
-        integratedTime: String(integratedTime),
-        inclusionPromise: { signedEntryTimestamp: b64(set) },
-        inclusionProof: {
-          logIndex,
-          rootHash: rootB64,
-          treeSize: String(size),
-          hashes: hashRanges(plans[i]!, all).map(b64),
-          checkpoint: { envelope: note },
-        },
-        canonicalizedBody: b64(item.body),
-      };
-    });
-    const rows: BatchRows = {
-      oldSize,
-      records: items.map((item, i) => item.record(entries[i]!)),
-      entries: items.map((item, i) => ({
-        logIndex: oldSize + i,
-        body: item.body,
-        leafHash: leaves[i]!,
-        integratedTime,
-        kind: item.kind.kind,
-        attestationId: item.attestationId,
-      })),
-      nodes: nodes as HashedNode[],
-      checkpoint: { treeSize: size, rootHash: root, note },
-    };
-    const frontier = new Map<string, Uint8Array>();
-    for (const id of frontierIds(size)) frontier.set(nodeKey(id), all.get(nodeKey(id))!);
-    return { entries, rows, head: { size, frontier } };
+    return buildBatch(this.#signer, items, oldSize, known, integratedTime);
   }
 
   /** The latest signed checkpoint (an empty tree's when nothing was logged yet). */
   async checkpoint(): Promise<StoredCheckpoint> {
     const latest = await this.#store.latestCheckpoint();
     if (latest) return latest;
-    const note = signCheckpoint(checkpointBody({ origin: this.identity.origin, size: 0, rootHash: EMPTY_ROOT }), {
-      name: this.identity.keyName,
-      privateKey: this.#privateKey,
-    });
-    return { treeSize: 0, rootHash: EMPTY_ROOT, note };
+    return { treeSize: 0, rootHash: EMPTY_ROOT, note: checkpointNote(this.#signer, 0, EMPTY_ROOT) };
   }
 
   /** An entry with its SET (re-signed over the stored fields) and a proof against the latest checkpoint. */
@@ -365,28 +287,11 @@ export class TransparencyLog {
   async entryWithAttestation(logIndex: number): Promise<{ entry: TlogEntryJson; attestationId: string } | undefined> {
     const stored = await this.#store.entry(logIndex);
     if (!stored) return undefined;
-    const cp = await this.checkpoint();
-    const plan = inclusionPlan(logIndex, cp.treeSize);
-    const nodes = nodeMap(await this.#store.nodes(nodesFor(plan)));
-    const set = inclusionPromise(
-      { body: stored.body, integratedTime: stored.integratedTime, logId: this.identity.logId, logIndex },
-      this.#privateKey,
-    );
-    const entry: TlogEntryJson = {
-      logIndex: String(logIndex),
-      logId: { keyId: b64(this.identity.logId) },
-      kindVersion: { kind: stored.kind, version: '0.0.1' },
-      integratedTime: String(stored.integratedTime),
-      inclusionPromise: { signedEntryTimestamp: b64(set) },
-      inclusionProof: {
-        logIndex: String(logIndex),
-        rootHash: b64(cp.rootHash),
-        treeSize: String(cp.treeSize),
-        hashes: hashRanges(plan, nodes).map(b64),
-        checkpoint: { envelope: cp.note },
-      },
-      canonicalizedBody: b64(stored.body),
-    };
+    const checkpoint = await this.checkpoint();
+    const plan = inclusionPlan(logIndex, checkpoint.treeSize);
+    const hashes = hashRanges(plan, nodeMap(await this.#store.nodes(nodesFor(plan))));
+    const kind = { kind: stored.kind, version: '0.0.1' };
+    const entry = entryJson(this.#signer, { ...stored, kind }, { checkpoint, hashes });
     return { entry, attestationId: stored.attestationId };
   }
 
@@ -399,7 +304,7 @@ export class TransparencyLog {
     if (!a || !b) return undefined;
     const plan = consistencyPlan(from, to);
     const nodes = nodeMap(await this.#store.nodes(nodesFor(plan)));
-    return { hashes: hashRanges(plan, nodes).map(b64), from: a, to: b };
+    return { hashes: hashRanges(plan, nodes).map(toBase64), from: a, to: b };
   }
 
   /** Inclusion proof hashes for (index, size) at any stored size. */
@@ -409,41 +314,45 @@ export class TransparencyLog {
   }
 }
 
-type Outcome = TlogEntryJson | DuplicateAttestationError;
-
 function settle(p: Pending, outcome: Outcome): void {
   if (outcome instanceof DuplicateAttestationError) p.reject(outcome);
   else p.resolve(outcome);
 }
 
-/**
- * Split a batch into the items to log (their positions) and the duplicates: an item whose id or (signer,
- * statement) is stored already, or was taken by an earlier item of the batch. A duplicate's
- * outcome is settled only after the batch commits, so the attestation it names is stored by
- * then.
- */
-function dedupe(
-  all: AppendItem[],
-  existing: ExistingAttestation[],
-): { items: number[]; outcomes: Array<TlogEntryJson | DuplicateAttestationError | undefined> } {
-  const outcomes: Array<TlogEntryJson | DuplicateAttestationError | undefined> = new Array(all.length);
-  const byId = new Map<string, string>();
-  const byKey = new Map<string, string>();
-  const keyOf = (u: UniqueKey) => `${u.signerSubject}\n${u.statementSha256}`;
-  for (const e of existing) {
-    byId.set(e.id, e.id);
-    byKey.set(keyOf(e), e.id);
-  }
-  const items: number[] = [];
-  all.forEach((it, i) => {
-    const taken = byId.get(it.attestationId) ?? (it.unique ? byKey.get(keyOf(it.unique)) : undefined);
-    if (taken !== undefined) {
-      outcomes[i] = new DuplicateAttestationError(taken);
-      return;
-    }
-    byId.set(it.attestationId, it.attestationId);
-    if (it.unique) byKey.set(keyOf(it.unique), it.attestationId);
-    items.push(i);
-  });
-  return { items, outcomes };
+/** The item with its `record` callback timed into `stats`. */
+function timedRecord(item: AppendItem, stats: BatchStats): AppendItem {
+  return {
+    ...item,
+    record(entry) {
+      const t0 = performance.now();
+      try {
+        return item.record(entry);
+      } finally {
+        stats.records++;
+        stats.recordMs += performance.now() - t0;
+      }
+    },
+  };
+}
+
+/** The transaction with its node reads and write timed into `locked`. */
+function timedTransaction(tx: LogTransaction, locked: NonNullable<BatchStats['locked']>): LogTransaction {
+  return {
+    async nodes(ids) {
+      const t0 = performance.now();
+      try {
+        return await tx.nodes(ids);
+      } finally {
+        locked.nodeReadMs += performance.now() - t0;
+      }
+    },
+    async write(rows) {
+      const t0 = performance.now();
+      try {
+        return await tx.write(rows);
+      } finally {
+        locked.writeMs += performance.now() - t0;
+      }
+    },
+  };
 }

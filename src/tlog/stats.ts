@@ -1,0 +1,28 @@
+// Where the log's time goes, for the profiler (bench/profile.ts): TransparencyLog.observe()
+// reports every batch and every append here, and nothing is measured when no one observes.
+
+export interface BatchStats {
+  /** Items handed to the batch (duplicates included). */
+  items: number;
+  /** Item `record` callbacks run (more than the items logged when a batch was built twice). */
+  records: number;
+  recordMs: number;
+  /** The one-round-trip append on the cached head, when tried: its time and outcome. */
+  flight?: { ms: number; outcome: 'written' | 'moved' | 'conflict' };
+  /** The long way, when taken: the whole transaction and its parts. */
+  locked?: {
+    ms: number;
+    /** BEGIN, the lock, the tree size and the duplicate lookup. */
+    openMs: number;
+    nodeReadMs: number;
+    writeMs: number;
+    /** From the end of the batch's work to the end of the transaction. */
+    commitMs: number;
+  };
+}
+
+export interface LogStats {
+  batch(stats: BatchStats): void;
+  /** One append, from the call to its entry. */
+  append(ms: number): void;
+}
