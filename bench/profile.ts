@@ -15,7 +15,7 @@ import { DSSEBundleBuilder, type Witness } from '@sigstore/sign';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { INTOTO_PAYLOAD_TYPE, StatementV1 } from '../src/intoto/statement.ts';
-import { issueLeafSync } from '../src/signing/ca.ts';
+import { issueLeafSync } from '../src/signing/leaf.ts';
 import { caSigner } from '../src/signing/signer.ts';
 import { prepareEntry } from '../src/signing/witness.ts';
 import { attestations } from '../src/storage/schema.ts';
@@ -405,7 +405,7 @@ const WRITE_JSON = 'writeStatement (the batch as JSON)';
 const INCLUSIVE: Array<[name: string, fn: string, file: string]> = [
   ['AttestService.sign (synchronous parts)', 'sign', 'src/services/attest.ts'],
   ['signWithEphemeralKey (key + leaf + DSSE sig)', 'signWithEphemeralKey', 'src/signing/signer.ts'],
-  ['issueLeafSync (leaf certificate)', 'issueLeafSync', 'src/signing/ca.ts'],
+  ['issueLeafSync (leaf certificate)', 'issueLeafSync', 'src/signing/leaf.ts'],
   ['witness testify (entry body, bundle JSON)', 'testify', 'src/signing/witness.ts'],
   ['item `record` callback (row building)', 'record', 'src/signing/witness.ts'],
   ['TransparencyLog #commit (sync parts)', '#commit', 'src/tlog/log.ts'],

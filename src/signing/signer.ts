@@ -11,8 +11,8 @@
 import type { KeyObject } from 'node:crypto';
 import { createPublicKey, sign as cryptoSign, generateKeyPairSync } from 'node:crypto';
 import type { Signature, Signer } from '@sigstore/sign';
-import type { CaMaterial, LeafExtensions } from './ca.ts';
-import { issueLeafSync } from './ca.ts';
+import type { CaMaterial } from './ca.ts';
+import { issueLeafSync, type LeafExtensions } from './leaf.ts';
 
 export interface CaSignerOptions {
   /** The caller's identity (URI SAN of every leaf). */

@@ -12,7 +12,7 @@ import 'reflect-metadata';
 import type { KeyObject } from 'node:crypto';
 import { createHash, createPublicKey } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { pemCertificatesToDer } from './ca.ts';
+import { pemCertificatesToDer } from './der.ts';
 
 export const TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 

@@ -15,7 +15,7 @@ import type { AppendItem, TlogEntryJson } from '../tlog/batch.ts';
 import { dsseEntryBody } from '../tlog/entry.ts';
 import type { LoggedRecord, UniqueKey } from '../tlog/store.ts';
 import { jcs, sha256hex } from '../util/encoding.ts';
-import { pemCertificatesToDer } from './ca.ts';
+import { pemCertificatesToDer } from './der.ts';
 
 type SignedContent = Parameters<Witness['testify']>[0];
 

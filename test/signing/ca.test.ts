@@ -4,21 +4,19 @@ import * as x509 from '@peculiar/x509';
 import { X509Certificate as CoreX509Certificate } from '@sigstore/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CaMaterial } from '../../src/signing/ca.ts';
+import { generateCa, loadCa } from '../../src/signing/ca.ts';
+import { pemCertificatesToDer, subjectKeyIdentifier } from '../../src/signing/der.ts';
 import {
-  generateCa,
   issueLeaf,
   issueLeafSync,
   LEAF_VALIDITY_MS,
-  loadCa,
   OID_FULCIO_BUILD_SIGNER_URI,
   OID_FULCIO_ISSUER_V1,
   OID_FULCIO_ISSUER_V2,
   OID_FULCIO_SOURCE_REPOSITORY_DIGEST,
   OID_FULCIO_SOURCE_REPOSITORY_REF,
   OID_FULCIO_SOURCE_REPOSITORY_URI,
-  pemCertificatesToDer,
-  subjectKeyIdentifier,
-} from '../../src/signing/ca.ts';
+} from '../../src/signing/leaf.ts';
 
 const hex = (b: ArrayBuffer | Uint8Array): string =>
   Buffer.from(b instanceof Uint8Array ? b : new Uint8Array(b)).toString('hex');
