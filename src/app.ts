@@ -5,11 +5,12 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { requestId } from 'hono/request-id';
 import type { Deps } from './deps.ts';
 import { accessLog, bodyLimit } from './http/middleware.ts';
-import { notFound, onError } from './http/problem.ts';
+import { problemHandlers } from './http/problem.ts';
 import { attestationRoutes } from './http/routes/attestations.ts';
 import { auditRoutes } from './http/routes/audit.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { logRoutes } from './http/routes/log.ts';
+import { problemRoutes } from './http/routes/problems.ts';
 import { promotionRoutes } from './http/routes/promotion.ts';
 import { rebuildRoutes } from './http/routes/rebuilds.ts';
 import { tokenRoutes } from './http/routes/tokens.ts';
@@ -24,6 +25,7 @@ export function createApp(deps: Deps): OpenAPIHono {
 
   for (const routes of [
     healthRoutes(deps),
+    problemRoutes(),
     tokenRoutes(deps),
     logRoutes(deps),
     attestationRoutes(deps),
@@ -44,7 +46,8 @@ export function createApp(deps: Deps): OpenAPIHono {
     servers: [{ url: deps.config.issuer }],
   });
 
-  app.notFound(notFound);
-  app.onError(onError(deps.logger));
+  const problems = problemHandlers(deps.logger, deps.config.issuer);
+  app.notFound(problems.notFound);
+  app.onError(problems.onError);
   return app;
 }

@@ -1,6 +1,8 @@
 // Shared OpenAPI pieces: the router factory with our validation hook, and common schemas.
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { AppError, fieldErrors, messageOf } from '../errors.ts';
+import type { Context, TypedResponse } from 'hono';
+import type { JSONParsed } from 'hono/utils/types';
+import { AppError, ERROR_CODES, fieldErrors, messageOf } from '../errors.ts';
 import { normalizeDigest } from '../intoto/statement.ts';
 import { ENVIRONMENT_NAME } from '../policy/environments.ts';
 
@@ -22,11 +24,11 @@ export function router(): OpenAPIHono {
 
 export const ProblemSchema = z
   .object({
-    type: z.string(),
+    type: z.string().openapi({ description: 'the page explaining `code`: <issuer>/problems/<code>' }),
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    code: z.string(),
+    code: z.enum(ERROR_CODES).openapi({ description: 'the closed set of error codes; see `type`' }),
     requestId: z.string().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
@@ -66,3 +68,12 @@ export const EnvironmentName = z
   .string()
   .regex(ENVIRONMENT_NAME, 'an environment name: [a-z0-9-]+')
   .openapi({ type: 'string', example: 'staging' });
+
+/**
+ * `body` as indented JSON under its own JSON media type (evidence packs, the trusted root: files
+ * people save and read). Typed as the JSON response the route declares; only the text differs.
+ */
+export function indentedJson<T>(c: Context, body: T, mediaType: string): TypedResponse<JSONParsed<T>, 200, 'json'> {
+  const res = c.body(JSON.stringify(body, null, 2), 200, { 'content-type': mediaType });
+  return res as unknown as TypedResponse<JSONParsed<T>, 200, 'json'>;
+}

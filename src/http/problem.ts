@@ -7,11 +7,12 @@ import { AppError, toProblem } from '../errors.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-export function problemResponse(c: Context, err: AppError): Response {
+function problemResponse(c: Context, err: AppError, issuer: string): Response {
   const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
   if (err.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer realm="waybill"';
   // c.body keeps headers already set on the context (X-Request-Id).
-  return c.body(JSON.stringify(toProblem(err, c.get('requestId'))), err.status as 400, headers);
+  const problem = toProblem(err, { issuer, requestId: c.get('requestId') });
+  return c.body(JSON.stringify(problem), err.status as 400, headers);
 }
 
 /** Turn anything thrown into an AppError; unknown errors become INTERNAL. */
@@ -29,15 +30,17 @@ export function toAppError(err: unknown): AppError {
   return new AppError('INTERNAL', 'internal error', { cause: err });
 }
 
-export function onError(logger: Logger): ErrorHandler {
-  return (err, c) => {
-    const appErr = toAppError(err);
-    if (appErr.code === 'INTERNAL') {
-      logger.error({ err, requestId: c.get('requestId') }, 'unhandled error');
-    }
-    return problemResponse(c, appErr);
+/** The app's error and not-found handlers; problem `type`s point at `<issuer>/problems/<code>`. */
+export function problemHandlers(logger: Logger, issuer: string): { onError: ErrorHandler; notFound: NotFoundHandler } {
+  return {
+    onError(err, c) {
+      const appErr = toAppError(err);
+      if (appErr.code === 'INTERNAL') logger.error({ err, requestId: c.get('requestId') }, 'unhandled error');
+      return problemResponse(c, appErr, issuer);
+    },
+    notFound(c) {
+      const path = new URL(c.req.url).pathname;
+      return problemResponse(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${path}`), issuer);
+    },
   };
 }
-
-export const notFound: NotFoundHandler = (c) =>
-  problemResponse(c, new AppError('NOT_FOUND', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));

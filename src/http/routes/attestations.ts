@@ -4,28 +4,13 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Deps } from '../../deps.ts';
 import { AppError, type FieldError } from '../../errors.ts';
-import type { AttestationRecord } from '../../services/attest.ts';
+import type { AttestationRecord as StoredRecord } from '../../services/attest.ts';
 import { callerOf, requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
 import { bearerSecurity, DigestParam, EnvironmentName, PageQuery, problemResponses, router, z } from '../openapi.ts';
+import { Artifact, AttestationRecord } from '../schemas.ts';
 
 const AnyJson = z.unknown().openapi({ type: 'object' });
-
-export const AttestationRecordSchema = z
-  .object({
-    id: z.string(),
-    predicateType: z.string(),
-    subjects: z.array(z.object({ name: z.string().nullable(), digest: z.string() })),
-    environment: z.string().nullable(),
-    signer: z.object({ subject: z.string(), issuer: z.string() }),
-    origin: z.enum(['signed', 'ingested']),
-    logIndex: z.number().int(),
-    integratedTime: z.number().int(),
-    createdAt: z.string(),
-    statement: AnyJson,
-    bundle: AnyJson,
-  })
-  .openapi('Attestation');
 
 const ProvenanceRequest = z
   .object({
@@ -87,11 +72,11 @@ const ListQuery = PageQuery.extend({
 const created = {
   201: {
     description: 'signed, logged and stored',
-    content: { 'application/json': { schema: AttestationRecordSchema } },
+    content: { 'application/json': { schema: AttestationRecord } },
   },
   200: {
     description: 'the same request was made before: the existing record',
-    content: { 'application/json': { schema: AttestationRecordSchema } },
+    content: { 'application/json': { schema: AttestationRecord } },
   },
 };
 
@@ -116,18 +101,14 @@ function mapFactErrors(err: unknown): never {
   throw err;
 }
 
-function recordJson(r: AttestationRecord) {
-  return { ...r, bundle: r.bundle as unknown };
-}
-
 export function attestationRoutes(
   deps: Pick<Deps, 'tokens' | 'intake' | 'attest' | 'idempotency' | 'ingest' | 'deployments' | 'rebuilds'>,
 ) {
   const app = router();
   const anyRole = requireRole(deps.tokens);
 
-  const respond = (c: Context, outcome: { record: AttestationRecord; status: 200 | 201 }) =>
-    c.json(recordJson(outcome.record), outcome.status, { location: `/v1/attestations/${outcome.record.id}` });
+  const respond = (c: Context, outcome: { record: StoredRecord; status: 200 | 201 }) =>
+    c.json(outcome.record, outcome.status, { location: `/v1/attestations/${outcome.record.id}` });
 
   app.openapi(
     createRoute({
@@ -155,7 +136,7 @@ export function attestationRoutes(
             ? deps.intake.provenance({ statement: body.statement }, caller)
             : deps.intake.provenance(body as Parameters<Deps['intake']['provenance']>[0], caller).catch(mapFactErrors),
       );
-      return respond(c, outcome) as never;
+      return respond(c, outcome);
     },
   );
 
@@ -182,7 +163,7 @@ export function attestationRoutes(
         body,
         () => deps.intake.evidence(body, caller),
       );
-      return respond(c, outcome) as never;
+      return respond(c, outcome);
     },
   );
 
@@ -206,7 +187,7 @@ export function attestationRoutes(
       const outcome = await deps.idempotency.run(caller.subject, c.req.header('idempotency-key'), 'bundles', body, () =>
         deps.ingest.ingest(body.bundle, caller, { environment: body.environment ?? null }),
       );
-      return respond(c, outcome) as never;
+      return respond(c, outcome);
     },
   );
 
@@ -219,14 +200,14 @@ export function attestationRoutes(
       middleware: [anyRole] as const,
       request: { params: z.object({ id: z.string().regex(/^[0-9a-f]{64}$/, 'a 64-character hex attestation id') }) },
       responses: {
-        200: { description: 'the record', content: { 'application/json': { schema: AttestationRecordSchema } } },
+        200: { description: 'the record', content: { 'application/json': { schema: AttestationRecord } } },
         ...problemResponses(400, 401, 404),
       },
     }),
     async (c) => {
       const record = await deps.attest.get(c.req.valid('param').id);
       if (!record) throw new AppError('NOT_FOUND', 'no attestation with that id');
-      return c.json(recordJson(record), 200) as never;
+      return c.json(record, 200);
     },
   );
 
@@ -243,7 +224,7 @@ export function attestationRoutes(
           description: 'a page',
           content: {
             'application/json': {
-              schema: z.object({ items: z.array(AttestationRecordSchema), nextCursor: z.string().nullable() }),
+              schema: z.object({ items: z.array(AttestationRecord), nextCursor: z.string().nullable() }),
             },
           },
         },
@@ -252,7 +233,7 @@ export function attestationRoutes(
     }),
     async (c) => {
       const page = await deps.intake.list(c.req.valid('query'));
-      return c.json({ items: page.items.map(recordJson), nextCursor: page.nextCursor }, 200) as never;
+      return c.json({ items: page.items, nextCursor: page.nextCursor }, 200);
     },
   );
 
@@ -269,21 +250,7 @@ export function attestationRoutes(
           description: 'the artifact',
           content: {
             'application/json': {
-              schema: z
-                .object({
-                  digest: z.string(),
-                  names: z.array(z.string()),
-                  attestations: z.array(AttestationRecordSchema),
-                  verdicts: z.array(z.unknown()),
-                  deployments: z.array(z.unknown()),
-                  rebuildOf: z
-                    .array(z.unknown())
-                    .openapi({ description: 'older digests built from the same subject name and source' }),
-                  rebuilds: z
-                    .array(z.unknown())
-                    .openapi({ description: 'newer digests built from the same subject name and source' }),
-                })
-                .openapi('Artifact'),
+              schema: Artifact,
             },
           },
         },
@@ -298,10 +265,7 @@ export function attestationRoutes(
         deps.deployments.historyOf(digest),
         deps.rebuilds.relations(digest),
       ]);
-      return c.json(
-        { ...artifact, attestations: artifact.attestations.map(recordJson), ...history, ...relations },
-        200,
-      ) as never;
+      return c.json({ ...artifact, ...history, ...relations }, 200);
     },
   );
   return app;

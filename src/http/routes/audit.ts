@@ -3,19 +3,14 @@ import { createRoute } from '@hono/zod-openapi';
 import { EVIDENCE_PACK_MEDIA_TYPE } from '../../audit/pack.ts';
 import type { Deps } from '../../deps.ts';
 import { requireRole } from '../auth.ts';
-import { bearerSecurity, DigestParam, EnvironmentName, problemResponses, router, z } from '../openapi.ts';
+import { bearerSecurity, DigestParam, EnvironmentName, indentedJson, problemResponses, router, z } from '../openapi.ts';
+import { DriftReport, EvidencePack } from '../schemas.ts';
 
-const Digest = DigestParam;
-const pack = {
-  description: 'an evidence pack',
-  content: { [EVIDENCE_PACK_MEDIA_TYPE]: { schema: z.unknown().openapi({ type: 'object' }) } },
-};
+const pack = { description: 'an evidence pack', content: { [EVIDENCE_PACK_MEDIA_TYPE]: { schema: EvidencePack } } };
 
 export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit' | 'drift'>) {
   const app = router();
   const auditor = requireRole(deps.tokens, 'auditor');
-  const send = (body: unknown) =>
-    new Response(JSON.stringify(body, null, 2), { status: 200, headers: { 'content-type': EVIDENCE_PACK_MEDIA_TYPE } });
 
   app.openapi(
     createRoute({
@@ -27,7 +22,7 @@ export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit' | 'drift'>) {
       request: { params: z.object({ name: EnvironmentName }) },
       responses: { 200: pack, ...problemResponses(400, 401, 403, 404) },
     }),
-    async (c) => send(await deps.audit.environmentPack(c.req.valid('param').name)) as never,
+    async (c) => indentedJson(c, await deps.audit.environmentPack(c.req.valid('param').name), EVIDENCE_PACK_MEDIA_TYPE),
   );
 
   app.openapi(
@@ -37,10 +32,10 @@ export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit' | 'drift'>) {
       summary: 'Evidence pack for a digest: its whole chain',
       security: bearerSecurity,
       middleware: [auditor] as const,
-      request: { params: z.object({ digest: Digest }) },
+      request: { params: z.object({ digest: DigestParam }) },
       responses: { 200: pack, ...problemResponses(400, 401, 403, 404) },
     }),
-    async (c) => send(await deps.audit.artifactPack(c.req.valid('param').digest)) as never,
+    async (c) => indentedJson(c, await deps.audit.artifactPack(c.req.valid('param').digest), EVIDENCE_PACK_MEDIA_TYPE),
   );
   app.openapi(
     createRoute({
@@ -53,12 +48,12 @@ export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit' | 'drift'>) {
       responses: {
         200: {
           description: 'the report',
-          content: { 'application/json': { schema: z.unknown().openapi({ type: 'object' }) } },
+          content: { 'application/json': { schema: DriftReport } },
         },
         ...problemResponses(401, 403),
       },
     }),
-    async (c) => c.json(await deps.drift.report(), 200) as never,
+    async (c) => c.json(await deps.drift.report(), 200),
   );
   return app;
 }

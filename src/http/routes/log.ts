@@ -3,7 +3,11 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import { TRUSTED_ROOT_MEDIA_TYPE } from '../../signing/trusted-root.ts';
-import { problemResponses, router, z } from '../openapi.ts';
+import { indentedJson, problemResponses, router, z } from '../openapi.ts';
+
+const TrustedRoot = z
+  .unknown()
+  .openapi({ type: 'object', description: 'a Sigstore TrustedRoot (protobuf-specs JSON)' });
 
 const Index = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -50,10 +54,10 @@ export function logRoutes(deps: Pick<Deps, 'log' | 'trustedRoot'>) {
       path: '/v1/trust/root',
       summary: 'The Sigstore TrustedRoot: every CA and log key waybill signs with',
       responses: {
-        200: { description: 'trusted root', content: { [TRUSTED_ROOT_MEDIA_TYPE]: { schema: z.unknown() } } },
+        200: { description: 'trusted root', content: { [TRUSTED_ROOT_MEDIA_TYPE]: { schema: TrustedRoot } } },
       },
     }),
-    (c) => c.body(JSON.stringify(deps.trustedRoot, null, 2), 200, { 'content-type': TRUSTED_ROOT_MEDIA_TYPE }) as never,
+    (c) => indentedJson(c, deps.trustedRoot, TRUSTED_ROOT_MEDIA_TYPE),
   );
 
   app.openapi(

@@ -6,42 +6,7 @@ import { AppError } from '../../errors.ts';
 import { callerOf, requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
 import { bearerSecurity, DigestParam, EnvironmentName, problemResponses, router, z } from '../openapi.ts';
-
-const Digest = DigestParam;
-
-const RuleResult = z.object({
-  name: z.string(),
-  satisfied: z.boolean(),
-  evidence: z.array(z.string()),
-  reason: z.string().optional(),
-});
-const Verdict = z
-  .object({
-    id: z.string(),
-    digest: z.string(),
-    environment: z.string(),
-    decision: z.enum(['allow', 'deny']),
-    rules: z.array(RuleResult),
-    reasons: z.array(z.string()),
-    policy: z.object({ uri: z.string(), digest: z.object({ sha256: z.string() }) }).nullable(),
-    createdAt: z.string(),
-    expiresAt: z.string().nullable(),
-    attestationId: z.string().nullable(),
-    bundle: z.unknown().openapi({ type: 'object' }),
-  })
-  .openapi('Verdict');
-const Deployment = z
-  .object({
-    id: z.string(),
-    digest: z.string(),
-    environment: z.string(),
-    verdictId: z.string(),
-    attestationId: z.string(),
-    deployer: z.string(),
-    createdAt: z.string(),
-    bundle: z.unknown().optional().openapi({ type: 'object' }),
-  })
-  .openapi('Deployment');
+import { Deployment, EnvironmentDetail, EnvironmentSummary, Verdict } from '../schemas.ts';
 
 export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deployments' | 'environments'>) {
   const app = router();
@@ -58,7 +23,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deploy
       request: {
         body: {
           content: {
-            'application/json': { schema: z.object({ digest: Digest, environment: EnvironmentName }).strict() },
+            'application/json': { schema: z.object({ digest: DigestParam, environment: EnvironmentName }).strict() },
           },
           required: true,
         },
@@ -70,7 +35,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deploy
     }),
     async (c) => {
       const { digest, environment } = c.req.valid('json');
-      return c.json(await deps.verdicts.decide(digest, environment, callerOf(c)), 200) as never;
+      return c.json(await deps.verdicts.decide(digest, environment, callerOf(c)), 200);
     },
   );
 
@@ -90,7 +55,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deploy
     async (c) => {
       const v = await deps.verdicts.get(c.req.valid('param').id);
       if (!v) throw new AppError('NOT_FOUND', 'no such verdict');
-      return c.json(v, 200) as never;
+      return c.json(v, 200);
     },
   );
 
@@ -106,7 +71,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deploy
           content: {
             'application/json': {
               schema: z
-                .object({ digest: Digest, environment: EnvironmentName, verdictId: z.string().min(1).max(64) })
+                .object({ digest: DigestParam, environment: EnvironmentName, verdictId: z.string().min(1).max(64) })
                 .strict(),
             },
           },
@@ -118,7 +83,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deploy
         ...problemResponses(400, 401, 403, 404, 409, 413, 415),
       },
     }),
-    async (c) => c.json(await deps.deployments.deploy(c.req.valid('json'), callerOf(c)), 201) as never,
+    async (c) => c.json(await deps.deployments.deploy(c.req.valid('json'), callerOf(c)), 201),
   );
 
   app.openapi(
@@ -131,12 +96,12 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deploy
       responses: {
         200: {
           description: 'environments',
-          content: { 'application/json': { schema: z.object({ items: z.array(z.unknown()) }) } },
+          content: { 'application/json': { schema: z.object({ items: z.array(EnvironmentSummary) }) } },
         },
         ...problemResponses(401),
       },
     }),
-    async (c) => c.json({ items: await deps.environments.list() }, 200) as never,
+    async (c) => c.json({ items: await deps.environments.list() }, 200),
   );
 
   app.openapi(
@@ -148,11 +113,11 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deploy
       middleware: [anyRole] as const,
       request: { params: z.object({ name: EnvironmentName }) },
       responses: {
-        200: { description: 'environment', content: { 'application/json': { schema: z.unknown() } } },
+        200: { description: 'environment', content: { 'application/json': { schema: EnvironmentDetail } } },
         ...problemResponses(400, 401, 404),
       },
     }),
-    async (c) => c.json(await deps.environments.get(c.req.valid('param').name), 200) as never,
+    async (c) => c.json(await deps.environments.get(c.req.valid('param').name), 200),
   );
   return app;
 }

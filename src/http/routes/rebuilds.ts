@@ -5,10 +5,13 @@ import { DURATION_PATTERN } from '../../util/duration.ts';
 import { callerOf, requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
 import { bearerSecurity, DigestParam, EnvironmentName, problemResponses, router, z } from '../openapi.ts';
+import { ProvenanceDiff, RebuildException, RebuildReport } from '../schemas.ts';
 
-const Digest = DigestParam;
-const Json = z.unknown().openapi({ type: 'object' });
-const ok = (description: string) => ({ description, content: { 'application/json': { schema: Json } } });
+const ok = <T extends z.ZodType>(description: string, schema: T) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const ExceptionList = z.object({ items: z.array(RebuildException) });
 
 export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
   const app = router();
@@ -21,12 +24,12 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
       summary: 'What changed between the provenance of two digests, sorted by kind, with a one-line summary',
       security: bearerSecurity,
       middleware: [anyRole] as const,
-      request: { params: z.object({ digest: Digest, other: Digest }) },
-      responses: { 200: ok('the diff'), ...problemResponses(400, 401, 404) },
+      request: { params: z.object({ digest: DigestParam, other: DigestParam }) },
+      responses: { 200: ok('the diff', ProvenanceDiff), ...problemResponses(400, 401, 404) },
     }),
     async (c) => {
       const { digest, other } = c.req.valid('param');
-      return c.json(await deps.rebuilds.diff(digest, other), 200) as never;
+      return c.json(await deps.rebuilds.diff(digest, other), 200);
     },
   );
 
@@ -43,8 +46,8 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
             'application/json': {
               schema: z
                 .object({
-                  original: Digest,
-                  rebuild: Digest,
+                  original: DigestParam,
+                  rebuild: DigestParam,
                   environment: EnvironmentName,
                   reason: z
                     .string()
@@ -60,9 +63,9 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
           required: true,
         },
       },
-      responses: { 201: ok('pending'), ...problemResponses(400, 401, 403, 404, 409, 415, 422) },
+      responses: { 201: ok('pending', RebuildException), ...problemResponses(400, 401, 403, 404, 409, 415, 422) },
     }),
-    async (c) => c.json(await deps.rebuilds.request(c.req.valid('json'), callerOf(c)), 201) as never,
+    async (c) => c.json(await deps.rebuilds.request(c.req.valid('json'), callerOf(c)), 201),
   );
 
   app.openapi(
@@ -73,9 +76,12 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
       security: bearerSecurity,
       middleware: [requireRole(deps.tokens, 'approver')] as const,
       request: { params: z.object({ id: z.string().max(64) }) },
-      responses: { 200: ok('the exception after this approval'), ...problemResponses(401, 403, 404, 409) },
+      responses: {
+        200: ok('the exception after this approval', RebuildException),
+        ...problemResponses(401, 403, 404, 409),
+      },
     }),
-    async (c) => c.json(await deps.rebuilds.approve(c.req.valid('param').id, callerOf(c)), 200) as never,
+    async (c) => c.json(await deps.rebuilds.approve(c.req.valid('param').id, callerOf(c)), 200),
   );
 
   app.openapi(
@@ -86,9 +92,9 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
       security: bearerSecurity,
       middleware: [anyRole] as const,
       request: { query: z.object({ status: z.enum(['pending', 'approved', 'rejected', 'expired']).optional() }) },
-      responses: { 200: ok('exceptions'), ...problemResponses(400, 401) },
+      responses: { 200: ok('exceptions', ExceptionList), ...problemResponses(400, 401) },
     }),
-    async (c) => c.json({ items: await deps.rebuilds.list(c.req.valid('query').status) }, 200) as never,
+    async (c) => c.json({ items: await deps.rebuilds.list(c.req.valid('query').status) }, 200),
   );
 
   app.openapi(
@@ -99,9 +105,9 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
       security: bearerSecurity,
       middleware: [anyRole] as const,
       request: { params: z.object({ id: z.string().max(64) }) },
-      responses: { 200: ok('the exception'), ...problemResponses(401, 404) },
+      responses: { 200: ok('the exception', RebuildException), ...problemResponses(401, 404) },
     }),
-    async (c) => c.json(await deps.rebuilds.get(c.req.valid('param').id), 200) as never,
+    async (c) => c.json(await deps.rebuilds.get(c.req.valid('param').id), 200),
   );
 
   app.openapi(
@@ -111,9 +117,9 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
       summary: 'Every rebuild seen, what changed, and whether and how it was promoted',
       security: bearerSecurity,
       middleware: [requireRole(deps.tokens, 'auditor')] as const,
-      responses: { 200: ok('the report'), ...problemResponses(401, 403) },
+      responses: { 200: ok('the report', RebuildReport), ...problemResponses(401, 403) },
     }),
-    async (c) => c.json(await deps.rebuilds.report(), 200) as never,
+    async (c) => c.json(await deps.rebuilds.report(), 200),
   );
   return app;
 }
