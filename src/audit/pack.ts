@@ -5,14 +5,17 @@
 
 export const EVIDENCE_PACK_MEDIA_TYPE = 'application/vnd.waybill.evidence+json;version=0.1';
 
-export type PackRole =
-  | 'provenance'
-  | 'test-result'
-  | 'verdict'
-  | 'deployment'
-  | 'rebuild-exception'
-  | 'original-provenance'
-  | 'other';
+/** What an attestation is in a pack's chain. */
+export const PACK_ROLES = [
+  'provenance',
+  'test-result',
+  'verdict',
+  'deployment',
+  'rebuild-exception',
+  'original-provenance',
+  'other',
+] as const;
+export type PackRole = (typeof PACK_ROLES)[number];
 
 export interface PackAttestation {
   /** Hex SHA-256 of the DSSE envelope JSON (waybill's attestation id). */

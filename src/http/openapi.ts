@@ -1,6 +1,6 @@
 // Shared OpenAPI pieces: the router factory with our validation hook, and common schemas.
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Context, TypedResponse } from 'hono';
+import type { Context, MiddlewareHandler, TypedResponse } from 'hono';
 import type { JSONParsed } from 'hono/utils/types';
 import { AppError, ERROR_CODES, fieldErrors, messageOf } from '../errors.ts';
 import { normalizeDigest } from '../intoto/statement.ts';
@@ -42,7 +42,26 @@ export const problemResponses = (...statuses: number[]) =>
     ]),
   );
 
-export const bearerSecurity = [{ bearer: [] as string[] }];
+const bearerSecurity = [{ bearer: [] as string[] }];
+
+/** A route behind a bearer token: its OpenAPI security and the middleware that enforces it. */
+export const behind = (...middleware: MiddlewareHandler[]) => ({ security: bearerSecurity, middleware });
+
+/** A JSON request body, required. */
+export const jsonBody = <S extends z.ZodType>(schema: S) => ({
+  content: { 'application/json': { schema } },
+  required: true,
+});
+
+/** A JSON response. */
+export const jsonResponse = <S extends z.ZodType>(description: string, schema: S) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+/** One page of a list: the items and the cursor of the next page (null on the last). */
+export const pageOf = <S extends z.ZodType>(item: S) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 
 export const PageQuery = z.object({
   cursor: z.string().max(200).optional(),

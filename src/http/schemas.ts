@@ -1,6 +1,6 @@
 // Response schemas: what the API answers, as /openapi.json publishes it. Route handlers are
 // type-checked against these (the services' views must fit them); responses are not re-parsed.
-import { EVIDENCE_PACK_MEDIA_TYPE } from '../audit/pack.ts';
+import { EVIDENCE_PACK_MEDIA_TYPE, PACK_ROLES } from '../audit/pack.ts';
 import { REBUILD_REQUIREMENTS } from '../policy/types.ts';
 import { z } from './openapi.ts';
 
@@ -228,15 +228,7 @@ export const EvidencePack = z
     attestations: z.array(
       z.object({
         id: z.string(),
-        role: z.enum([
-          'provenance',
-          'test-result',
-          'verdict',
-          'deployment',
-          'rebuild-exception',
-          'original-provenance',
-          'other',
-        ]),
+        role: z.enum(PACK_ROLES),
         predicateType: z.string(),
         environment: z.string().nullable(),
         signer: z.object({ subject: z.string(), issuer: z.string() }),

@@ -107,15 +107,20 @@ export function deploymentStatement(d: {
   };
 }
 
-/** An approved rebuild exception: about both digests, the rebuild first. */
-export function exceptionStatement(x: {
-  issuer: string;
+/** What a rebuild exception asks for, as its request, its predicate and its views say it. */
+export interface ExceptionRequest {
   original: string;
   rebuild: string;
   environment: string;
   reason: string;
   ticket: string | null;
   requestedBy: string;
+}
+
+/** An approved rebuild exception: about both digests, the rebuild first. */
+export function exceptionStatement(x: {
+  issuer: string;
+  request: ExceptionRequest;
   approvers: readonly string[];
   diffSummary: string;
   checklist: ReadonlyArray<{ item: string; ok: boolean; detail: string }>;
@@ -125,16 +130,11 @@ export function exceptionStatement(x: {
 }): Statement {
   return {
     _type: STATEMENT_V1,
-    subject: [x.rebuild, x.original].map((digest) => artifactSubject(x.issuer, digest)),
+    subject: [x.request.rebuild, x.request.original].map((digest) => artifactSubject(x.issuer, digest)),
     predicateType: REBUILD_EXCEPTION_V1,
     predicate: {
-      original: x.original,
-      rebuild: x.rebuild,
-      environment: x.environment,
-      environmentUri: waybillUris(x.issuer).environment(x.environment),
-      reason: x.reason,
-      ticket: x.ticket,
-      requestedBy: x.requestedBy,
+      ...x.request,
+      environmentUri: waybillUris(x.issuer).environment(x.request.environment),
       approvers: [...x.approvers],
       diffSummary: x.diffSummary,
       checklist: x.checklist.map((c) => ({ ...c })),

@@ -53,52 +53,45 @@ function hasDigest(d: NormalizedDependency): boolean {
   return Object.keys(d.digest).length > 0;
 }
 
+/** Pinned when nothing is `loose`; otherwise the loose ones are named. */
+function pinning(
+  item: ChecklistItem,
+  count: number,
+  loose: readonly string[],
+  say: { one: string; all: (n: number) => string; loose: (k: number, n: number) => string },
+): ChecklistResult {
+  if (loose.length === 0) return { item, ok: true, detail: count === 1 ? say.one : say.all(count) };
+  return { item, ok: false, detail: `${say.loose(loose.length, count)}: ${list(loose)}` };
+}
+
 function pinnedDependencies(deps: readonly NormalizedDependency[]): ChecklistResult {
   const item = 'pinned-dependencies';
   // Fail closed: a provenance that records nothing cannot show that anything was pinned.
   if (deps.length === 0)
     return { item, ok: false, detail: 'the rebuild provenance records no dependencies, so pinning cannot be shown' };
-  const unpinned = deps.filter((d) => !hasDigest(d));
-  if (unpinned.length === 0) {
-    return {
-      item,
-      ok: true,
-      detail:
-        deps.length === 1
-          ? 'the one recorded dependency is pinned by digest'
-          : `all ${deps.length} recorded dependencies are pinned by digest`,
-    };
-  }
-  const verb = unpinned.length === 1 ? 'has' : 'have';
-  return {
-    item,
-    ok: false,
-    detail: `${unpinned.length} of ${deps.length} recorded ${deps.length === 1 ? 'dependency' : 'dependencies'} ${verb} no digest: ${list(unpinned.map(describe))}`,
-  };
+  return pinning(item, deps.length, deps.filter((d) => !hasDigest(d)).map(describe), {
+    one: 'the one recorded dependency is pinned by digest',
+    all: (n) => `all ${n} recorded dependencies are pinned by digest`,
+    loose: (k, n) =>
+      `${k} of ${n} recorded ${n === 1 ? 'dependency' : 'dependencies'} ${k === 1 ? 'has' : 'have'} no digest`,
+  });
 }
 
 function pinnedBaseImages(images: readonly NormalizedDependency[]): ChecklistResult {
   const item = 'pinned-base-images';
   if (images.length === 0) return { item, ok: true, detail: 'the rebuild provenance records no base images' };
   const tagOnly = images.filter((d) => !hasDigest(d) && !d.identity.image?.digest);
-  if (tagOnly.length === 0) {
-    return {
-      item,
-      ok: true,
-      detail:
-        images.length === 1
-          ? 'the one base image is pinned by digest'
-          : `all ${images.length} base images are pinned by digest`,
-    };
-  }
-  const verb = tagOnly.length === 1 ? 'is' : 'are';
-  return {
+  return pinning(
     item,
-    ok: false,
-    detail: `${tagOnly.length} of ${images.length} base ${images.length === 1 ? 'image' : 'images'} ${verb} referenced by tag only: ${list(
-      tagOnly.map((d) => `${displayImage(d.identity.image!)} (${d.path})`),
-    )}`,
-  };
+    images.length,
+    tagOnly.map((d) => `${displayImage(d.identity.image!)} (${d.path})`),
+    {
+      one: 'the one base image is pinned by digest',
+      all: (n) => `all ${n} base images are pinned by digest`,
+      loose: (k, n) =>
+        `${k} of ${n} base ${n === 1 ? 'image' : 'images'} ${k === 1 ? 'is' : 'are'} referenced by tag only`,
+    },
+  );
 }
 
 function sameBuilder(diff: ProvenanceDiff, newer: ReturnType<typeof normalizeProvenance>): ChecklistResult {

@@ -42,15 +42,4 @@ export {
   sourceKey,
   sourceRepository,
 } from './source.ts';
-export type {
-  BuilderChange,
-  Change,
-  ChangeKind,
-  DepChange,
-  DescriptorField,
-  ImageChange,
-  MetadataChange,
-  ParameterChange,
-  ProvenanceDiff,
-  RebuildKind,
-} from './types.ts';
+export type * from './types.ts';

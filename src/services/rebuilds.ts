@@ -3,7 +3,7 @@
 // under an approved, signed exception whose checklist holds.
 import { AppError } from '../errors.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
-import { exceptionStatement, waybillUris } from '../intoto/waybill.ts';
+import { type ExceptionRequest, exceptionStatement, waybillUris } from '../intoto/waybill.ts';
 import type { PolicySet, RebuildRequirement } from '../policy/types.ts';
 import {
   buildInputs,
@@ -33,14 +33,8 @@ export interface Relation {
   firstSeen: string;
 }
 
-export interface ExceptionView {
+export interface ExceptionView extends ExceptionRequest {
   id: string;
-  original: string;
-  rebuild: string;
-  environment: string;
-  reason: string;
-  ticket: string | null;
-  requestedBy: string;
   status: 'pending' | 'approved' | 'rejected' | 'expired';
   approvers: string[];
   minApprovals: number;
@@ -199,12 +193,7 @@ export class RebuildService {
     const checklist = await this.#checklist(row, approvers, d.diff);
     const statement = exceptionStatement({
       issuer: this.#issuer,
-      original: row.original,
-      rebuild: row.rebuild,
-      environment: row.environment,
-      reason: row.reason,
-      ticket: row.ticket,
-      requestedBy: row.requestedBy,
+      request: requestOf(row),
       approvers,
       diffSummary: d.diff.summary,
       checklist,
@@ -313,12 +302,7 @@ export class RebuildService {
     const expired = row.status !== 'rejected' && row.expiresAt !== null && row.expiresAt.getTime() <= now.getTime();
     return {
       id: row.id,
-      original: row.original,
-      rebuild: row.rebuild,
-      environment: row.environment,
-      reason: row.reason,
-      ticket: row.ticket,
-      requestedBy: row.requestedBy,
+      ...requestOf(row),
       status: expired ? 'expired' : row.status,
       approvers,
       minApprovals: this.#policies.policies.get(row.environment)?.rebuilds.minApprovals ?? 0,
@@ -329,4 +313,8 @@ export class RebuildService {
       checklist,
     };
   }
+}
+
+function requestOf({ original, rebuild, environment, reason, ticket, requestedBy }: ExceptionRow): ExceptionRequest {
+  return { original, rebuild, environment, reason, ticket, requestedBy };
 }

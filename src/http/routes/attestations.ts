@@ -4,10 +4,23 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Deps } from '../../deps.ts';
 import { AppError, type FieldError } from '../../errors.ts';
-import type { AttestationRecord as StoredRecord } from '../../services/attest.ts';
+import type { BuildFacts } from '../../intoto/waybill.ts';
+import type { Signed } from '../../services/attest.ts';
+import type { Caller, Role } from '../../services/tokens.ts';
 import { callerOf, requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
-import { bearerSecurity, DigestParam, EnvironmentName, PageQuery, problemResponses, router, z } from '../openapi.ts';
+import {
+  behind,
+  DigestParam,
+  EnvironmentName,
+  jsonBody,
+  jsonResponse,
+  PageQuery,
+  pageOf,
+  problemResponses,
+  router,
+  z,
+} from '../openapi.ts';
 import { Artifact, AttestationRecord } from '../schemas.ts';
 
 const AnyJson = z.unknown().openapi({ type: 'object' });
@@ -107,87 +120,73 @@ export function attestationRoutes(
   const app = router();
   const anyRole = requireRole(deps.tokens);
 
-  const respond = (c: Context, outcome: { record: StoredRecord; status: 200 | 201 }) =>
-    c.json(outcome.record, outcome.status, { location: `/v1/attestations/${outcome.record.id}` });
-
-  app.openapi(
+  /** A POST that signs (or ingests) once per Idempotency-Key and answers with the stored record. */
+  const signingRoute = <S extends z.ZodType>(route: {
+    path: string;
+    summary: string;
+    schema: S;
+    roles: Role[];
+    /** Problems beyond the ones every signing route can answer. */
+    also?: number[];
+  }) =>
     createRoute({
       method: 'post',
+      path: route.path,
+      summary: route.summary,
+      ...behind(requireRole(deps.tokens, ...route.roles), requireJson),
+      request: { headers: idempotencyHeader, body: jsonBody(route.schema) },
+      responses: { ...created, ...problemResponses(400, 401, 403, 409, 413, 415, ...(route.also ?? [])) },
+    });
+  const answer = async (c: Context, name: string, body: unknown, work: (caller: Caller) => Promise<Signed>) => {
+    const caller = callerOf(c);
+    const key = c.req.header('idempotency-key');
+    const { record, status } = await deps.idempotency.run(caller.subject, key, name, body, () => work(caller));
+    return c.json(record, status, { location: `/v1/attestations/${record.id}` });
+  };
+
+  app.openapi(
+    signingRoute({
       path: '/v1/provenance',
       summary: 'Sign SLSA v1 provenance for build outputs',
-      security: bearerSecurity,
-      middleware: [requireRole(deps.tokens, 'builder'), requireJson] as const,
-      request: {
-        headers: idempotencyHeader,
-        body: { content: { 'application/json': { schema: ProvenanceRequest } }, required: true },
-      },
-      responses: { ...created, ...problemResponses(400, 401, 403, 409, 413, 415) },
+      schema: ProvenanceRequest,
+      roles: ['builder'],
     }),
-    async (c) => {
+    (c) => {
       const body = c.req.valid('json');
-      const caller = callerOf(c);
-      const outcome = await deps.idempotency.run(
-        caller.subject,
-        c.req.header('idempotency-key'),
-        'provenance',
-        body,
-        () =>
-          body.statement !== undefined
-            ? deps.intake.provenance({ statement: body.statement }, caller)
-            : deps.intake.provenance(body as Parameters<Deps['intake']['provenance']>[0], caller).catch(mapFactErrors),
+      return answer(c, 'provenance', body, (caller) =>
+        body.statement !== undefined
+          ? deps.intake.provenance({ statement: body.statement }, caller)
+          : deps.intake.provenance(body as BuildFacts, caller).catch(mapFactErrors),
       );
-      return respond(c, outcome);
     },
   );
 
   app.openapi(
-    createRoute({
-      method: 'post',
+    signingRoute({
       path: '/v1/attestations',
       summary: 'Sign a test result or other allowed evidence for an environment',
-      security: bearerSecurity,
-      middleware: [requireRole(deps.tokens, 'tester', 'builder'), requireJson] as const,
-      request: {
-        headers: idempotencyHeader,
-        body: { content: { 'application/json': { schema: EvidenceRequest } }, required: true },
-      },
-      responses: { ...created, ...problemResponses(400, 401, 403, 409, 413, 415) },
+      schema: EvidenceRequest,
+      roles: ['tester', 'builder'],
     }),
-    async (c) => {
+    (c) => {
       const body = c.req.valid('json');
-      const caller = callerOf(c);
-      const outcome = await deps.idempotency.run(
-        caller.subject,
-        c.req.header('idempotency-key'),
-        'attestations',
-        body,
-        () => deps.intake.evidence(body, caller),
-      );
-      return respond(c, outcome);
+      return answer(c, 'attestations', body, (caller) => deps.intake.evidence(body, caller));
     },
   );
 
   app.openapi(
-    createRoute({
-      method: 'post',
+    signingRoute({
       path: '/v1/bundles',
       summary: 'Ingest a Sigstore bundle signed elsewhere (verified against the configured external trust)',
-      security: bearerSecurity,
-      middleware: [requireRole(deps.tokens, 'tester', 'builder'), requireJson] as const,
-      request: {
-        headers: idempotencyHeader,
-        body: { content: { 'application/json': { schema: BundleRequest } }, required: true },
-      },
-      responses: { ...created, ...problemResponses(400, 401, 403, 409, 413, 415, 422) },
+      schema: BundleRequest,
+      roles: ['tester', 'builder'],
+      also: [422],
     }),
-    async (c) => {
+    (c) => {
       const body = c.req.valid('json');
-      const caller = callerOf(c);
       if (body.environment !== undefined) deps.intake.checkEnvironment(body.environment);
-      const outcome = await deps.idempotency.run(caller.subject, c.req.header('idempotency-key'), 'bundles', body, () =>
-        deps.ingest.ingest(body.bundle, caller, { environment: body.environment ?? null }),
-      );
-      return respond(c, outcome);
+      const environment = body.environment ?? null;
+      return answer(c, 'bundles', body, (caller) => deps.ingest.ingest(body.bundle, caller, { environment }));
     },
   );
 
@@ -196,11 +195,10 @@ export function attestationRoutes(
       method: 'get',
       path: '/v1/attestations/{id}',
       summary: 'An attestation record and its bundle',
-      security: bearerSecurity,
-      middleware: [anyRole] as const,
+      ...behind(anyRole),
       request: { params: z.object({ id: z.string().regex(/^[0-9a-f]{64}$/, 'a 64-character hex attestation id') }) },
       responses: {
-        200: { description: 'the record', content: { 'application/json': { schema: AttestationRecord } } },
+        200: jsonResponse('the record', AttestationRecord),
         ...problemResponses(400, 401, 404),
       },
     }),
@@ -216,18 +214,10 @@ export function attestationRoutes(
       method: 'get',
       path: '/v1/attestations',
       summary: 'Attestations, newest first, filtered by digest, predicate type, environment',
-      security: bearerSecurity,
-      middleware: [anyRole] as const,
+      ...behind(anyRole),
       request: { query: ListQuery },
       responses: {
-        200: {
-          description: 'a page',
-          content: {
-            'application/json': {
-              schema: z.object({ items: z.array(AttestationRecord), nextCursor: z.string().nullable() }),
-            },
-          },
-        },
+        200: jsonResponse('a page', pageOf(AttestationRecord)),
         ...problemResponses(400, 401),
       },
     }),
@@ -242,18 +232,10 @@ export function attestationRoutes(
       method: 'get',
       path: '/v1/artifacts/{digest}',
       summary: 'Everything known about an artifact digest (sha256:<hex>)',
-      security: bearerSecurity,
-      middleware: [anyRole] as const,
+      ...behind(anyRole),
       request: { params: z.object({ digest: DigestParam }) },
       responses: {
-        200: {
-          description: 'the artifact',
-          content: {
-            'application/json': {
-              schema: Artifact,
-            },
-          },
-        },
+        200: jsonResponse('the artifact', Artifact),
         ...problemResponses(400, 401, 404),
       },
     }),

@@ -3,22 +3,21 @@ import { createRoute } from '@hono/zod-openapi';
 import { EVIDENCE_PACK_MEDIA_TYPE } from '../../audit/pack.ts';
 import type { Deps } from '../../deps.ts';
 import { requireRole } from '../auth.ts';
-import { bearerSecurity, DigestParam, EnvironmentName, indentedJson, problemResponses, router, z } from '../openapi.ts';
+import { behind, DigestParam, EnvironmentName, indentedJson, problemResponses, router, z } from '../openapi.ts';
 import { DriftReport, EvidencePack } from '../schemas.ts';
 
 const pack = { description: 'an evidence pack', content: { [EVIDENCE_PACK_MEDIA_TYPE]: { schema: EvidencePack } } };
 
 export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit' | 'drift'>) {
   const app = router();
-  const auditor = requireRole(deps.tokens, 'auditor');
+  const forAuditors = behind(requireRole(deps.tokens, 'auditor'));
 
   app.openapi(
     createRoute({
       method: 'get',
       path: '/v1/environments/{name}/evidence',
       summary: 'Evidence pack for what runs in an environment now (verify offline with `waybill audit verify`)',
-      security: bearerSecurity,
-      middleware: [auditor] as const,
+      ...forAuditors,
       request: { params: z.object({ name: EnvironmentName }) },
       responses: { 200: pack, ...problemResponses(400, 401, 403, 404) },
     }),
@@ -30,8 +29,7 @@ export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit' | 'drift'>) {
       method: 'get',
       path: '/v1/artifacts/{digest}/evidence',
       summary: 'Evidence pack for a digest: its whole chain',
-      security: bearerSecurity,
-      middleware: [auditor] as const,
+      ...forAuditors,
       request: { params: z.object({ digest: DigestParam }) },
       responses: { 200: pack, ...problemResponses(400, 401, 403, 404) },
     }),
@@ -43,8 +41,7 @@ export function auditRoutes(deps: Pick<Deps, 'tokens' | 'audit' | 'drift'>) {
       path: '/v1/reports/drift',
       summary:
         'What runs where by the deployment records, and everything that reached an environment without due evidence',
-      security: bearerSecurity,
-      middleware: [auditor] as const,
+      ...forAuditors,
       responses: {
         200: {
           description: 'the report',

@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
-import { problemResponses, router, z } from '../openapi.ts';
+import { jsonResponse, problemResponses, router, z } from '../openapi.ts';
 
 const Status = z.object({ status: z.string() }).openapi('Status');
 
@@ -12,7 +12,7 @@ export function healthRoutes(deps: Pick<Deps, 'database'>) {
       method: 'get',
       path: '/healthz',
       summary: 'Liveness: the process answers',
-      responses: { 200: { description: 'alive', content: { 'application/json': { schema: Status } } } },
+      responses: { 200: jsonResponse('alive', Status) },
     }),
     (c) => c.json({ status: 'ok' }, 200),
   );
@@ -22,7 +22,7 @@ export function healthRoutes(deps: Pick<Deps, 'database'>) {
       path: '/readyz',
       summary: 'Readiness: the database answers and is migrated',
       responses: {
-        200: { description: 'ready', content: { 'application/json': { schema: Status } } },
+        200: jsonResponse('ready', Status),
         ...problemResponses(503),
       },
     }),

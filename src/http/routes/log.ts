@@ -3,7 +3,7 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import { TRUSTED_ROOT_MEDIA_TYPE } from '../../signing/trusted-root.ts';
-import { indentedJson, problemResponses, router, z } from '../openapi.ts';
+import { indentedJson, jsonResponse, problemResponses, router, z } from '../openapi.ts';
 
 const TrustedRoot = z
   .unknown()
@@ -77,7 +77,7 @@ export function logRoutes(deps: Pick<Deps, 'log' | 'trustedRoot'>) {
       summary: 'A log entry with an inclusion proof against the latest checkpoint',
       request: { params: z.object({ index: Index }) },
       responses: {
-        200: { description: 'entry', content: { 'application/json': { schema: LogEntry } } },
+        200: jsonResponse('entry', LogEntry),
         ...problemResponses(400, 404),
       },
     }),
@@ -97,7 +97,7 @@ export function logRoutes(deps: Pick<Deps, 'log' | 'trustedRoot'>) {
       summary: 'RFC 6962 consistency proof between two signed checkpoints',
       request: { query: z.object({ from: Index.min(1), to: Index.min(1) }) },
       responses: {
-        200: { description: 'proof', content: { 'application/json': { schema: Consistency } } },
+        200: jsonResponse('proof', Consistency),
         ...problemResponses(400, 404),
       },
     }),

@@ -5,7 +5,7 @@ import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import { callerOf, requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
-import { bearerSecurity, DigestParam, EnvironmentName, problemResponses, router, z } from '../openapi.ts';
+import { behind, DigestParam, EnvironmentName, jsonResponse, problemResponses, router, z } from '../openapi.ts';
 import { Deployment, EnvironmentDetail, EnvironmentSummary, Verdict } from '../schemas.ts';
 
 export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deployments' | 'environments'>) {
@@ -18,8 +18,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deploy
       method: 'post',
       path: '/v1/verdicts',
       summary: 'May this digest enter this environment? A signed SLSA VSA either way',
-      security: bearerSecurity,
-      middleware: [deployer, requireJson] as const,
+      ...behind(deployer, requireJson),
       request: {
         body: {
           content: {
@@ -29,7 +28,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deploy
         },
       },
       responses: {
-        200: { description: 'the verdict (allow or deny)', content: { 'application/json': { schema: Verdict } } },
+        200: jsonResponse('the verdict (allow or deny)', Verdict),
         ...problemResponses(400, 401, 403, 413, 415),
       },
     }),
@@ -44,11 +43,10 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deploy
       method: 'get',
       path: '/v1/verdicts/{id}',
       summary: 'A verdict with its VSA bundle',
-      security: bearerSecurity,
-      middleware: [anyRole] as const,
+      ...behind(anyRole),
       request: { params: z.object({ id: z.string().max(64) }) },
       responses: {
-        200: { description: 'the verdict', content: { 'application/json': { schema: Verdict } } },
+        200: jsonResponse('the verdict', Verdict),
         ...problemResponses(401, 404),
       },
     }),
@@ -64,8 +62,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deploy
       method: 'post',
       path: '/v1/deployments',
       summary: 'Record a deployment under an unexpired allow verdict (signed)',
-      security: bearerSecurity,
-      middleware: [deployer, requireJson] as const,
+      ...behind(deployer, requireJson),
       request: {
         body: {
           content: {
@@ -79,7 +76,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deploy
         },
       },
       responses: {
-        201: { description: 'recorded', content: { 'application/json': { schema: Deployment } } },
+        201: jsonResponse('recorded', Deployment),
         ...problemResponses(400, 401, 403, 404, 409, 413, 415),
       },
     }),
@@ -91,8 +88,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deploy
       method: 'get',
       path: '/v1/environments',
       summary: 'Environments in promotion order, each with what runs there now',
-      security: bearerSecurity,
-      middleware: [anyRole] as const,
+      ...behind(anyRole),
       responses: {
         200: {
           description: 'environments',
@@ -109,11 +105,10 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deploy
       method: 'get',
       path: '/v1/environments/{name}',
       summary: 'An environment: what runs there, its evidence chain, and its deployment history',
-      security: bearerSecurity,
-      middleware: [anyRole] as const,
+      ...behind(anyRole),
       request: { params: z.object({ name: EnvironmentName }) },
       responses: {
-        200: { description: 'environment', content: { 'application/json': { schema: EnvironmentDetail } } },
+        200: jsonResponse('environment', EnvironmentDetail),
         ...problemResponses(400, 401, 404),
       },
     }),

@@ -4,7 +4,7 @@ import type { Deps } from '../../deps.ts';
 import { DURATION_PATTERN } from '../../util/duration.ts';
 import { callerOf, requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
-import { bearerSecurity, DigestParam, EnvironmentName, problemResponses, router, z } from '../openapi.ts';
+import { behind, DigestParam, EnvironmentName, problemResponses, router, z } from '../openapi.ts';
 import { ProvenanceDiff, RebuildException, RebuildReport } from '../schemas.ts';
 
 const ok = <T extends z.ZodType>(description: string, schema: T) => ({
@@ -22,8 +22,7 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
       method: 'get',
       path: '/v1/artifacts/{digest}/diff/{other}',
       summary: 'What changed between the provenance of two digests, sorted by kind, with a one-line summary',
-      security: bearerSecurity,
-      middleware: [anyRole] as const,
+      ...behind(anyRole),
       request: { params: z.object({ digest: DigestParam, other: DigestParam }) },
       responses: { 200: ok('the diff', ProvenanceDiff), ...problemResponses(400, 401, 404) },
     }),
@@ -38,8 +37,7 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
       method: 'post',
       path: '/v1/rebuild-exceptions',
       summary: "Request an exception letting a rebuild use its original's history in one environment",
-      security: bearerSecurity,
-      middleware: [requireRole(deps.tokens, 'deployer'), requireJson] as const,
+      ...behind(requireRole(deps.tokens, 'deployer'), requireJson),
       request: {
         body: {
           content: {
@@ -73,8 +71,7 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
       method: 'post',
       path: '/v1/rebuild-exceptions/{id}/approvals',
       summary: 'Approve a rebuild exception (not the requester; once per approver); enough approvals sign it',
-      security: bearerSecurity,
-      middleware: [requireRole(deps.tokens, 'approver')] as const,
+      ...behind(requireRole(deps.tokens, 'approver')),
       request: { params: z.object({ id: z.string().max(64) }) },
       responses: {
         200: ok('the exception after this approval', RebuildException),
@@ -89,8 +86,7 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
       method: 'get',
       path: '/v1/rebuild-exceptions',
       summary: 'Rebuild exceptions, newest first',
-      security: bearerSecurity,
-      middleware: [anyRole] as const,
+      ...behind(anyRole),
       request: { query: z.object({ status: z.enum(['pending', 'approved', 'rejected', 'expired']).optional() }) },
       responses: { 200: ok('exceptions', ExceptionList), ...problemResponses(400, 401) },
     }),
@@ -102,8 +98,7 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
       method: 'get',
       path: '/v1/rebuild-exceptions/{id}',
       summary: 'One rebuild exception with its checklist',
-      security: bearerSecurity,
-      middleware: [anyRole] as const,
+      ...behind(anyRole),
       request: { params: z.object({ id: z.string().max(64) }) },
       responses: { 200: ok('the exception', RebuildException), ...problemResponses(401, 404) },
     }),
@@ -115,8 +110,7 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
       method: 'get',
       path: '/v1/reports/rebuilds',
       summary: 'Every rebuild seen, what changed, and whether and how it was promoted',
-      security: bearerSecurity,
-      middleware: [requireRole(deps.tokens, 'auditor')] as const,
+      ...behind(requireRole(deps.tokens, 'auditor')),
       responses: { 200: ok('the report', RebuildReport), ...problemResponses(401, 403) },
     }),
     async (c) => c.json(await deps.rebuilds.report(), 200),

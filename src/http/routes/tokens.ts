@@ -4,7 +4,7 @@ import { ROLES } from '../../services/tokens.ts';
 import { DURATION_PATTERN, parseDuration } from '../../util/duration.ts';
 import { requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
-import { bearerSecurity, PageQuery, problemResponses, router, z } from '../openapi.ts';
+import { behind, jsonBody, jsonResponse, PageQuery, pageOf, problemResponses, router, z } from '../openapi.ts';
 
 const SubjectUri = z
   .string()
@@ -42,11 +42,10 @@ export function tokenRoutes(deps: Pick<Deps, 'tokens'>) {
       method: 'post',
       path: '/v1/tokens',
       summary: 'Mint a caller token (the secret is shown once)',
-      security: bearerSecurity,
-      middleware: [admin, requireJson] as const,
-      request: { body: { content: { 'application/json': { schema: CreateToken } }, required: true } },
+      ...behind(admin, requireJson),
+      request: { body: jsonBody(CreateToken) },
       responses: {
-        201: { description: 'created', content: { 'application/json': { schema: CreatedToken } } },
+        201: jsonResponse('created', CreatedToken),
         ...problemResponses(400, 401, 403, 413, 415),
       },
     }),
@@ -66,15 +65,12 @@ export function tokenRoutes(deps: Pick<Deps, 'tokens'>) {
       method: 'get',
       path: '/v1/tokens',
       summary: 'List caller tokens (never their secrets)',
-      security: bearerSecurity,
-      middleware: [admin] as const,
+      ...behind(admin),
       request: { query: PageQuery },
       responses: {
         200: {
           description: 'tokens',
-          content: {
-            'application/json': { schema: z.object({ items: z.array(TokenInfo), nextCursor: z.string().nullable() }) },
-          },
+          content: { 'application/json': { schema: pageOf(TokenInfo) } },
         },
         ...problemResponses(400, 401, 403),
       },
@@ -87,8 +83,7 @@ export function tokenRoutes(deps: Pick<Deps, 'tokens'>) {
       method: 'delete',
       path: '/v1/tokens/{id}',
       summary: 'Revoke a caller token',
-      security: bearerSecurity,
-      middleware: [admin] as const,
+      ...behind(admin),
       request: { params: z.object({ id: z.string().min(1).max(64) }) },
       responses: { 204: { description: 'revoked' }, ...problemResponses(401, 403, 404) },
     }),
