@@ -40,7 +40,10 @@ export interface HttpLevelResult {
   /** Connection errors and timeouts (autocannon). */
   errors: number;
   timeouts: number;
-  /** CPU ms per 2xx response: the server process, this process (autocannon), the PostgreSQL processes, the rest of the machine (background). */
+  /**
+   * CPU ms per 2xx response: the server process, this process (autocannon), the PostgreSQL
+   * processes, the rest of the machine (background).
+   */
   serverCpuMsPerReq: number | null;
   loadToolCpuMsPerReq: number;
   postgresCpuMsPerReq: number | null;

@@ -81,15 +81,18 @@ export function renderMarkdown(r: Results): string {
   out.push(
     `Machine: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB RAM, ${m.platform}; Node ${m.node}; ` +
       `PostgreSQL ${m.postgres ?? 'not reachable'}; PGlite ${m.pglite}. ` +
-      `Each concurrency level ran ${r.settings.seconds} s after a ${r.settings.warmupSeconds} s warm-up; whole run ${r.durationSeconds.toFixed(0)} s. ` +
-      `Background load (machine busy while the benchmark slept 1 s): ${fmtPct(m.backgroundBusyBefore)} before, ${fmtPct(m.backgroundBusyAfter)} after. ` +
+      `Each concurrency level ran ${r.settings.seconds} s after a ${r.settings.warmupSeconds} s warm-up; whole run ` +
+      `${r.durationSeconds.toFixed(0)} s. ` +
+      `Background load (machine busy while the benchmark slept 1 s): ${fmtPct(m.backgroundBusyBefore)} before, ` +
+      `${fmtPct(m.backgroundBusyAfter)} after. ` +
       'Numbers on a shared 2-core VM are noisy: compare the ratios.',
   );
   const bg = Math.max(m.backgroundBusyBefore ?? 0, m.backgroundBusyAfter ?? 0);
   if (bg > 0.15) {
     out.push('');
     out.push(
-      `**Warning:** other processes kept the machine ${fmtPct(bg)} busy around this run; its absolute figures are low by an unknown amount.`,
+      `**Warning:** other processes kept the machine ${fmtPct(bg)} busy around this run; its absolute figures are ` +
+        `low by an unknown amount.`,
     );
   }
   out.push('');
@@ -110,7 +113,9 @@ export function renderMarkdown(r: Results): string {
   if (c.signPerSecAtEnd !== null) {
     out.push('');
     out.push(
-      `Raw sign rate re-measured at the end: ${fmtInt(c.signPerSecAtEnd)}/s (${fmtPct(c.signPerSecAtEnd / c.signPerSec - 1).replace(/^(\d)/, '+$1')} vs the start; the start figure is the one ratios use).`,
+      `Raw sign rate re-measured at the end: ${fmtInt(c.signPerSecAtEnd)}/s ` +
+        `(${fmtPct(c.signPerSecAtEnd / c.signPerSec - 1).replace(/^(\d)/, '+$1')} vs the start; the start figure is ` +
+        `the one ratios use).`,
     );
   }
   out.push('');
@@ -152,9 +157,11 @@ export function renderMarkdown(r: Results): string {
   );
   out.push('');
   out.push(
-    '`÷ raw signs/s` = statements/s ÷ raw ECDSA signs/s; `node CPU ms/stmt` = this process per statement (PGlite runs inside it); ' +
+    '`÷ raw signs/s` = statements/s ÷ raw ECDSA signs/s; `node CPU ms/stmt` = this process per statement (PGlite ' +
+      'runs inside it); ' +
       '`PostgreSQL CPU ms/stmt` = the PostgreSQL server processes per statement (from /proc); ' +
-      '`other CPU ms/stmt` = the rest of the machine per statement: other work on the shared machine (with PGlite, also PostgreSQL serving others); ' +
+      '`other CPU ms/stmt` = the rest of the machine per statement: other work on the shared machine (with PGlite, ' +
+      'also PostgreSQL serving others); ' +
       '`machine busy` = all cores.',
   );
   out.push('');
@@ -163,7 +170,8 @@ export function renderMarkdown(r: Results): string {
     `Target: ${st.description}: ${verdict(st)}` +
       (st.measured !== null
         ? ` (${fmtInt(st.measured)}/s = ${fmtPct(st.measured / st.threshold)} of the target; ` +
-          `the target is ${fmtRatio(st.threshold / c.signPerSec)} × the raw sign rate here, measured ${fmtRatio(st.measured / c.signPerSec)}).`
+          `the target is ${fmtRatio(st.threshold / c.signPerSec)} × the raw sign rate here, measured ` +
+          `${fmtRatio(st.measured / c.signPerSec)}).`
         : '.'),
   );
   for (const [backend, problems] of Object.entries(r.signing.sanity)) {
@@ -182,8 +190,10 @@ export function renderMarkdown(r: Results): string {
     const s = p.sequencer;
     out.push('');
     out.push(
-      `Instrumented run, ${s.callers} callers, ${s.seconds} s, with the CPU profiler on: ${fmtInt(s.opsPerSec)} statements/s, ` +
-        `${s.batches} batches of ${s.meanBatchSize.toFixed(1)} statements on average, ${s.fastBatches} of them in one round trip ` +
+      `Instrumented run, ${s.callers} callers, ${s.seconds} s, with the CPU profiler on: ${fmtInt(s.opsPerSec)} ` +
+        `statements/s, ` +
+        `${s.batches} batches of ${s.meanBatchSize.toFixed(1)} statements on average, ${s.fastBatches} of them in ` +
+        `one round trip ` +
         `(\`LogRepo.appendAt\`), ${s.slowBatches} the long way (\`LogRepo.batch\`). Per batch (one at a time):`,
     );
     out.push('');
@@ -225,10 +235,13 @@ export function renderMarkdown(r: Results): string {
     out.push('');
     const ps = s.perStatementMs;
     out.push(
-      `Sequencer ceiling at this batch size: ${fmtInt(s.sequencerCeilingPerSec)} statements/s (batch size ÷ (build + round trip)); ` +
+      `Sequencer ceiling at this batch size: ${fmtInt(s.sequencerCeilingPerSec)} statements/s (batch size ÷ (build + ` +
+        `round trip)); ` +
         'the rest of the cycle the sequencer waits for the event loop or for items. ' +
-        `Mean latency ${fmtMs(ps.signLatency)} ms = ${fmtMs(ps.beforeAppend)} ms before the log (validation, key, leaf, DSSE; ` +
-        `includes waiting for the event loop) + ${fmtMs(ps.logAppend)} ms in the log (queue for the running batch + own batch). ` +
+        `Mean latency ${fmtMs(ps.signLatency)} ms = ${fmtMs(ps.beforeAppend)} ms before the log (validation, key, ` +
+        `leaf, DSSE; ` +
+        `includes waiting for the event loop) + ${fmtMs(ps.logAppend)} ms in the log (queue for the running batch + ` +
+        `own batch). ` +
         `Node used ${s.cpu.processCores.toFixed(2)} cores, the machine was ${fmtPct(s.cpu.machineBusy)} busy.`,
     );
     out.push('');
@@ -236,7 +249,8 @@ export function renderMarkdown(r: Results): string {
   if (p.stages) {
     const sc = p.stages;
     out.push(
-      `CPU cost of each step alone (one thread, no database; per-batch work amortised over ${sc.batchAssumed} statements):`,
+      `CPU cost of each step alone (one thread, no database; per-batch work amortised over ${sc.batchAssumed} ` +
+        `statements):`,
     );
     out.push('');
     out.push(
@@ -258,8 +272,10 @@ export function renderMarkdown(r: Results): string {
     out.push(
       `These steps alone would allow about ${fmtInt(sc.floorCeilingPerSec)} statements/s on one core` +
         (p.sequencer
-          ? `; the instrumented run spent ${fmtMs((p.sequencer.cpu.processCpuMs / p.sequencer.statements) * 1000)} µs of node CPU per statement, ` +
-            `so about ${fmtPct(1 - sc.floorUs / ((p.sequencer.cpu.processCpuMs / p.sequencer.statements) * 1000))} of it is elsewhere (database client, GC, I/O).`
+          ? `; the instrumented run spent ${fmtMs((p.sequencer.cpu.processCpuMs / p.sequencer.statements) * 1000)} ` +
+            `µs of node CPU per statement, ` +
+            `so about ${fmtPct(1 - sc.floorUs / ((p.sequencer.cpu.processCpuMs / p.sequencer.statements) * 1000))} ` +
+            `of it is elsewhere (database client, GC, I/O).`
           : '.'),
     );
     out.push('');
@@ -279,7 +295,8 @@ export function renderMarkdown(r: Results): string {
   if (p.sequencer) {
     const cp = p.sequencer.cpuProfile;
     out.push(
-      `V8 CPU profile of the instrumented run (main thread, ${fmtInt(cp.sampledMs)} ms sampled, ${fmtPct(cp.idleShare)} idle)` +
+      `V8 CPU profile of the instrumented run (main thread, ${fmtInt(cp.sampledMs)} ms sampled, ` +
+        `${fmtPct(cp.idleShare)} idle)` +
         (cp.file ? `; open \`${cp.file}\` in Chrome DevTools for the call tree` : '') +
         ':',
     );
@@ -321,9 +338,12 @@ export function renderMarkdown(r: Results): string {
     out.push('### HTTP: `POST /v1/provenance` requests per second (PostgreSQL)');
     out.push('');
     out.push(
-      `The server (\`node src/cli/bin.ts serve\`, PostgreSQL pool of 10) runs as a child process on a fresh database; autocannon in this process ` +
-        `keeps ${h.levels[0]!.connections} connections busy over loopback for ${r.settings.seconds} s after a ${r.settings.warmupSeconds} s warm-up, ` +
-        'every request distinct build facts (a new subject digest) with a builder token minted through the API, so every request signs, logs and stores. ' +
+      `The server (\`node src/cli/bin.ts serve\`, PostgreSQL pool of 10) runs as a child process on a fresh ` +
+        `database; autocannon in this process ` +
+        `keeps ${h.levels[0]!.connections} connections busy over loopback for ${r.settings.seconds} s after a ` +
+        `${r.settings.warmupSeconds} s warm-up, ` +
+        'every request distinct build facts (a new subject digest) with a builder token minted through the API, so ' +
+        'every request signs, logs and stores. ' +
         'Server, load tool and PostgreSQL share the cores.',
     );
     out.push('');
@@ -394,8 +414,11 @@ export function renderMarkdown(r: Results): string {
     );
     out.push('');
     out.push(
-      '`÷ AttestService` = requests/s ÷ the in-process `AttestService.sign` statements/s at the same number of callers on PostgreSQL in this run (the row above); ' +
-        '`server CPU` = the server process (all its threads); `load tool CPU` = this process (autocannon); `PostgreSQL CPU` = the PostgreSQL processes; `other CPU` = everything else on the machine (background work); ' +
+      '`÷ AttestService` = requests/s ÷ the in-process `AttestService.sign` statements/s at the same number of ' +
+        'callers on PostgreSQL in this run (the row above); ' +
+        '`server CPU` = the server process (all its threads); `load tool CPU` = this process (autocannon); ' +
+        '`PostgreSQL CPU` = the PostgreSQL processes; `other CPU` = everything else on the machine (background ' +
+        'work); ' +
         '`log bytes/req` = what the server wrote to stdout per request (its JSON log).',
     );
     out.push('');
@@ -403,14 +426,16 @@ export function renderMarkdown(r: Results): string {
     out.push(
       `Target: ${t.description}: ${verdict(t)}` +
         (t.measured !== null
-          ? ` (LOG_LEVEL=${t.logLevel}: ${fmtInt(t.measured)} requests/s = ${fmtPct(t.measured / t.threshold)} of the target, p99 ${fmtMs(t.measuredP99Ms ?? Number.NaN)} ms).`
+          ? ` (LOG_LEVEL=${t.logLevel}: ${fmtInt(t.measured)} requests/s = ${fmtPct(t.measured / t.threshold)} of ` +
+            `the target, p99 ${fmtMs(t.measuredP99Ms ?? Number.NaN)} ms).`
           : '.'),
     );
     for (const l of h.levels) {
       out.push(
         l.sanity.length
           ? `Sanity check at LOG_LEVEL=${l.logLevel} FAILED: ${l.sanity.join('; ')}`
-          : `Sanity check at LOG_LEVEL=${l.logLevel}: every 2xx response names its own log index, below the final log size; attestations stored = log size; a returned bundle verifies offline.`,
+          : `Sanity check at LOG_LEVEL=${l.logLevel}: every 2xx response names its own log index, below the final ` +
+              `log size; attestations stored = log size; a returned bundle verifies offline.`,
       );
     }
     out.push('');
@@ -459,7 +484,8 @@ export function renderMarkdown(r: Results): string {
   out.push('');
   for (const b of r.proofs.backends) {
     out.push(
-      `- p50(${fmtInt(b.ratioSizes[1])}) ÷ p50(${fmtInt(b.ratioSizes[0])}) on ${b.backend}: ${fmtRatio(b.p50Ratio)}× (machine ${fmtPct(b.machineBusy)} busy while sampling)`,
+      `- p50(${fmtInt(b.ratioSizes[1])}) ÷ p50(${fmtInt(b.ratioSizes[0])}) on ${b.backend}: ${fmtRatio(b.p50Ratio)}× ` +
+        `(machine ${fmtPct(b.machineBusy)} busy while sampling)`,
     );
   }
   const pt = r.proofs.target;

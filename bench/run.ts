@@ -128,7 +128,8 @@ async function main(): Promise<void> {
     quietSeconds = backgroundBefore !== null && backgroundBefore < QUIET ? quietSeconds + 1 : 0;
   }
   progress(
-    `background load: machine ${backgroundBefore === null ? 'n/a' : `${Math.round(backgroundBefore * 100)}%`} busy while the benchmark was idle`,
+    `background load: machine ${backgroundBefore === null ? 'n/a' : `${Math.round(backgroundBefore * 100)}%`} busy ` +
+      `while the benchmark was idle`,
   );
 
   // 1. Reference figures, measured first.
@@ -172,7 +173,8 @@ async function main(): Promise<void> {
               signed += result.ops;
               lastBundle = b ?? lastBundle;
               progress(
-                `${backend}: ${callers} callers: ${Math.round(result.opsPerSec)} statements/s, p50 ${result.latencyMs.p50.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms`,
+                `${backend}: ${callers} callers: ${Math.round(result.opsPerSec)} statements/s, p50 ` +
+                  `${result.latencyMs.p50.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms`,
               );
             }
           }
@@ -181,7 +183,8 @@ async function main(): Promise<void> {
             profiledOn = backend;
             if (settings.profileSeconds > 0) {
               progress(
-                `${backend}: instrumented run, ${SIGN_TARGET_CALLERS} callers, ${settings.profileSeconds} s, CPU profiler on`,
+                `${backend}: instrumented run, ${SIGN_TARGET_CALLERS} callers, ${settings.profileSeconds} s, CPU ` +
+                  `profiler on`,
               );
               mkdirSync(RESULTS_DIR, { recursive: true });
               const file = path.join(RESULTS_DIR, `profile-${backend}-${SIGN_TARGET_CALLERS}.cpuprofile`);
@@ -241,7 +244,8 @@ async function main(): Promise<void> {
           });
           httpLevels.push(h);
           progress(
-            `http (LOG_LEVEL=${logLevel}): ${Math.round(h.reqPerSec)} req/s, p50 ${h.latencyMs.p50.toFixed(1)} ms, p99 ${h.latencyMs.p99.toFixed(1)} ms, non-2xx ${h.non2xx}`,
+            `http (LOG_LEVEL=${logLevel}): ${Math.round(h.reqPerSec)} req/s, p50 ${h.latencyMs.p50.toFixed(1)} ms, ` +
+              `p99 ${h.latencyMs.p99.toFixed(1)} ms, non-2xx ${h.non2xx}`,
           );
         }
       }
@@ -255,11 +259,13 @@ async function main(): Promise<void> {
         if (sizes.length === 0) continue;
         if (sizes.length < settings.proofSizes.length) {
           notes.push(
-            `PGlite proofs stop at ${sizes[sizes.length - 1]!.toLocaleString('en-US')} entries (BENCH_PGLITE_PROOF_MAX).`,
+            `PGlite proofs stop at ${sizes[sizes.length - 1]!.toLocaleString('en-US')} entries ` +
+              `(BENCH_PGLITE_PROOF_MAX).`,
           );
         }
         progress(
-          `${backend}: populating one log per size (${sizes.map((s) => s.toLocaleString('en-US')).join(', ')} entries) for proofs`,
+          `${backend}: populating one log per size (${sizes.map((s) => s.toLocaleString('en-US')).join(', ')} ` +
+            `entries) for proofs`,
         );
         const result = await proofBench(() => openBenchDatabase(backend, settings.databaseUrl), {
           sizes,
@@ -270,7 +276,8 @@ async function main(): Promise<void> {
         proofBackends.push(result);
         for (const s of result.sizes)
           progress(
-            `${backend}: ${s.size} entries: proof p50 ${s.latencyMs.p50.toFixed(3)} ms, p99 ${s.latencyMs.p99.toFixed(3)} ms`,
+            `${backend}: ${s.size} entries: proof p50 ${s.latencyMs.p50.toFixed(3)} ms, p99 ` +
+              `${s.latencyMs.p99.toFixed(3)} ms`,
           );
       }
     }
@@ -321,7 +328,9 @@ async function main(): Promise<void> {
         levels,
         sanity,
         target: {
-          description: `at least ${SIGN_TARGET.toLocaleString('en-US')} signed+logged statements/s at ${SIGN_TARGET_CALLERS} callers on PostgreSQL`,
+          description:
+            `at least ${SIGN_TARGET.toLocaleString('en-US')} signed+logged statements/s at ` +
+            `${SIGN_TARGET_CALLERS} callers on PostgreSQL`,
           threshold: SIGN_TARGET,
           callers: SIGN_TARGET_CALLERS,
           backend: 'postgres',
@@ -333,7 +342,9 @@ async function main(): Promise<void> {
       http: {
         levels: httpLevels,
         target: {
-          description: `at least ${HTTP_TARGET.toLocaleString('en-US')} POST /v1/provenance requests/s at ${settings.httpConnections} connections on PostgreSQL with p99 under ${HTTP_P99_TARGET_MS} ms`,
+          description:
+            `at least ${HTTP_TARGET.toLocaleString('en-US')} POST /v1/provenance requests/s at ` +
+            `${settings.httpConnections} connections on PostgreSQL with p99 under ${HTTP_P99_TARGET_MS} ms`,
           threshold: HTTP_TARGET,
           p99ThresholdMs: HTTP_P99_TARGET_MS,
           logLevel: httpTarget?.logLevel ?? null,
@@ -349,7 +360,9 @@ async function main(): Promise<void> {
       proofs: {
         backends: proofBackends,
         target: {
-          description: `PostgreSQL proof p50 at ${proofTargetSizes[1].toLocaleString('en-US')} entries within ${PROOF_TARGET_RATIO}× of p50 at ${proofTargetSizes[0].toLocaleString('en-US')}`,
+          description:
+            `PostgreSQL proof p50 at ${proofTargetSizes[1].toLocaleString('en-US')} entries within ` +
+            `${PROOF_TARGET_RATIO}× of p50 at ${proofTargetSizes[0].toLocaleString('en-US')}`,
           threshold: PROOF_TARGET_RATIO,
           backend: 'postgres',
           sizes: proofTargetSizes,
@@ -379,7 +392,8 @@ async function main(): Promise<void> {
     writeFileSync(path.join(RESULTS_DIR, 'latest.md'), markdown);
     process.stdout.write(markdown);
     progress(
-      `done in ${results.durationSeconds.toFixed(0)} s; wrote ${path.relative(process.cwd(), RESULTS_DIR)}/latest.{json,md}`,
+      `done in ${results.durationSeconds.toFixed(0)} s; wrote ` +
+        `${path.relative(process.cwd(), RESULTS_DIR)}/latest.{json,md}`,
     );
     const failedSanity = Object.values(sanity).some((p) => p && p.length > 0);
     const failedProofs = proofBackends.some((b) => b.sizes.some((s) => s.verifyFailures > 0));

@@ -45,19 +45,36 @@ async function fill(url: string, from: number, to: number): Promise<void> {
     for (let start = from; start < to; start += 100_000) {
       const end = Math.min(to, start + 100_000);
       await sql.unsafe(`
-        with s as (select g, md5(g::text) || md5((g % 100000)::text) as digest from generate_series(${start}, ${end - 1}) g)
-        insert into attestations (id, predicate_type, statement, statement_sha256, bundle, signer_subject, signer_issuer, environment, origin, log_index)
+        with s as (
+          select g, md5(g::text) || md5((g % 100000)::text) as digest
+          from generate_series(${start}, ${end - 1}) g
+        )
+        insert into attestations (id, predicate_type, statement, statement_sha256, bundle, signer_subject,
+          signer_issuer, environment, origin, log_index)
         select md5('a' || g::text) || md5('b' || g::text),
-               case when g % 3 = 0 then 'https://in-toto.io/attestation/test-result/v0.1' else 'https://slsa.dev/provenance/v1' end,
-               jsonb_build_object('_type', 'https://in-toto.io/Statement/v1', 'subject', jsonb_build_array(jsonb_build_object('name', 'app-' || (g % 100000), 'digest', jsonb_build_object('sha256', digest))),
-                 'predicateType', 'https://slsa.dev/provenance/v1', 'predicate', jsonb_build_object('buildDefinition', jsonb_build_object('buildType', 'https://example.com/b', 'externalParameters', jsonb_build_object('ref', 'refs/heads/main')), 'runDetails', jsonb_build_object('builder', jsonb_build_object('id', 'https://ci.example.com/b')))),
+               case when g % 3 = 0 then 'https://in-toto.io/attestation/test-result/v0.1'
+                    else 'https://slsa.dev/provenance/v1' end,
+               jsonb_build_object(
+                 '_type', 'https://in-toto.io/Statement/v1',
+                 'subject', jsonb_build_array(
+                   jsonb_build_object('name', 'app-' || (g % 100000), 'digest', jsonb_build_object('sha256', digest))),
+                 'predicateType', 'https://slsa.dev/provenance/v1',
+                 'predicate', jsonb_build_object(
+                   'buildDefinition', jsonb_build_object(
+                     'buildType', 'https://example.com/b',
+                     'externalParameters', jsonb_build_object('ref', 'refs/heads/main')),
+                   'runDetails', jsonb_build_object(
+                     'builder', jsonb_build_object('id', 'https://ci.example.com/b')))),
                md5('s' || g::text) || md5('t' || g::text),
                jsonb_build_object('mediaType', 'filler', 'pad', repeat('x', 3000)),
-               'https://ci.example.com/filler', 'https://waybill.bench', case when g % 3 = 0 then 'staging' else null end, 'signed', 1000000000 + g
+               'https://ci.example.com/filler', 'https://waybill.bench',
+               case when g % 3 = 0 then 'staging' else null end, 'signed', 1000000000 + g
         from s`);
       await sql.unsafe(`
         insert into attestation_subjects (attestation_id, digest, name)
-        select md5('a' || g::text) || md5('b' || g::text), 'sha256:' || md5(g::text) || md5((g % 100000)::text), 'app-' || (g % 100000)
+        select md5('a' || g::text) || md5('b' || g::text),
+               'sha256:' || md5(g::text) || md5((g % 100000)::text),
+               'app-' || (g % 100000)
         from generate_series(${start}, ${end - 1}) g`);
     }
     await sql.unsafe('analyze attestations; analyze attestation_subjects');
@@ -158,7 +175,9 @@ export async function runVerdictBench(log: (s: string) => void = console.log) {
         allow,
       });
       log(
-        `verdicts at ${fmtInt(size)} stored attestations: ${fmtInt(perSec)}/s, p50 ${fmtMs(percentile(latencies, 0.5))} ms, p99 ${fmtMs(percentile(latencies, 0.99))} ms (${allow}/${latencies.length} allow)`,
+        `verdicts at ${fmtInt(size)} stored attestations: ${fmtInt(perSec)}/s, p50 ` +
+          `${fmtMs(percentile(latencies, 0.5))} ms, p99 ${fmtMs(percentile(latencies, 0.99))} ms ` +
+          `(${allow}/${latencies.length} allow)`,
       );
     }
   } finally {
@@ -166,19 +185,25 @@ export async function runVerdictBench(log: (s: string) => void = console.log) {
   }
   const at1m = rows.find((r) => r.stored === 1_000_000);
   const lines = [
-    '### Verdicts (`PromotionService.verdict`: evidence, re-verification, policy, signed+logged VSA, stored verdict), PostgreSQL',
+    '### Verdicts (`PromotionService.verdict`: evidence, re-verification, policy, signed+logged VSA, stored ' +
+      'verdict), PostgreSQL',
     '',
-    `${CALLERS} concurrent callers, ${SECONDS} s per size, staging verdicts over ${TARGET_DIGESTS} digests with real chains; the other rows are SQL-generated filler (see bench/verdicts.ts). Raw ECDSA P-256 signs/s in this run: ${fmtInt(raw)}.`,
+    `${CALLERS} concurrent callers, ${SECONDS} s per size, staging verdicts over ${TARGET_DIGESTS} digests with real ` +
+      `chains; the other rows are SQL-generated filler (see bench/verdicts.ts). Raw ECDSA P-256 signs/s in this run: ` +
+      `${fmtInt(raw)}.`,
     '',
     '| stored attestations | verdicts | verdicts/s | ÷ raw signs/s | p50 ms | p99 ms | allow |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map(
       (r) =>
-        `| ${fmtInt(r.stored)} | ${fmtInt(r.verdicts)} | ${fmtInt(r.perSec)} | ${r.ratio.toFixed(4)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${r.allow} |`,
+        `| ${fmtInt(r.stored)} | ${fmtInt(r.verdicts)} | ${fmtInt(r.perSec)} | ${r.ratio.toFixed(4)} | ` +
+        `${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${r.allow} |`,
     ),
     '',
     at1m
-      ? `Target: p99 under 20 ms and at least 500 verdicts/s at 10^6: **${at1m.p99 < 20 && at1m.perSec >= 500 ? 'met' : 'missed'}** (${fmtInt(at1m.perSec)}/s, p99 ${fmtMs(at1m.p99)} ms).`
+      ? `Target: p99 under 20 ms and at least 500 verdicts/s at 10^6: ` +
+        `**${at1m.p99 < 20 && at1m.perSec >= 500 ? 'met' : 'missed'}** (${fmtInt(at1m.perSec)}/s, p99 ` +
+        `${fmtMs(at1m.p99)} ms).`
       : 'Target at 10^6: not measured in this run.',
   ];
   return { rows, raw, markdown: lines.join('\n') };

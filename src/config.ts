@@ -141,7 +141,8 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     issues.push({
       key: 'WAYBILL_CA_KEY',
       message:
-        'WAYBILL_CA_KEY, WAYBILL_CA_CHAIN and WAYBILL_LOG_KEY go together: give all three or none (none generates development keys)',
+        'WAYBILL_CA_KEY, WAYBILL_CA_CHAIN and WAYBILL_LOG_KEY go together: ' +
+        'give all three or none (none generates development keys)',
     });
   }
   let trustHistory: Config['trustHistory'];

@@ -28,7 +28,8 @@ export const ERRORS = {
     status: 403,
     title: 'Forbidden',
     description:
-      "The token is valid but its roles do not allow this request (for example a tester submitting provenance, or an exception's requester approving it).",
+      'The token is valid but its roles do not allow this request (for example a tester submitting provenance, ' +
+      "or an exception's requester approving it).",
   },
   NOT_FOUND: {
     status: 404,

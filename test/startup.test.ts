@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { runCli, spawnServer } from './helpers/process.ts';
 
 describe('waybill serve on the embedded database', () => {
-  it('starts on an empty directory, bootstraps an admin token, restarts with its data, refuses a second process', async () => {
+  it('starts on an empty directory, bootstraps an admin token, restarts with its data, refuses a second ' +
+    'process', async () => {
     const dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'wb-start-')), 'data');
     const env = { WAYBILL_DATA_DIR: dataDir };
 

@@ -39,40 +39,40 @@ function event(what: string, e: StepEvent): string {
 /** The human summary: one line per step, then what was checked. */
 export function formatReport(report: PackReport): string {
   const lines: string[] = [];
-  lines.push(
-    `pack: ${report.digest ?? '?'}${report.environment ? ` running in ${report.environment}` : ''} (issuer ${report.issuer ?? '?'}, generated ${report.generatedAt ?? '?'})`,
-  );
-  lines.push(
-    `trusted root: ${report.trustedRoot === 'given' ? 'the one given (--trusted-root)' : "the pack's own (no --trusted-root given)"}`,
-  );
-  if (report.checkpoint) {
-    lines.push(
-      `checkpoint: ${report.checkpoint.origin}, size ${report.checkpoint.size}, ${report.checkpoint.verified ? 'signature verified' : 'signature NOT verified'}`,
-    );
+  const running = report.environment ? ` running in ${report.environment}` : '';
+  const origin = `issuer ${report.issuer ?? '?'}, generated ${report.generatedAt ?? '?'}`;
+  lines.push(`pack: ${report.digest ?? '?'}${running} (${origin})`);
+  const root =
+    report.trustedRoot === 'given' ? 'the one given (--trusted-root)' : "the pack's own (no --trusted-root given)";
+  lines.push(`trusted root: ${root}`);
+  const cp = report.checkpoint;
+  if (cp) {
+    const signature = cp.verified ? 'signature verified' : 'signature NOT verified';
+    lines.push(`checkpoint: ${cp.origin}, size ${cp.size}, ${signature}`);
   }
   const width = Math.max(0, ...report.steps.map((s) => s.environment.length));
   for (const s of report.steps) {
     const digest = s.digest && s.digest !== report.digest ? ` [${s.digest}]` : '';
     const exception = s.exception ? `, under rebuild exception ${short(s.exception)}` : '';
-    lines.push(
-      `${s.environment.padEnd(width)}  ${event('deployment', s.deployment)}, ${event('verdict', s.verdict)}${exception}${digest}`,
-    );
+    const events = `${event('deployment', s.deployment)}, ${event('verdict', s.verdict)}`;
+    lines.push(`${s.environment.padEnd(width)}  ${events}${exception}${digest}`);
   }
   for (const b of report.borrowed) {
-    lines.push(
-      `borrowed: ${b.attestations.length} bundle${b.attestations.length === 1 ? '' : 's'} about the original ${b.original}, under rebuild exception ${short(b.exception)}`,
-    );
+    const bundles = `${b.attestations.length} bundle${b.attestations.length === 1 ? '' : 's'}`;
+    lines.push(`borrowed: ${bundles} about the original ${b.original}, under rebuild exception ${short(b.exception)}`);
   }
   const bad = report.attestations.filter((a) => !a.ok).length;
   const external = report.attestations.filter((a) => a.externallySigned).length;
+  const failed = bad ? `, ${bad} FAILED` : '';
+  const outside = external ? ` (${external} signed outside waybill: only waybill's log entry checked)` : '';
   lines.push(
-    `attestations: ${report.attestations.length}, ${report.attestations.length - bad} verified${bad ? `, ${bad} FAILED` : ''}${external ? ` (${external} signed outside waybill: only waybill's log entry checked)` : ''}`,
+    `attestations: ${report.attestations.length}, ${report.attestations.length - bad} verified${failed}${outside}`,
   );
   for (const a of report.attestations.filter((x) => !x.ok)) {
     const n = a.problems.length;
-    lines.push(
-      `  ✗ ${a.role} ${short(a.id)}${a.environment ? ` (${a.environment})` : ''}: ${a.problems[0] ?? ''}${n > 1 ? ` (and ${n - 1} more)` : ''}`,
-    );
+    const where = a.environment ? ` (${a.environment})` : '';
+    const more = n > 1 ? ` (and ${n - 1} more)` : '';
+    lines.push(`  ✗ ${a.role} ${short(a.id)}${where}: ${a.problems[0] ?? ''}${more}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -82,7 +82,8 @@ async function runAuditVerify(file: string, o: { trustedRoot?: string; json?: bo
   const trustedRoot = o.trustedRoot ? await readJson(o.trustedRoot, 'trusted root') : undefined;
   if (!o.trustedRoot) {
     io.err(
-      "warning: no --trusted-root given: the pack's own trusted root is used, which shows the pack is consistent, not that it comes from the waybill you trust\n",
+      "warning: no --trusted-root given: the pack's own trusted root is used, which shows the pack is consistent, " +
+        'not that it comes from the waybill you trust\n',
     );
   }
   const report = await verifyPack(pack, trustedRoot === undefined ? {} : { trustedRoot });

@@ -23,7 +23,8 @@ function dependencyLine(c: DepChange): string {
         ? `${version(c.oldVersion)} ${shortDigest(c.oldDigest)}`
         : c.kind === 'unpinned'
           ? `${version(c.newVersion)} has no digest`
-          : `${version(c.oldVersion)} ${shortDigest(c.oldDigest)} -> ${version(c.newVersion)} ${shortDigest(c.newDigest)}`;
+          : `${version(c.oldVersion)} ${shortDigest(c.oldDigest)} -> ` +
+            `${version(c.newVersion)} ${shortDigest(c.newDigest)}`;
   return `  ${c.kind.padEnd(9)}${c.display}  ${what}`;
 }
 
@@ -37,10 +38,8 @@ function imageLine(c: ImageChange): string {
 
 /** The diff as a terminal reads it: one section per kind, one line per change. */
 export function formatDiff(a: string, b: string, rebuild: boolean, diff: ProvenanceDiff): string {
-  const lines = [
-    `${a} -> ${b}${rebuild ? ' (rebuild: same subject name and source)' : ' (not a rebuild: no shared subject name and source)'}`,
-    `summary: ${diff.summary}`,
-  ];
+  const kind = rebuild ? 'rebuild: same subject name and source' : 'not a rebuild: no shared subject name and source';
+  const lines = [`${a} -> ${b} (${kind})`, `summary: ${diff.summary}`];
   const section = (title: string, items: string[]) =>
     lines.push('', `${title}:${items.length === 0 ? ' same' : ''}`, ...items);
   section('dependencies', diff.dependencies.map(dependencyLine));

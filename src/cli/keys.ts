@@ -29,7 +29,9 @@ export function addKeyCommands(program: Command, io: { out: (s: string) => void 
       for (const [name, data, mode] of files) writeFileSync(path.join(o.out, name), data, { mode });
       io.out(
         `wrote ${files.map((f) => f[0]).join(', ')} to ${o.out}\n` +
-          `run with WAYBILL_CA_KEY_FILE=${path.join(o.out, 'ca-key.pem')} WAYBILL_CA_CHAIN_FILE=${path.join(o.out, 'ca-chain.pem')} WAYBILL_LOG_KEY_FILE=${path.join(o.out, 'log-key.pem')}\n` +
+          `run with WAYBILL_CA_KEY_FILE=${path.join(o.out, 'ca-key.pem')} ` +
+          `WAYBILL_CA_CHAIN_FILE=${path.join(o.out, 'ca-chain.pem')} ` +
+          `WAYBILL_LOG_KEY_FILE=${path.join(o.out, 'log-key.pem')}\n` +
           `and move ca-root-key.pem offline\n`,
       );
     });

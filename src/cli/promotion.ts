@@ -26,13 +26,13 @@ const serverOption = () =>
 const tokenOption = () => new Option('--token <token>', 'a deployer token').env('WAYBILL_TOKEN').makeOptionMandatory();
 
 function explain(v: VerdictJson): string {
+  const until = v.expiresAt ? `, valid until ${v.expiresAt}` : '';
   const lines = [
-    `${v.decision === 'allow' ? 'ALLOW' : 'DENY'} ${v.digest} -> ${v.environment} (verdict ${v.id}${v.expiresAt ? `, valid until ${v.expiresAt}` : ''})`,
+    `${v.decision === 'allow' ? 'ALLOW' : 'DENY'} ${v.digest} -> ${v.environment} (verdict ${v.id}${until})`,
   ];
   for (const r of v.rules) {
-    lines.push(
-      `  ${r.satisfied ? '✓' : '✗'} ${r.name}${r.satisfied ? (r.evidence.length ? `  [${r.evidence.map((e) => e.slice(0, 12)).join(', ')}]` : '') : `: ${r.reason ?? 'not satisfied'}`}`,
-    );
+    const evidence = r.evidence.length ? `  [${r.evidence.map((e) => e.slice(0, 12)).join(', ')}]` : '';
+    lines.push(`  ${r.satisfied ? '✓' : '✗'} ${r.name}${r.satisfied ? evidence : `: ${r.reason ?? 'not satisfied'}`}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -112,10 +112,11 @@ export function normalizeDigest(input: string): string {
   const alg = MATCHABLE_BY_LOWERCASE.get(given.toLowerCase());
   if (!alg) {
     const known = ruleOf(given) ?? ruleOf(given.toLowerCase());
+    const expected = [...MATCHABLE_BY_LOWERCASE.values()].join(', ');
     throw new RangeError(
       known
         ? `digest algorithm ${quote(given)} is not accepted for matching`
-        : `unknown digest algorithm ${quote(given)}; expected one of ${[...MATCHABLE_BY_LOWERCASE.values()].join(', ')}`,
+        : `unknown digest algorithm ${quote(given)}; expected one of ${expected}`,
     );
   }
   const hex = input.slice(colon + 1).toLowerCase();

@@ -26,7 +26,10 @@ export function slsaResultProblem(value: string): string | undefined {
   if (value.length === 0) return 'must not be empty';
   if (!value.startsWith('SLSA_')) return undefined;
   if (TRACK_LEVEL.test(value) || SLSA_VERIFIED_PROPERTIES.includes(value)) return undefined;
-  return 'values starting with SLSA_ are reserved: use SLSA_<TRACK>_LEVEL_<N>, SLSA_<TRACK>_LEVEL_UNEVALUATED or a SLSA verified property';
+  return (
+    'values starting with SLSA_ are reserved: ' +
+    'use SLSA_<TRACK>_LEVEL_<N>, SLSA_<TRACK>_LEVEL_UNEVALUATED or a SLSA verified property'
+  );
 }
 
 export const SlsaResult = z.string().superRefine((value, ctx) => {

@@ -89,7 +89,8 @@ function borrowed(own: RuleResult, theirs: RuleResult, exception: RebuildExcepti
   if (!theirs.satisfied)
     return {
       ...own,
-      reason: `${own.reason}; nor does the original ${exception.original} under the rebuild exception: ${theirs.reason}`,
+      reason:
+        `${own.reason}; nor does the original ${exception.original} ` + `under the rebuild exception: ${theirs.reason}`,
     };
   return {
     name: own.name,
@@ -119,7 +120,8 @@ function deployedTo(environment: string, digest: string, deployments: readonly D
 }
 
 function evaluateRule(rule: Rule, digest: string, evidence: readonly Evidence[], now: Date): RuleResult {
-  const about = `${rule.predicateType} evidence for ${digest}${rule.environment === null ? '' : ` in environment ${rule.environment}`}`;
+  const where = rule.environment === null ? '' : ` in environment ${rule.environment}`;
+  const about = `${rule.predicateType} evidence for ${digest}${where}`;
   const inScope = evidence.filter((e) => e.predicateType === rule.predicateType && e.subjects.includes(digest));
   const candidates = rule.environment === null ? inScope : inScope.filter((e) => e.environment === rule.environment);
 

@@ -41,7 +41,8 @@ export class PolicyLoadError extends Error {
   constructor(problems: readonly PolicyProblem[]) {
     const n = problems.length;
     super(
-      `invalid policies (${n} problem${n === 1 ? '' : 's'}):\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
+      `invalid policies (${n} problem${n === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  ${formatProblem(p)}`).join('\n'),
     );
     this.problems = problems;
   }
@@ -290,7 +291,9 @@ function assemble(
         problems.push({
           file: f.file,
           ...f.at(['rules', index, 'environment']),
-          message: `environment "${environment}" has no policy file, so no evidence can be recorded for it (environments: ${known})`,
+          message:
+            `environment "${environment}" has no policy file, ` +
+            `so no evidence can be recorded for it (environments: ${known})`,
         });
       }
     }

@@ -149,7 +149,9 @@ function distinctApprovers(e: RebuildExceptionInput): ChecklistResult {
   return {
     item,
     ok: true,
-    detail: `${approvers.length} distinct ${approvers.length === 1 ? 'approver' : 'approvers'} other than the requester: ${list(approvers)}`,
+    detail:
+      `${approvers.length} distinct ${approvers.length === 1 ? 'approver' : 'approvers'} ` +
+      `other than the requester: ${list(approvers)}`,
   };
 }
 

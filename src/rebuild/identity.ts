@@ -177,8 +177,14 @@ export function shortDigest(digest: string): string {
 
 const IMAGE_SCHEME = /^(?:docker|oci|docker-image|oci-image|container-image|registry):\/\//i;
 /** `ghcr.io/o/app:1.0`, `registry.example.com:5000/app@sha256:...` (a registry host is required). */
-const BARE_WITH_REGISTRY =
-  /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)+(?::\d+)?|localhost(?::\d+)?)\/[a-z0-9._/-]+(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[a-z0-9]+:[0-9a-f]{32,})?$/;
+const BARE_WITH_REGISTRY = new RegExp(
+  [
+    '^(?:[a-z0-9-]+(?:\\.[a-z0-9-]+)+(?::\\d+)?|localhost(?::\\d+)?)', // registry host[:port]
+    '\\/[a-z0-9._/-]+', // repository
+    '(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?', // tag
+    '(?:@[a-z0-9]+:[0-9a-f]{32,})?$', // digest
+  ].join(''),
+);
 /** `node:20@sha256:...`, `library/node@sha256:...` (a digest is required). */
 const BARE_WITH_DIGEST = /^[a-z0-9._/-]+(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@[a-z0-9]+:[0-9a-f]{32,}$/;
 

@@ -225,7 +225,8 @@ export function normalizeProvenance(statement: StatementInput): NormalizedProven
   if (format === 'v1') return normalizeV1(statement);
   if (format === 'v0.2') return normalizeV02(statement);
   throw new RangeError(
-    `not a SLSA provenance statement: predicateType is ${JSON.stringify(statement.predicateType ?? null)}, expected ${PROVENANCE_V1} or ${PROVENANCE_V02}`,
+    `not a SLSA provenance statement: predicateType is ${JSON.stringify(statement.predicateType ?? null)}, ` +
+      `expected ${PROVENANCE_V1} or ${PROVENANCE_V02}`,
   );
 }
 

@@ -91,7 +91,10 @@ export interface ProvenanceDiff {
   builder: BuilderChange[];
   parameters: ParameterChange[];
   metadata: MetadataChange[];
-  /** One line, e.g. `dependency drift: 1 package changed (lodash 4.17.20 -> 4.17.21); builder same; metadata only otherwise`. */
+  /**
+   * One line, e.g. `dependency drift: 1 package changed (lodash 4.17.20 -> 4.17.21); builder same;
+   * metadata only otherwise`.
+   */
   summary: string;
   /** The kinds of change found, in a fixed order; `identical` alone when nothing differs. */
   kinds: RebuildKind[];

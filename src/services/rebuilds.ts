@@ -139,7 +139,8 @@ export class RebuildService {
     if (!policy.rebuilds.allowWithException) {
       throw new AppError(
         'CONFLICT',
-        `the ${input.environment} policy does not allow rebuilds with an exception (rebuilds.allowWithException is false)`,
+        `the ${input.environment} policy does not allow rebuilds with an exception ` +
+          '(rebuilds.allowWithException is false)',
       );
     }
     const d = await this.diff(input.original, input.rebuild);

@@ -166,9 +166,8 @@ function loadCaSync({ keyPem, chainPem }: LoadCaOptions): CaMaterial {
     if (!c.ca) throw new Error(`CA chain certificate #${i} (${c.subject}) is not a CA`);
     const issuer = nodeCerts[i + 1] ?? c;
     if (!c.checkIssued(issuer) || !c.verify(issuer.publicKey)) {
-      throw new Error(
-        `CA chain certificate #${i} (${c.subject}) is not signed by ${i + 1 < nodeCerts.length ? `#${i + 1}` : 'itself'}`,
-      );
+      const by = i + 1 < nodeCerts.length ? `#${i + 1}` : 'itself';
+      throw new Error(`CA chain certificate #${i} (${c.subject}) is not signed by ${by}`);
     }
   });
 

@@ -66,7 +66,8 @@ export async function loadSigningKeys(
   writeSecret(file('logKey'), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   logger.warn(
     { dir },
-    'no WAYBILL_CA_KEY/WAYBILL_CA_CHAIN/WAYBILL_LOG_KEY configured: generated a development CA and log key (not for production)',
+    'no WAYBILL_CA_KEY/WAYBILL_CA_CHAIN/WAYBILL_LOG_KEY configured: ' +
+      'generated a development CA and log key (not for production)',
   );
   return { ca, log: { privateKey, publicKey: createPublicKey(privateKey) }, source: 'generated' };
 }

@@ -110,7 +110,8 @@ export function buildTrustedRoot(opts: BuildTrustedRootOptions): TrustedRootJson
       throw new TypeError(`tlogs[${i}]: baseUrl is required`);
     if (t.checkpointKeyName !== undefined && !t.baseUrl.includes(t.checkpointKeyName)) {
       throw new Error(
-        `tlogs[${i}]: checkpoint key name "${t.checkpointKeyName}" is not a substring of baseUrl "${t.baseUrl}"; checkpoints would not verify`,
+        `tlogs[${i}]: checkpoint key name "${t.checkpointKeyName}" is not a substring of baseUrl "${t.baseUrl}"; ` +
+          'checkpoints would not verify',
       );
     }
     const pub = t.publicKey.type === 'private' ? createPublicKey(t.publicKey) : t.publicKey;

@@ -49,8 +49,8 @@ const SQL = {
   treeSize: 'select tree_size from log_checkpoints order by tree_size desc limit 1',
   latestCheckpoint: 'select tree_size, root_hash, note from log_checkpoints order by tree_size desc limit 1',
   checkpointAt: 'select tree_size, root_hash, note from log_checkpoints where tree_size = $1::int8',
-  entry:
-    'select log_index, body, leaf_hash, integrated_time, kind, attestation_id from log_entries where log_index = $1::int8',
+  entry: `select log_index, body, leaf_hash, integrated_time, kind, attestation_id from log_entries
+          where log_index = $1::int8`,
   nodes: `select n.level, n.idx, n.hash from log_nodes n
           join unnest($1::int2[], $2::int8[]) as u(l, i) on n.level = u.l and n.idx = u.i`,
   // Both lookups are index scans: the primary key, and the unique (signer, statement) index.
@@ -68,23 +68,30 @@ const SQL = {
       where coalesce((select max(tree_size) from log_checkpoints), 0) = $5::int8
     ),
     a as (
-      insert into attestations (id, predicate_type, statement, statement_sha256, bundle, signer_subject, signer_issuer, environment, origin, log_index, created_at)
-      select r.id, r.predicate_type, r.statement, r.statement_sha256, r.bundle, r.signer_subject, r.signer_issuer, r.environment, r.origin, r.log_index, r.created_at
-      from d, jsonb_to_recordset(d.j -> 'a') as r(id text, predicate_type text, statement jsonb, statement_sha256 text, bundle jsonb,
-        signer_subject text, signer_issuer text, environment text, origin text, log_index int8, created_at timestamptz)
+      insert into attestations (id, predicate_type, statement, statement_sha256, bundle, signer_subject,
+        signer_issuer, environment, origin, log_index, created_at)
+      select r.id, r.predicate_type, r.statement, r.statement_sha256, r.bundle, r.signer_subject,
+        r.signer_issuer, r.environment, r.origin, r.log_index, r.created_at
+      from d, jsonb_to_recordset(d.j -> 'a') as r(id text, predicate_type text, statement jsonb,
+        statement_sha256 text, bundle jsonb, signer_subject text, signer_issuer text, environment text,
+        origin text, log_index int8, created_at timestamptz)
     ),
     s as (
       insert into attestation_subjects (attestation_id, digest, name)
-      select r.attestation_id, r.digest, r.name from d, jsonb_to_recordset(d.j -> 's') as r(attestation_id text, digest text, name text)
+      select r.attestation_id, r.digest, r.name
+      from d, jsonb_to_recordset(d.j -> 's') as r(attestation_id text, digest text, name text)
     ),
     e as (
       insert into log_entries (log_index, body, leaf_hash, integrated_time, kind, attestation_id)
-      select r.log_index, decode(r.body, 'base64'), decode(r.leaf_hash, 'base64'), r.integrated_time, r.kind, r.attestation_id
-      from d, jsonb_to_recordset(d.j -> 'e') as r(log_index int8, body text, leaf_hash text, integrated_time int8, kind text, attestation_id text)
+      select r.log_index, decode(r.body, 'base64'), decode(r.leaf_hash, 'base64'), r.integrated_time, r.kind,
+        r.attestation_id
+      from d, jsonb_to_recordset(d.j -> 'e') as r(log_index int8, body text, leaf_hash text,
+        integrated_time int8, kind text, attestation_id text)
     ),
     n as (
       insert into log_nodes (level, idx, hash)
-      select r.level, r.idx, decode(r.hash, 'base64') from d, jsonb_to_recordset(d.j -> 'n') as r(level int2, idx int8, hash text)
+      select r.level, r.idx, decode(r.hash, 'base64')
+      from d, jsonb_to_recordset(d.j -> 'n') as r(level int2, idx int8, hash text)
     )
     insert into log_checkpoints (tree_size, root_hash, note)
     select $2::int8, decode($3::text, 'base64'), $4::text from d

@@ -153,7 +153,10 @@ export const HASHEDREKORD_API_VERSION = '0.0.1';
 
 const HASHEDREKORD_DIGEST_HEX_LENGTH = { sha256: 64, sha384: 96, sha512: 128 } as const;
 
-/** JCS bytes of a Rekor v1 hashedrekord v0.0.1 entry body. `publicKeyPem`: the signing certificate or public key, PEM. */
+/**
+ * JCS bytes of a Rekor v1 hashedrekord v0.0.1 entry body. `publicKeyPem`: the signing
+ * certificate or public key, PEM.
+ */
 export function hashedrekordEntryBody(input: {
   digestHex: string;
   signature: Uint8Array;

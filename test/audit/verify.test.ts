@@ -226,7 +226,8 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       const r = await verify(pack);
       expectProblem(
         r,
-        `missing bundle deployment ${dep.id} (staging): manifest.steps[1] (staging) deployment names it, but the pack has no such attestation`,
+        `missing bundle deployment ${dep.id} (staging): manifest.steps[1] (staging) deployment names it, but the ` +
+          `pack has no such attestation`,
       );
       expectProblem(
         r,
@@ -235,20 +236,23 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       );
     });
 
-    it('a bundle removed from the manifest and the pack alike (the provenance): the verdicts still cite it', async () => {
-      const pack = clone(chain.packA);
-      const prov = att(pack, 'provenance');
-      pack.attestations = pack.attestations.filter((a: Json) => a.id !== prov.id);
-      pack.manifest.provenance = [];
-      const r = await verify(pack);
-      for (const env of ['dev', 'staging', 'production']) {
-        expectProblem(
-          r,
-          `verdict ${att(pack, 'verdict', env).id} (${env})`,
-          `inputAttestations cites ${prov.id}, which is not in the pack (missing bundle ${prov.id})`,
-        );
-      }
-    });
+    it(
+      'a bundle removed from the manifest and the pack alike (the provenance): the verdicts still cite ' + 'it',
+      async () => {
+        const pack = clone(chain.packA);
+        const prov = att(pack, 'provenance');
+        pack.attestations = pack.attestations.filter((a: Json) => a.id !== prov.id);
+        pack.manifest.provenance = [];
+        const r = await verify(pack);
+        for (const env of ['dev', 'staging', 'production']) {
+          expectProblem(
+            r,
+            `verdict ${att(pack, 'verdict', env).id} (${env})`,
+            `inputAttestations cites ${prov.id}, which is not in the pack (missing bundle ${prov.id})`,
+          );
+        }
+      },
+    );
 
     it('the exception removed from the production pack', async () => {
       const pack = clone(chain.productionPack);
@@ -272,7 +276,8 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       pack.attestations = pack.attestations.map((a: Json) => (a.id === mine.id ? theirs : a));
       pack.manifest.provenance = [theirs.id];
       const r = await verify(pack);
-      expect(r.attestations.find((a) => a.id === theirs.id)!.problems.join()).not.toMatch(/verify|inclusion/); // a genuine bundle...
+      // a genuine bundle...
+      expect(r.attestations.find((a) => a.id === theirs.id)!.problems.join()).not.toMatch(/verify|inclusion/);
       expectProblem(
         r,
         `provenance ${theirs.id}`,
@@ -354,12 +359,14 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       expectProblem(
         r,
         `deployment ${pack.manifest.steps[2].deployment} (production)`,
-        `cites verdict ${att(pack, 'verdict', 'production').id}, not the step's verdict ${pack.manifest.steps[1].verdict}`,
+        `cites verdict ${att(pack, 'verdict', 'production').id}, not the step's verdict ` +
+          `${pack.manifest.steps[1].verdict}`,
       );
       expectProblem(
         r,
         `verdict ${pack.manifest.steps[1].verdict} (staging)`,
-        'step 3 (production): the verdict is for https://waybill.test/environments/staging, not https://waybill.test/environments/production',
+        'step 3 (production): the verdict is for https://waybill.test/environments/staging, not ' +
+          'https://waybill.test/environments/production',
       );
     });
 
@@ -475,7 +482,8 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       for (const env of ['dev', 'staging', 'production']) {
         expect(res.stdout).toMatch(
           new RegExp(
-            `^${env} +deployment [0-9a-f]{12} by https://people\\.example\\.com/dana at \\S+ \\(log #\\d+\\), verdict [0-9a-f]{12} by https://waybill\\.test/verifier at \\S+ \\(log #\\d+\\)$`,
+            `^${env} +deployment [0-9a-f]{12} by https://people\\.example\\.com/dana at \\S+ \\(log #\\d+\\), ` +
+              `verdict [0-9a-f]{12} by https://waybill\\.test/verifier at \\S+ \\(log #\\d+\\)$`,
             'm',
           ),
         );
@@ -539,41 +547,45 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       );
     });
 
-    it("docs/audit.md's stock @sigstore/verify script passes every bundle, fails a flipped one, and cannot see a removed one", () => {
-      const repo = fileURLToPath(new URL('../../', import.meta.url));
-      const doc = readFileSync(path.join(repo, 'docs/audit.md'), 'utf8');
-      const script = /<!-- test\/audit: stock @sigstore\/verify script -->\n```js\n([\s\S]*?)```/.exec(doc)?.[1];
-      expect(script, 'the marked script block in docs/audit.md').toBeDefined();
-      expect(script!.trimEnd().split('\n').length).toBeLessThanOrEqual(25);
-      const scriptDir = mkdtempSync(path.join(os.tmpdir(), 'waybill-stock-'));
-      symlinkSync(path.join(repo, 'node_modules'), path.join(scriptDir, 'node_modules'));
-      const js = path.join(scriptDir, 'verify-pack-bundles.mjs');
-      writeFileSync(js, script!);
-      const run = (pack: unknown) =>
-        spawnSync(process.execPath, [js, file('stock.json', pack), file('root.json', chain.root)], {
-          encoding: 'utf8',
-        });
+    it(
+      "docs/audit.md's stock @sigstore/verify script passes every bundle, fails a flipped one, and cannot see a " +
+        'removed one',
+      () => {
+        const repo = fileURLToPath(new URL('../../', import.meta.url));
+        const doc = readFileSync(path.join(repo, 'docs/audit.md'), 'utf8');
+        const script = /<!-- test\/audit: stock @sigstore\/verify script -->\n```js\n([\s\S]*?)```/.exec(doc)?.[1];
+        expect(script, 'the marked script block in docs/audit.md').toBeDefined();
+        expect(script!.trimEnd().split('\n').length).toBeLessThanOrEqual(25);
+        const scriptDir = mkdtempSync(path.join(os.tmpdir(), 'waybill-stock-'));
+        symlinkSync(path.join(repo, 'node_modules'), path.join(scriptDir, 'node_modules'));
+        const js = path.join(scriptDir, 'verify-pack-bundles.mjs');
+        writeFileSync(js, script!);
+        const run = (pack: unknown) =>
+          spawnSync(process.execPath, [js, file('stock.json', pack), file('root.json', chain.root)], {
+            encoding: 'utf8',
+          });
 
-      const good = run(chain.productionPack);
-      expect(good.stderr).toBe('');
-      expect(good.status).toBe(0);
-      expect(good.stdout.trim().split('\n')).toHaveLength(chain.productionPack.attestations.length);
-      expect(good.stdout).toMatch(/^ok +deployment +[0-9a-f]{12} https:\/\/people\.example\.com\/dana$/m);
+        const good = run(chain.productionPack);
+        expect(good.stderr).toBe('');
+        expect(good.status).toBe(0);
+        expect(good.stdout.trim().split('\n')).toHaveLength(chain.productionPack.attestations.length);
+        expect(good.stdout).toMatch(/^ok +deployment +[0-9a-f]{12} https:\/\/people\.example\.com\/dana$/m);
 
-      const flipped = clone(chain.packA);
-      const tr = att(flipped, 'test-result', 'staging');
-      tr.bundle.dsseEnvelope.payload = flipB64(tr.bundle.dsseEnvelope.payload, 20);
-      const bad = run(flipped);
-      expect(bad.status).toBe(1);
-      expect(bad.stdout).toContain(`FAILED  test-result         ${tr.id.slice(0, 12)}`);
+        const flipped = clone(chain.packA);
+        const tr = att(flipped, 'test-result', 'staging');
+        tr.bundle.dsseEnvelope.payload = flipB64(tr.bundle.dsseEnvelope.payload, 20);
+        const bad = run(flipped);
+        expect(bad.status).toBe(1);
+        expect(bad.stdout).toContain(`FAILED  test-result         ${tr.id.slice(0, 12)}`);
 
-      const removed = clone(chain.packA);
-      removed.attestations = removed.attestations.filter(
-        (a: Json) => a.role !== 'deployment' || a.environment !== 'staging',
-      );
-      expect(run(removed).status).toBe(0); // bundle by bundle, nothing is wrong...
-      expect(verifyPackSyncOk(removed)).toBe(false); // ...but the chain is broken
-    });
+        const removed = clone(chain.packA);
+        removed.attestations = removed.attestations.filter(
+          (a: Json) => a.role !== 'deployment' || a.environment !== 'staging',
+        );
+        expect(run(removed).status).toBe(0); // bundle by bundle, nothing is wrong...
+        expect(verifyPackSyncOk(removed)).toBe(false); // ...but the chain is broken
+      },
+    );
 
     it('exit 1 for an unreadable or non-JSON pack', async () => {
       expect((await runCli(['audit', 'verify', path.join(dir, 'nope.json')])).code).toBe(1);

@@ -37,7 +37,8 @@ describe('waybill verify-bundle (sigstore-conformance protocol)', () => {
         ['--certificate-identity', 'https://ci.example.com/pipelines/other', '--certificate-oidc-issuer', ISSUER],
         /UNTRUSTED_SIGNER/,
       ],
-      [['--certificate-identity', SIGNER.slice(0, -3), '--certificate-oidc-issuer', ISSUER], /UNTRUSTED_SIGNER/], // exact, not a prefix
+      // exact, not a prefix
+      [['--certificate-identity', SIGNER.slice(0, -3), '--certificate-oidc-issuer', ISSUER], /UNTRUSTED_SIGNER/],
       [['--certificate-identity', SIGNER, '--certificate-oidc-issuer', 'https://other.example'], /verification failed/],
     ];
     for (const [idArgs, reason] of cases) {

@@ -56,7 +56,9 @@ describe.each(backends)('drift report on $name', (backend) => {
     await post('/v1/deployments', deployer, { digest: `sha256:${A}`, environment: 'dev', verdictId: v.body.id });
     // someone with database access rewrites the stored provenance's builder
     await database.execute(
-      sql`update attestations set statement = jsonb_set(statement, '{predicate,runDetails,builder,id}', '"https://evil.example.com/"') where id = ${prov.body.id}`,
+      sql`update attestations
+          set statement = jsonb_set(statement, '{predicate,runDetails,builder,id}', '"https://evil.example.com/"')
+          where id = ${prov.body.id}`,
     );
     const report = await drift();
     expect(report.ok).toBe(false);

@@ -192,18 +192,21 @@ describe.each(backends)('attestation intake on $name', (backend) => {
     expect((await t.call('GET', `/v1/artifacts/sha256:${'0'.repeat(64)}`, { token: auditor })).status).toBe(404);
   });
 
-  it('honours Idempotency-Key: a retry gets the original answer, another body under the same key is a 409', async () => {
-    const body = facts();
-    const headers = { 'idempotency-key': 'job-42-attempt-1' };
-    const first = await t.call('POST', '/v1/provenance', { token: builder, body, headers });
-    expect(first.status).toBe(201);
-    const retry = await t.call('POST', '/v1/provenance', { token: builder, body, headers });
-    expect(retry.status).toBe(201);
-    expect(((await retry.json()) as Rec).id).toBe(((await first.json()) as Rec).id);
-    const reuse = await t.call('POST', '/v1/provenance', { token: builder, body: facts(), headers });
-    expect(reuse.status).toBe(409);
-    expect(reuse.headers.get('content-type')).toBe('application/problem+json');
-  });
+  it(
+    'honours Idempotency-Key: a retry gets the original answer, another body under the same key is a ' + '409',
+    async () => {
+      const body = facts();
+      const headers = { 'idempotency-key': 'job-42-attempt-1' };
+      const first = await t.call('POST', '/v1/provenance', { token: builder, body, headers });
+      expect(first.status).toBe(201);
+      const retry = await t.call('POST', '/v1/provenance', { token: builder, body, headers });
+      expect(retry.status).toBe(201);
+      expect(((await retry.json()) as Rec).id).toBe(((await first.json()) as Rec).id);
+      const reuse = await t.call('POST', '/v1/provenance', { token: builder, body: facts(), headers });
+      expect(reuse.status).toBe(409);
+      expect(reuse.headers.get('content-type')).toBe('application/problem+json');
+    },
+  );
 
   describe('bad input: a 4xx problem naming the problem, nothing stored, nothing logged', () => {
     const digest = 'd'.repeat(64);

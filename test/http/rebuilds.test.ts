@@ -135,84 +135,87 @@ describe.each(backends)('rebuilds on $name', (backend) => {
     );
   });
 
-  it('lets a rebuild through only under an approved, signed exception, cited by the verdict and the deployment', async () => {
-    const { A, B } = await scenario({ lodash: '4.17.21' });
-    const req = await post('/v1/rebuild-exceptions', deployer, {
-      original: `sha256:${A}`,
-      rebuild: `sha256:${B}`,
-      environment: 'production',
-      reason: 'hotfix: lodash prototype-pollution patch, same source commit',
-      ticket: 'SEC-1234',
-      expiresIn: '1d',
-    });
-    expect(req.status).toBe(201);
-    expect(req.body.status).toBe('pending');
-    expect(req.body.summary).toMatch(/lodash/);
-    const id = req.body.id;
+  it(
+    'lets a rebuild through only under an approved, signed exception, cited by the verdict and the ' + 'deployment',
+    async () => {
+      const { A, B } = await scenario({ lodash: '4.17.21' });
+      const req = await post('/v1/rebuild-exceptions', deployer, {
+        original: `sha256:${A}`,
+        rebuild: `sha256:${B}`,
+        environment: 'production',
+        reason: 'hotfix: lodash prototype-pollution patch, same source commit',
+        ticket: 'SEC-1234',
+        expiresIn: '1d',
+      });
+      expect(req.status).toBe(201);
+      expect(req.body.status).toBe('pending');
+      expect(req.body.summary).toMatch(/lodash/);
+      const id = req.body.id;
 
-    expect((await post(`/v1/rebuild-exceptions/${id}/approvals`, selfApprover)).status).toBe(403);
-    const first = await post(`/v1/rebuild-exceptions/${id}/approvals`, approver1);
-    expect(first.status).toBe(200);
-    expect(first.body.status).toBe('pending');
-    expect((await post(`/v1/rebuild-exceptions/${id}/approvals`, approver1)).status).toBe(409);
-    // not yet approved: still a deny
-    expect(
-      (await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'production' })).body.decision,
-    ).toBe('deny');
-
-    const second = await post(`/v1/rebuild-exceptions/${id}/approvals`, approver2);
-    expect(second.status).toBe(200);
-    expect(second.body.status).toBe('approved');
-    expect(second.body.approvers).toEqual(['https://people.example.com/alex', 'https://people.example.com/sam']);
-    expect(second.body.checklist.filter((c: Json) => !c.ok).map((c: Json) => c.item)).toEqual(['own-tests']);
-    await expect(
-      verifyBundle(second.body.bundle, {
-        trustedRoot: root,
-        identity: { subjectAlternativeName: `${ISSUER}/verifier`, issuer: ISSUER },
-      }),
-    ).resolves.toBeDefined();
-    const exc = JSON.parse(Buffer.from(second.body.bundle.dsseEnvelope.payload, 'base64').toString('utf8'));
-    expect(exc.predicateType).toBe('https://waybill.dev/rebuild-exception/v1');
-    expect(exc.predicate).toMatchObject({
-      original: `sha256:${A}`,
-      rebuild: `sha256:${B}`,
-      environment: 'production',
-      ticket: 'SEC-1234',
-    });
-
-    const v = await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'production' });
-    expect(v.body.decision, JSON.stringify(v.body.reasons)).toBe('allow');
-    expect(v.body.exception.attestationId).toBe(second.body.attestationId);
-    const vsa = JSON.parse(Buffer.from(v.body.bundle.dsseEnvelope.payload, 'base64').toString('utf8'));
-    expect(vsa.predicate.inputAttestations.map((i: Json) => i.digest.sha256)).toContain(second.body.attestationId);
-    const d = await post('/v1/deployments', deployer, {
-      digest: `sha256:${B}`,
-      environment: 'production',
-      verdictId: v.body.id,
-    });
-    expect(d.status).toBe(201);
-    const dep = JSON.parse(Buffer.from(d.body.bundle.dsseEnvelope.payload, 'base64').toString('utf8'));
-    expect(dep.predicate.exceptions[0].digest.sha256).toBe(second.body.attestationId);
-
-    // the exception does not reach other environments
-    expect(
-      (await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'staging' })).body.decision,
-    ).toBe('deny');
-    // and once expired it is ignored
-    clock = Date.now() + 2 * 86_400_000;
-    try {
+      expect((await post(`/v1/rebuild-exceptions/${id}/approvals`, selfApprover)).status).toBe(403);
+      const first = await post(`/v1/rebuild-exceptions/${id}/approvals`, approver1);
+      expect(first.status).toBe(200);
+      expect(first.body.status).toBe('pending');
+      expect((await post(`/v1/rebuild-exceptions/${id}/approvals`, approver1)).status).toBe(409);
+      // not yet approved: still a deny
       expect(
         (await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'production' })).body.decision,
       ).toBe('deny');
-    } finally {
-      clock = undefined;
-    }
-    const report = await get('/v1/reports/rebuilds');
-    const item = report.items.find((i: Json) => i.rebuild === `sha256:${B}`);
-    expect(item.original).toBe(`sha256:${A}`);
-    expect(item.promotions.map((p: Json) => p.environment)).toEqual(['production']);
-    expect(item.exceptions[0].status).toBe('approved');
-  });
+
+      const second = await post(`/v1/rebuild-exceptions/${id}/approvals`, approver2);
+      expect(second.status).toBe(200);
+      expect(second.body.status).toBe('approved');
+      expect(second.body.approvers).toEqual(['https://people.example.com/alex', 'https://people.example.com/sam']);
+      expect(second.body.checklist.filter((c: Json) => !c.ok).map((c: Json) => c.item)).toEqual(['own-tests']);
+      await expect(
+        verifyBundle(second.body.bundle, {
+          trustedRoot: root,
+          identity: { subjectAlternativeName: `${ISSUER}/verifier`, issuer: ISSUER },
+        }),
+      ).resolves.toBeDefined();
+      const exc = JSON.parse(Buffer.from(second.body.bundle.dsseEnvelope.payload, 'base64').toString('utf8'));
+      expect(exc.predicateType).toBe('https://waybill.dev/rebuild-exception/v1');
+      expect(exc.predicate).toMatchObject({
+        original: `sha256:${A}`,
+        rebuild: `sha256:${B}`,
+        environment: 'production',
+        ticket: 'SEC-1234',
+      });
+
+      const v = await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'production' });
+      expect(v.body.decision, JSON.stringify(v.body.reasons)).toBe('allow');
+      expect(v.body.exception.attestationId).toBe(second.body.attestationId);
+      const vsa = JSON.parse(Buffer.from(v.body.bundle.dsseEnvelope.payload, 'base64').toString('utf8'));
+      expect(vsa.predicate.inputAttestations.map((i: Json) => i.digest.sha256)).toContain(second.body.attestationId);
+      const d = await post('/v1/deployments', deployer, {
+        digest: `sha256:${B}`,
+        environment: 'production',
+        verdictId: v.body.id,
+      });
+      expect(d.status).toBe(201);
+      const dep = JSON.parse(Buffer.from(d.body.bundle.dsseEnvelope.payload, 'base64').toString('utf8'));
+      expect(dep.predicate.exceptions[0].digest.sha256).toBe(second.body.attestationId);
+
+      // the exception does not reach other environments
+      expect(
+        (await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'staging' })).body.decision,
+      ).toBe('deny');
+      // and once expired it is ignored
+      clock = Date.now() + 2 * 86_400_000;
+      try {
+        expect(
+          (await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'production' })).body.decision,
+        ).toBe('deny');
+      } finally {
+        clock = undefined;
+      }
+      const report = await get('/v1/reports/rebuilds');
+      const item = report.items.find((i: Json) => i.rebuild === `sha256:${B}`);
+      expect(item.original).toBe(`sha256:${A}`);
+      expect(item.promotions.map((p: Json) => p.environment)).toEqual(['production']);
+      expect(item.exceptions[0].status).toBe('approved');
+    },
+  );
 
   it('refuses what is not a rebuild, unknown digests, and environments without exceptions', async () => {
     const { A } = await scenario();

@@ -31,16 +31,20 @@ const root = fixturePath('trusted_root.json');
 const keyFile = fixturePath('signing-key.pub.pem');
 
 describe('loadExternalTrust', () => {
-  it("loads trusted roots, identity rules and keys; the default key hint is cosign's (base64 SHA-256 of the SPKI DER)", () => {
-    const trust = loadExternalTrust({
-      trustRootFiles: [root],
-      identitiesFile: fixturePath('identities.json'),
-      keyFiles: [keyFile],
-    });
-    expect(trust.roots).toEqual([root]);
-    expect(trust.keys).toEqual([{ hint: manifest.keyHint, name: keyFile }]);
-    expect(trust.identities).toHaveLength(1);
-  });
+  it(
+    "loads trusted roots, identity rules and keys; the default key hint is cosign's (base64 SHA-256 of the SPKI " +
+      'DER)',
+    () => {
+      const trust = loadExternalTrust({
+        trustRootFiles: [root],
+        identitiesFile: fixturePath('identities.json'),
+        keyFiles: [keyFile],
+      });
+      expect(trust.roots).toEqual([root]);
+      expect(trust.keys).toEqual([{ hint: manifest.keyHint, name: keyFile }]);
+      expect(trust.identities).toHaveLength(1);
+    },
+  );
 
   it('takes a key as <hint>=<path>, also when the hint ends in base64 padding', () => {
     expect(parseKeySpec(`my-key=${keyFile}`)).toEqual({ hint: 'my-key', path: keyFile });
@@ -287,17 +291,20 @@ describe('ExternalTrust.verify on bundles signed elsewhere', () => {
     await expect(trust.verify(b)).rejects.toMatchObject({ code: 'CERTIFICATE_INVALID' });
   });
 
-  it('reports the most specific failure: a bad signature under the right root, not "unknown CA" from public-good', async () => {
-    const dsse = bundle('dsse-v0.3-certificate');
-    dsse.dsseEnvelope.signatures[0].sig = flipBase64(dsse.dsseEnvelope.signatures[0].sig);
-    await expect(trust.verify(dsse)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
-    const message = bundle('message-v0.3-hashedrekord');
-    message.messageSignature.signature = flipBase64(message.messageSignature.signature);
-    await expect(trust.verify(message)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
-    const key = bundle('dsse-v0.3-public-key');
-    key.dsseEnvelope.signatures[0].sig = flipBase64(key.dsseEnvelope.signatures[0].sig);
-    await expect(trust.verify(key)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
-  });
+  it(
+    'reports the most specific failure: a bad signature under the right root, not "unknown CA" from ' + 'public-good',
+    async () => {
+      const dsse = bundle('dsse-v0.3-certificate');
+      dsse.dsseEnvelope.signatures[0].sig = flipBase64(dsse.dsseEnvelope.signatures[0].sig);
+      await expect(trust.verify(dsse)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+      const message = bundle('message-v0.3-hashedrekord');
+      message.messageSignature.signature = flipBase64(message.messageSignature.signature);
+      await expect(trust.verify(message)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+      const key = bundle('dsse-v0.3-public-key');
+      key.dsseEnvelope.signatures[0].sig = flipBase64(key.dsseEnvelope.signatures[0].sig);
+      await expect(trust.verify(key)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+    },
+  );
 
   it('checks a message signature against its digest: another digest or a changed log entry fails', async () => {
     const b = bundle('message-v0.3-hashedrekord');

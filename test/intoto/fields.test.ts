@@ -13,7 +13,8 @@ describe('URIs (field_types.md ResourceURI / TypeURI)', () => {
   it.each([
     'pkg:deb/debian/stunnel@5.50-3?arch=amd64', // field_types.md example
     'https://in-toto.io/Statement/v1',
-    'git+https://android.googlesource.com/platform/vendor/foo/bar@16244f4e7524d44a8f3060905eaf9190e96e9fb0#prebuilts/Foo/Foo.apk',
+    'git+https://android.googlesource.com/platform/vendor/foo/bar@16244f4e7524d44a8f3060905eaf9190e96e9fb0' +
+      '#prebuilts/Foo/Foo.apk',
     'mailto:person@example.com',
     'pkg:npm/%40scope/name@1.0.0',
     'file:///tmp/x',

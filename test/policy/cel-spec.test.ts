@@ -95,22 +95,25 @@ describe('@bufbuild/cel on the official conformance tests', () => {
   const cases: Array<{ name: string; t: Record<string, unknown> }> = [];
   collect(tests as Suite, '', cases);
 
-  it('passes 1045 of the 1052 applicable tests; the 7 known failures are backquoted fields and one duplicate key', () => {
-    const failed: string[] = [];
-    for (const { name, t } of cases) {
-      const bindings = Object.fromEntries(
-        Object.entries((t.bindings ?? {}) as Record<string, { value: ProtoValue }>).map(([k, b]) => [
-          k,
-          input(b.value),
-        ]),
-      );
-      const result = run(t.expr as string, bindings as Parameters<typeof run>[1]);
-      const ok = t.evalError
-        ? isCelError(result)
-        : !isCelError(result) && isDeepStrictEqual(comparable(result), comparable(input(t.value as ProtoValue)));
-      if (!ok) failed.push(name);
-    }
-    expect(cases).toHaveLength(1052);
-    expect(failed).toEqual(KNOWN_FAILURES);
-  });
+  it(
+    'passes 1045 of the 1052 applicable tests; the 7 known failures are backquoted fields and one duplicate ' + 'key',
+    () => {
+      const failed: string[] = [];
+      for (const { name, t } of cases) {
+        const bindings = Object.fromEntries(
+          Object.entries((t.bindings ?? {}) as Record<string, { value: ProtoValue }>).map(([k, b]) => [
+            k,
+            input(b.value),
+          ]),
+        );
+        const result = run(t.expr as string, bindings as Parameters<typeof run>[1]);
+        const ok = t.evalError
+          ? isCelError(result)
+          : !isCelError(result) && isDeepStrictEqual(comparable(result), comparable(input(t.value as ProtoValue)));
+        if (!ok) failed.push(name);
+      }
+      expect(cases).toHaveLength(1052);
+      expect(failed).toEqual(KNOWN_FAILURES);
+    },
+  );
 });

@@ -79,7 +79,8 @@ const table: Array<[string, string, boolean | 'error']> = [
   ['timestamp() comparison', 'timestamp(attestation.createdAt) > timestamp("2026-01-01T00:00:00Z")', true],
   [
     'timestamp difference vs duration',
-    'timestamp(predicate.runDetails.metadata.finishedOn) - timestamp(predicate.runDetails.metadata.startedOn) <= duration("10m")',
+    'timestamp(predicate.runDetails.metadata.finishedOn) - timestamp(predicate.runDetails.metadata.startedOn) <= ' +
+      'duration("10m")',
     true,
   ],
   [

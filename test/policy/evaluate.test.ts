@@ -198,7 +198,8 @@ describe('evaluate', () => {
       const evil = evidence({ signer: { subject: 'https://evil.example.com/ci', issuer: ISSUER } });
       const d = evaluate(policy, { ...input, evidence: [evil, passed] }, NOW);
       expect(ruleOf(d, 'built-by-trusted-ci').reason).toBe(
-        `no ${PROVENANCE} evidence for ${DIGEST} qualifies: evidence ${evil.id}: signer https://evil.example.com/ci does not match ^https://ci\\.example\\.com/.*$`,
+        `no ${PROVENANCE} evidence for ${DIGEST} qualifies: evidence ${evil.id}: signer https://evil.example.com/ci ` +
+          `does not match ^https://ci\\.example\\.com/.*$`,
       );
     });
 
@@ -222,7 +223,8 @@ describe('evaluate', () => {
       const old = testResult('PASSED', { createdAt: new Date(NOW.getTime() - 7 * 86_400_000) });
       const d = evaluate(policy, { ...input, evidence: [provenance, old] }, NOW);
       expect(ruleOf(d, 'passed-staging-tests').reason).toBe(
-        `no ${TEST_RESULT} evidence for ${DIGEST} in environment staging qualifies: evidence ${old.id}: is older than 7d (created ${old.createdAt.toISOString()})`,
+        `no ${TEST_RESULT} evidence for ${DIGEST} in environment staging qualifies: evidence ${old.id}: is older ` +
+          `than 7d (created ${old.createdAt.toISOString()})`,
       );
       const young = testResult('PASSED', { createdAt: new Date(NOW.getTime() - 7 * 86_400_000 + 1000) });
       expect(evaluate(policy, { ...input, evidence: [provenance, young] }, NOW).decision).toBe('allow');
@@ -234,7 +236,8 @@ describe('evaluate', () => {
       const d = evaluate(policy, { ...input, evidence: [bad, passed] }, NOW);
       expect(d.decision).toBe('deny');
       expect(ruleOf(d, 'built-by-trusted-ci').reason).toBe(
-        `no ${PROVENANCE} evidence for ${DIGEST} qualifies: evidence ${bad.id} could not be verified: signature does not match`,
+        `no ${PROVENANCE} evidence for ${DIGEST} qualifies: evidence ${bad.id} could not be verified: signature does ` +
+          `not match`,
       );
       expect(d.inputAttestations).not.toContain(bad.id);
     });
@@ -249,7 +252,8 @@ describe('evaluate', () => {
 
     it('when a where expression errors at run time, even if other evidence satisfies it', () => {
       const strict = parsePolicy(
-        `environment: dev\nrules:\n  - name: deep\n    predicateType: ${PROVENANCE}\n    where: predicate.nope.deeper == 1\n`,
+        `environment: dev\nrules:\n  - name: deep\n    predicateType: ${PROVENANCE}\n    where: ` +
+          `predicate.nope.deeper == 1\n`,
         'dev.yaml',
         { issuer: ISSUER },
       );
@@ -261,7 +265,8 @@ describe('evaluate', () => {
       );
 
       const either = parsePolicy(
-        `environment: dev\nrules:\n  - name: builder\n    predicateType: ${PROVENANCE}\n    where: predicate.runDetails.builder.id == "https://ci.example.com/builder/v1"\n`,
+        `environment: dev\nrules:\n  - name: builder\n    predicateType: ${PROVENANCE}\n    where: ` +
+          `predicate.runDetails.builder.id == "https://ci.example.com/builder/v1"\n`,
         'dev.yaml',
         { issuer: ISSUER },
       );
@@ -278,7 +283,8 @@ describe('evaluate', () => {
 
     it('when a where expression is not a boolean', () => {
       const p = parsePolicy(
-        `environment: dev\nrules:\n  - name: r\n    predicateType: ${PROVENANCE}\n    where: predicate.runDetails.builder.id\n`,
+        `environment: dev\nrules:\n  - name: r\n    predicateType: ${PROVENANCE}\n    where: ` +
+          `predicate.runDetails.builder.id\n`,
         'dev.yaml',
         { issuer: ISSUER },
       );
@@ -296,7 +302,9 @@ describe('evaluate', () => {
         name: 'no-failed-staging-tests',
         satisfied: false,
         evidence: [],
-        reason: `found ${TEST_RESULT} evidence for ${DIGEST} in environment staging that must be absent: evidence ${failed.id} (signed by ${CI}, created ${failed.createdAt.toISOString()})`,
+        reason:
+          `found ${TEST_RESULT} evidence for ${DIGEST} in environment staging that must be absent: evidence ` +
+          `${failed.id} (signed by ${CI}, created ${failed.createdAt.toISOString()})`,
       });
       expect(ruleOf(d, 'passed-staging-tests').satisfied).toBe(true);
       expect(d.reasons).toHaveLength(1);
@@ -308,7 +316,8 @@ describe('evaluate', () => {
       const unverifiable = testResult('PASSED', { verified: false, verifyError: 'unknown CA' });
       const d = evaluate(policy, { ...input, evidence: [...input.evidence, unverifiable] }, NOW);
       expect(ruleOf(d, 'no-failed-staging-tests').reason).toBe(
-        `cannot show that no ${TEST_RESULT} evidence for ${DIGEST} in environment staging matches: evidence ${unverifiable.id} could not be verified: unknown CA`,
+        `cannot show that no ${TEST_RESULT} evidence for ${DIGEST} in environment staging matches: evidence ` +
+          `${unverifiable.id} could not be verified: unknown CA`,
       );
     });
 

@@ -97,7 +97,8 @@ describe('evaluate with a rebuild exception', () => {
     );
     expect(d.decision).toBe('allow');
     expect(d.inputAttestations).toEqual(expect.arrayContaining(['dep-orig', 'test-orig', 'exc-1', 'prov-rebuild']));
-    expect(d.inputAttestations).not.toContain('prov-orig'); // has-provenance is not transferable: the rebuild's own is used
+    // has-provenance is not transferable: the rebuild's own is used
+    expect(d.inputAttestations).not.toContain('prov-orig');
   });
 
   it("non-transferable rules still need the rebuild's own evidence", () => {

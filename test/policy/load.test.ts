@@ -15,6 +15,8 @@ import { sha256 } from '../helpers/statements.ts';
 
 const opts = { issuer: 'http://localhost:8787' };
 const PROVENANCE = 'https://slsa.dev/provenance/v1';
+/** One rule named `a` on provenance, as the YAML of a policy file. */
+const RULE_A = `rules:\n  - name: a\n    predicateType: ${PROVENANCE}\n`;
 
 const DEV = `environment: dev
 rules:
@@ -150,7 +152,8 @@ rebuilds:
 
   it('matches the signer subject against the whole subject, even with a top-level alternation', () => {
     const p = parsePolicy(
-      `environment: dev\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    signer:\n      subject: "^https://a\\\\.example/x|https://b\\\\.example/y$"\n`,
+      `environment: dev\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    signer:\n      subject: ` +
+        `"^https://a\\\\.example/x|https://b\\\\.example/y$"\n`,
       'dev.yaml',
       opts,
     );
@@ -193,7 +196,7 @@ describe('an invalid policy is reported with its file and line', () => {
   it('an unknown top-level field', () => {
     expectOneProblem(
       {
-        'staging.yaml': `environment: staging\nverdictTTL: 15m\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n`,
+        'staging.yaml': `environment: staging\nverdictTTL: 15m\n${RULE_A}`,
       },
       'staging.yaml',
       2,
@@ -204,7 +207,7 @@ describe('an invalid policy is reported with its file and line', () => {
   it('a wrong type', () => {
     const p = expectOneProblem(
       {
-        'staging.yaml': `environment: staging\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    absent: "yes"\n`,
+        'staging.yaml': `environment: staging\n${RULE_A}    absent: "yes"\n`,
       },
       'staging.yaml',
       5,
@@ -252,24 +255,30 @@ rules:
     ['^https://ci\\\\.example\\\\.com/\\\\$', /anchored regular expression/],
     ['^https://(ci$', /invalid regular expression/],
   ])('a signer subject %s that is not an anchored regular expression', (subject, message) => {
-    const text = `environment: staging\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    signer:\n      issuer: $self\n      subject: "${subject}"\n`;
+    const text =
+      `environment: staging\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    signer:\n      ` +
+      `issuer: $self\n      subject: "${subject}"\n`;
     expectOneProblem({ 'staging.yaml': text }, 'staging.yaml', 7, message);
   });
 
   it('a signer issuer that is neither a URL nor $self', () => {
-    const text = `environment: staging\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    signer:\n      issuer: self\n`;
+    const text =
+      `environment: staging\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    signer:\n      ` +
+      `issuer: self\n`;
     expectOneProblem({ 'staging.yaml': text }, 'staging.yaml', 6, /must be an issuer URL or \$self/);
   });
 
   it.each(['7 days', '0d', '1y', '15'])('a bad duration %j', (value) => {
-    const text = `environment: staging\nverdictTtl: 15m\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    maxAge: "${value}"\n`;
+    const text =
+      `environment: staging\nverdictTtl: 15m\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    ` +
+      `maxAge: "${value}"\n`;
     expectOneProblem({ 'staging.yaml': text }, 'staging.yaml', 6, /^rules\[0\]\.maxAge: invalid duration/);
   });
 
   it('a bad verdictTtl', () => {
     expectOneProblem(
       {
-        'staging.yaml': `environment: staging\nverdictTtl: 15 minutes\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n`,
+        'staging.yaml': `environment: staging\nverdictTtl: 15 minutes\n${RULE_A}`,
       },
       'staging.yaml',
       2,
@@ -281,7 +290,10 @@ rules:
     ['predicate.result ==', /CEL syntax error at line 1, column 18/],
     [
       'predicat.result == "PASSED"',
-      /unknown variable "predicat" at line 1, column 1; the variables are statement, predicate, subject, signer, environment, attestation/,
+      new RegExp(
+        'unknown variable "predicat" at line 1, column 1; ' +
+          'the variables are statement, predicate, subject, signer, environment, attestation',
+      ),
     ],
     ['predicate.tests.exists(t, t.startWith("unit"))', /unknown function "startWith" at line 1, column 28/],
   ])('a CEL expression that does not compile: %s', (where, message) => {
@@ -290,7 +302,9 @@ rules:
   });
 
   it('a CEL error in a multi-line where, at the where', () => {
-    const text = `environment: staging\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    where: >-\n      predicate.result == "PASSED" &&\n      size(predicate.failedTests) ==\n`;
+    const text =
+      `environment: staging\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    where: >-\n      ` +
+      `predicate.result == "PASSED" &&\n      size(predicate.failedTests) ==\n`;
     expectOneProblem({ 'staging.yaml': text }, 'staging.yaml', 5, /CEL syntax error/);
   });
 
@@ -336,10 +350,9 @@ rules:
   });
 
   it('a dangling after', () => {
+    const head = 'environment: production\nafter: staging\n';
     const p = expectOneProblem(
-      {
-        'production.yaml': `environment: production\nafter: staging\nrules:\n  - name: r\n    predicateType: ${PROVENANCE}\n`,
-      },
+      { 'production.yaml': `${head}rules:\n  - name: r\n    predicateType: ${PROVENANCE}\n` },
       'production.yaml',
       2,
       /after: "staging" names an environment with no policy file \(environments: dev, production\)/,
@@ -348,17 +361,22 @@ rules:
   });
 
   it('a rule environment with no policy file', () => {
-    const text = `environment: staging\nafter: dev\nrules:\n  - name: r\n    predicateType: ${PROVENANCE}\n    environment: qa\n`;
+    const text =
+      `environment: staging\nafter: dev\nrules:\n  - name: r\n    predicateType: ${PROVENANCE}\n    ` +
+      `environment: qa\n`;
     expectOneProblem({ 'staging.yaml': text }, 'staging.yaml', 6, /environment "qa" has no policy file/);
   });
 
   it('a rule named like the implicit after rule', () => {
-    const text = `environment: staging\nafter: dev\nrules:\n  - name: deployed-to-dev\n    predicateType: ${PROVENANCE}\n`;
+    const head = 'environment: staging\nafter: dev\n';
+    const text = `${head}rules:\n  - name: deployed-to-dev\n    predicateType: ${PROVENANCE}\n`;
     expectOneProblem({ 'staging.yaml': text }, 'staging.yaml', 4, /reserved/);
   });
 
   it('bad rebuild settings', () => {
-    const text = `environment: staging\nrules:\n  - name: r\n    predicateType: ${PROVENANCE}\nrebuilds:\n  allowWithException: true\n  minApprovals: 0\n  require: [same-builder, unknown-check]\n`;
+    const text =
+      `environment: staging\nrules:\n  - name: r\n    predicateType: ${PROVENANCE}\nrebuilds:\n  ` +
+      `allowWithException: true\n  minApprovals: 0\n  require: [same-builder, unknown-check]\n`;
     const problems = problemsOf({ 'staging.yaml': text });
     expect(problems.map((p) => [p.line, p.message.split(':')[0]])).toEqual([
       [7, 'rebuilds.minApprovals'],
@@ -386,7 +404,9 @@ describe('loadPolicies', () => {
   it('throws PolicyLoadError whose message lists each problem as file:line:col: reason', () => {
     const dir = policyDir({
       'dev.yaml': DEV,
-      'staging.yaml': `environment: staging\nafter: qa\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    maxAge: soon\n`,
+      'staging.yaml':
+        `environment: staging\nafter: qa\nrules:\n  - name: a\n    predicateType: ${PROVENANCE}\n    ` +
+        `maxAge: soon\n`,
     });
     let error: unknown;
     try {
@@ -399,7 +419,8 @@ describe('loadPolicies', () => {
     expect((error as Error).message).toBe(
       [
         'invalid policies (2 problems):',
-        `  ${file}:6:13: rules[0].maxAge: invalid duration "soon": expected a positive number and one of s, m, h, d, w (e.g. 15m, 30d)`,
+        `  ${file}:6:13: rules[0].maxAge: invalid duration "soon": expected a positive number and one of s, m, h, d, ` +
+          `w (e.g. 15m, 30d)`,
         `  ${file}:2:8: after: "qa" names an environment with no policy file (environments: dev, staging)`,
       ].join('\n'),
     );

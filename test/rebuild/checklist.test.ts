@@ -75,20 +75,26 @@ describe('rebuildChecklist', () => {
     expect(c['own-tests'].detail).toBe('the rebuild has test evidence of its own');
   });
 
-  it('pinned-dependencies: every dependency of the rebuild needs a digest; the unpinned ones are named with their path', () => {
-    const deps: Descriptor[] = [
-      ...DEFAULT_DEPS,
-      { uri: 'pkg:npm/left-pad@1.3.0' },
-      { uri: 'https://example.com/tools/protoc-25.1.zip' },
-    ];
-    const c = check(v1Provenance({ subjectDigest: sha256('b'), deps }));
-    expect(c['pinned-dependencies']).toEqual({
-      item: 'pinned-dependencies',
-      ok: false,
-      detail:
-        '2 of 6 recorded dependencies have no digest: pkg:npm/left-pad@1.3.0 (/predicate/buildDefinition/resolvedDependencies/5), https://example.com/tools/protoc-25.1.zip (/predicate/buildDefinition/resolvedDependencies/6)',
-    });
-  });
+  it(
+    'pinned-dependencies: every dependency of the rebuild needs a digest; the unpinned ones are named with their ' +
+      'path',
+    () => {
+      const deps: Descriptor[] = [
+        ...DEFAULT_DEPS,
+        { uri: 'pkg:npm/left-pad@1.3.0' },
+        { uri: 'https://example.com/tools/protoc-25.1.zip' },
+      ];
+      const c = check(v1Provenance({ subjectDigest: sha256('b'), deps }));
+      expect(c['pinned-dependencies']).toEqual({
+        item: 'pinned-dependencies',
+        ok: false,
+        detail:
+          '2 of 6 recorded dependencies have no digest: pkg:npm/left-pad@1.3.0 ' +
+          '(/predicate/buildDefinition/resolvedDependencies/5), https://example.com/tools/protoc-25.1.zip ' +
+          '(/predicate/buildDefinition/resolvedDependencies/6)',
+      });
+    },
+  );
 
   it('pinned-dependencies looks at the rebuild, not the original', () => {
     const older = v1Provenance({ deps: [...DEFAULT_DEPS, { uri: 'pkg:npm/left-pad@1.3.0' }] });

@@ -99,7 +99,8 @@ describe('diffProvenance: v1 against v1', () => {
     );
     const d = diffProvenance(original, rebuildWith({ deps }));
     expect(d.summary).toBe(
-      'dependency drift: 1 package changed (lodash 4.17.20 -> 4.17.21); base image node:20 moved to sha256:222222222222; builder same; metadata only otherwise',
+      'dependency drift: 1 package changed (lodash 4.17.20 -> 4.17.21); base image node:20 moved to ' +
+        'sha256:222222222222; builder same; metadata only otherwise',
     );
     expect(d.kinds).toEqual(['dependency-drift', 'base-image-moved']);
   });
@@ -143,7 +144,8 @@ describe('diffProvenance: v1 against v1', () => {
     ]);
     expect(d.kinds).toEqual(['metadata-only', 'base-image-tag-only']);
     expect(d.summary).toBe(
-      'metadata only (invocationId, startedOn, finishedOn); base image node:20 by tag only (no digest); dependencies, base images, builder and parameters same',
+      'metadata only (invocationId, startedOn, finishedOn); base image node:20 by tag only (no digest); ' +
+        'dependencies, base images, builder and parameters same',
     );
   });
 
@@ -203,7 +205,8 @@ describe('diffProvenance: v1 against v1', () => {
     ]);
     expect(d.kinds).toEqual(['base-image-changed']);
     expect(d.summary).toBe(
-      'base image node:18 -> node:20; 1 base image added (gcr.io/distroless/nodejs20-debian12@sha256:999999999999); builder same; metadata only otherwise',
+      'base image node:18 -> node:20; 1 base image added (gcr.io/distroless/nodejs20-debian12@sha256:999999999999); ' +
+        'builder same; metadata only otherwise',
     );
   });
 
@@ -297,7 +300,8 @@ describe('diffProvenance: v1 against v1', () => {
     ]);
     expect(d.kinds).toEqual(['parameters-changed']);
     expect(d.summary).toBe(
-      'builder same; 3 parameters changed (/externalParameters/workflow/ref, /internalParameters/github/event_name, /externalParameters/inputs/dry~1run); plus metadata',
+      'builder same; 3 parameters changed (/externalParameters/workflow/ref, /internalParameters/github/event_name, ' +
+        '/externalParameters/inputs/dry~1run); plus metadata',
     );
   });
 
@@ -311,7 +315,8 @@ describe('diffProvenance: v1 against v1', () => {
       }),
     );
     expect(d.summary).toBe(
-      'builder same; parameter /externalParameters/workflow/ref changed (refs/heads/main -> refs/heads/hotfix); plus metadata',
+      'builder same; parameter /externalParameters/workflow/ref changed (refs/heads/main -> refs/heads/hotfix); plus ' +
+        'metadata',
     );
   });
 
@@ -340,7 +345,9 @@ describe('diffProvenance: v1 against v1', () => {
     ]);
     expect(d.kinds).toEqual(['dependency-drift', 'unpinned-dependencies']);
     expect(d.summary).toBe(
-      `dependency drift: 1 package changed (github.com/octo-org/shop-api refs/heads/main ${COMMIT.slice(0, 7)} -> ddddddd), 1 added (left-pad 1.3.0), 1 removed (@types/node 20.11.30); 1 dependency unpinned (left-pad 1.3.0); builder same; metadata only otherwise`,
+      `dependency drift: 1 package changed (github.com/octo-org/shop-api refs/heads/main ${COMMIT.slice(0, 7)} -> ` +
+        `ddddddd), 1 added (left-pad 1.3.0), 1 removed (@types/node 20.11.30); 1 dependency unpinned (left-pad ` +
+        `1.3.0); builder same; metadata only otherwise`,
     );
   });
 
@@ -419,7 +426,8 @@ describe('diffProvenance: v0.2', () => {
     expect(d.formats).toEqual({ a: 'v0.2', b: 'v1' });
     expect(d.kinds).toEqual(['metadata-only', 'format-change']);
     expect(d.summary).toBe(
-      'v0.2 -> v1 provenance; metadata only (invocationId, startedOn, finishedOn, +2 more); dependencies, base images, builder and parameters same',
+      'v0.2 -> v1 provenance; metadata only (invocationId, startedOn, finishedOn, +2 more); dependencies, base ' +
+        'images, builder and parameters same',
     );
   });
 
@@ -443,7 +451,8 @@ describe('diffProvenance: v0.2', () => {
       }),
     ]);
     expect(d.summary).toBe(
-      'v0.2 -> v1 provenance; dependency drift: 1 package changed (lodash 4.17.20 -> 4.17.21); builder same; metadata only otherwise',
+      'v0.2 -> v1 provenance; dependency drift: 1 package changed (lodash 4.17.20 -> 4.17.21); builder same; ' +
+        'metadata only otherwise',
     );
     // And the other way round.
     expect(diffProvenance(v1, v02).dependencies).toEqual([

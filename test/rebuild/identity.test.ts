@@ -46,7 +46,8 @@ describe('packageIdentity', () => {
       'github.com/octo-org/app',
     ],
     [
-      'git+https://android.googlesource.com/platform/vendor/foo/bar@16244f4e7524d44a8f3060905eaf9190e96e9fb0#prebuilts/Foo/Foo.apk',
+      'git+https://android.googlesource.com/platform/vendor/foo/bar@16244f4e7524d44a8f3060905eaf9190e96e9fb0' +
+        '#prebuilts/Foo/Foo.apk',
       'git+https://android.googlesource.com/platform/vendor/foo/bar#prebuilts/Foo/Foo.apk',
       '16244f4e7524d44a8f3060905eaf9190e96e9fb0',
       'android.googlesource.com/platform/vendor/foo/bar#prebuilts/Foo/Foo.apk',

@@ -98,31 +98,35 @@ describe.each(backends)('signing service on $name', (backend) => {
     expect((await t.deps.log.checkpoint()).treeSize).toBe(before.treeSize);
   });
 
-  it('stores N concurrent identical submissions once: one row, one log entry, every answer the same record', async () => {
-    const statement = provenanceStatement();
-    const before = (await t.deps.log.checkpoint()).treeSize;
-    // Alongside other callers' statements, so the copies share batches with entries that are logged.
-    const [copies, others] = await Promise.all([
-      Promise.all(Array.from({ length: 12 }, () => t.deps.attest.sign(structuredClone(statement), CI))),
-      Promise.all(Array.from({ length: 5 }, () => t.deps.attest.sign(provenanceStatement(), CI))),
-    ]);
-    expect(copies.filter((r) => r.created)).toHaveLength(1);
-    const first = copies.find((r) => r.created)!.record;
-    for (const r of copies) expect(r.record).toEqual(first);
-    expect(others.every((r) => r.created)).toBe(true);
-    const after = (await t.deps.log.checkpoint()).treeSize;
-    expect(after).toBe(before + 1 + others.length);
-    const sha = copies[0]!.record.id;
-    const [{ n: rows }] = (await database.execute<{ n: number }>(
-      sql`select count(*)::int as n from attestations a join log_entries e on e.attestation_id = a.id
-          where a.signer_subject = ${CI} and a.statement_sha256 = (select statement_sha256 from attestations where id = ${sha})`,
-    )) as [{ n: number }];
-    expect(rows).toBe(1);
-    // and again, sequentially, once the first is stored
-    const again = await t.deps.attest.sign(statement, CI);
-    expect(again).toEqual({ record: first, created: false });
-    expect((await t.deps.log.checkpoint()).treeSize).toBe(after);
-  });
+  it(
+    'stores N concurrent identical submissions once: one row, one log entry, every answer the same ' + 'record',
+    async () => {
+      const statement = provenanceStatement();
+      const before = (await t.deps.log.checkpoint()).treeSize;
+      // Alongside other callers' statements, so the copies share batches with entries that are logged.
+      const [copies, others] = await Promise.all([
+        Promise.all(Array.from({ length: 12 }, () => t.deps.attest.sign(structuredClone(statement), CI))),
+        Promise.all(Array.from({ length: 5 }, () => t.deps.attest.sign(provenanceStatement(), CI))),
+      ]);
+      expect(copies.filter((r) => r.created)).toHaveLength(1);
+      const first = copies.find((r) => r.created)!.record;
+      for (const r of copies) expect(r.record).toEqual(first);
+      expect(others.every((r) => r.created)).toBe(true);
+      const after = (await t.deps.log.checkpoint()).treeSize;
+      expect(after).toBe(before + 1 + others.length);
+      const sha = copies[0]!.record.id;
+      const [{ n: rows }] = (await database.execute<{ n: number }>(
+        sql`select count(*)::int as n from attestations a join log_entries e on e.attestation_id = a.id
+          where a.signer_subject = ${CI}
+            and a.statement_sha256 = (select statement_sha256 from attestations where id = ${sha})`,
+      )) as [{ n: number }];
+      expect(rows).toBe(1);
+      // and again, sequentially, once the first is stored
+      const again = await t.deps.attest.sign(statement, CI);
+      expect(again).toEqual({ record: first, created: false });
+      expect((await t.deps.log.checkpoint()).treeSize).toBe(after);
+    },
+  );
 
   it('keeps one consistent log when another log instance on the same database appends in between', async () => {
     // A second TransparencyLog with the same keys (another process, in effect): each append from

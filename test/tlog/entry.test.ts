@@ -41,7 +41,8 @@ describe('dsse v0.0.1 body', () => {
       `{"apiVersion":"0.0.1","kind":"dsse","spec":{` +
       `"envelopeHash":{"algorithm":"sha256","value":"${sha256Hex(dsseEnvelopeJson(env))}"},` +
       `"payloadHash":{"algorithm":"sha256","value":"${sha256Hex(env.payload)}"},` +
-      `"signatures":[{"signature":"${b64(env.signature)}","verifier":"${Buffer.from(verifierPem).toString('base64')}"}]}}`;
+      `"signatures":[{"signature":"${b64(env.signature)}",` +
+      `"verifier":"${Buffer.from(verifierPem).toString('base64')}"}]}}`;
     expect(Buffer.from(body).toString('utf8')).toBe(expected);
     expect(Buffer.from(parsed.spec.signatures[0].verifier, 'base64').toString('utf8')).toBe(verifierPem);
   });
@@ -51,7 +52,8 @@ describe('dsse v0.0.1 body', () => {
     const proto = envelopeFromJSON(JSON.parse(json));
     expect(JSON.stringify(envelopeToJSON(proto))).toBe(json);
     expect(json).toBe(
-      `{"payload":"${b64(env.payload)}","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"${b64(env.signature)}"}]}`,
+      `{"payload":"${b64(env.payload)}","payloadType":"application/vnd.in-toto+json",` +
+        `"signatures":[{"sig":"${b64(env.signature)}"}]}`,
     );
   });
 
@@ -93,7 +95,8 @@ describe('inclusion promise', () => {
 
   it('signs the JCS of body, integratedTime, logID (hex), logIndex', () => {
     expect(Buffer.from(inclusionPromisePayload(fields)).toString('utf8')).toBe(
-      `{"body":"${b64(fields.body)}","integratedTime":1700000000,"logID":"${Buffer.from(LOG_ID).toString('hex')}","logIndex":7}`,
+      `{"body":"${b64(fields.body)}","integratedTime":1700000000,` +
+        `"logID":"${Buffer.from(LOG_ID).toString('hex')}","logIndex":7}`,
     );
     expect(set[0]).toBe(0x30); // DER
     expect(verifyInclusionPromise(fields, set, logKey.publicKey)).toBe(true);

@@ -9,7 +9,8 @@ const MARKDOWN = 'text/markdown; charset=utf-8';
 /** One code's section: what the caller sees, and what it means. */
 export function problemMarkdown(code: ErrorCode, heading = '#'): string {
   const e = ERRORS[code];
-  return `${heading} ${e.title}\n\n\`${code}\`, HTTP ${e.status}, type \`<issuer>/problems/${problemSlug(code)}\`\n\n${e.description}\n`;
+  const type = `\`<issuer>/problems/${problemSlug(code)}\``;
+  return `${heading} ${e.title}\n\n\`${code}\`, HTTP ${e.status}, type ${type}\n\n${e.description}\n`;
 }
 
 /** docs/problems.md: every code, in the table's order. */
