@@ -1,4 +1,4 @@
-// A full promotion chain built through HTTP, as test/http/rebuilds.test.ts does: an original A
+// A full promotion chain built through HTTP, as test/http/routes/rebuilds.test.ts does: an original A
 // promoted dev -> staging -> production with tests, a rebuild B promoted to production under an
 // approved exception, and two other digests for the tamper tests. Then the evidence packs.
 import { randomBytes } from 'node:crypto';

@@ -13,6 +13,13 @@ export function problemMarkdown(code: ErrorCode, heading = '#'): string {
   return `${heading} ${e.title}\n\n\`${code}\`, HTTP ${e.status}, type ${type}\n\n${e.description}\n`;
 }
 
+/** A Markdown table with its columns padded, as the formatter (Biome) leaves it. */
+function table(head: string[], rows: string[][]): string[] {
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(width[i]!)).join(' | ')} |`;
+  return [line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
 /** docs/problems.md: every code, in the table's order. */
 export function problemsMarkdown(): string {
   const intro = [
@@ -24,9 +31,10 @@ export function problemsMarkdown(): string {
     'closed set below (one HTTP status per code) and a `type` URL, `<issuer>/problems/<code>`, that',
     'serves the section of this page for that code (`GET /problems/{code}`, no token needed).',
     '',
-    '| code | status | title |',
-    '| --- | --- | --- |',
-    ...ERROR_CODES.map((c) => `| [\`${c}\`](#${problemSlug(c)}) | ${ERRORS[c].status} | ${ERRORS[c].title} |`),
+    ...table(
+      ['code', 'status', 'title'],
+      ERROR_CODES.map((c) => [`[\`${c}\`](#${problemSlug(c)})`, String(ERRORS[c].status), ERRORS[c].title]),
+    ),
     '',
   ];
   const sections = ERROR_CODES.map((c) => `<a id="${problemSlug(c)}"></a>\n\n${problemMarkdown(c, '##')}`);

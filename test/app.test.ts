@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/storage/database.ts';
-import { testApp } from '../helpers/app.ts';
-import { backends } from '../helpers/db.ts';
+import type { Database } from '../src/storage/database.ts';
+import { testApp } from './helpers/app.ts';
+import { backends } from './helpers/db.ts';
 
 const ADMIN = 'a'.repeat(40);
 

@@ -4,12 +4,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.ts';
-import { wireServices } from '../../src/deps.ts';
-import { createLogger } from '../../src/logger.ts';
-import { verifyBundle } from '../../src/signing/verify.ts';
-import { backends } from '../helpers/db.ts';
-import { provenanceStatement } from '../helpers/statements.ts';
+import { parseConfig } from '../src/config.ts';
+import { wireServices } from '../src/deps.ts';
+import { createLogger } from '../src/logger.ts';
+import { verifyBundle } from '../src/signing/verify.ts';
+import { backends } from './helpers/db.ts';
+import { provenanceStatement } from './helpers/statements.ts';
 
 const ISSUER = 'https://waybill.test';
 const CI = 'https://ci.example.com/rotate';

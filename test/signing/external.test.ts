@@ -18,8 +18,8 @@ import {
 } from '../../src/signing/external.ts';
 import { VerifyError } from '../../src/signing/verify.ts';
 import { exampleStatement, makeSigningSetup } from '../fixtures/make-signing-fixtures.ts';
+import { bundle, externalTrust, fixturePath, flipBase64, manifest } from '../helpers/external.ts';
 import { sha256 } from '../helpers/statements.ts';
-import { bundle, externalTrust, fixturePath, flipBase64, manifest } from './fixtures.ts';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'waybill-external-'));
 function file(dir: string, name: string, content: string): string {

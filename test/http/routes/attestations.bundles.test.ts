@@ -3,11 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/storage/database.ts';
-import { testApp } from '../helpers/app.ts';
-import { backends } from '../helpers/db.ts';
+import type { Database } from '../../../src/storage/database.ts';
+import { testApp } from '../../helpers/app.ts';
+import { backends } from '../../helpers/db.ts';
 
-const FIX = fileURLToPath(new URL('../fixtures/external/', import.meta.url));
+const FIX = fileURLToPath(new URL('../../fixtures/external/', import.meta.url));
 const bundle = (name: string) => JSON.parse(readFileSync(FIX + name, 'utf8')) as unknown;
 const manifest = JSON.parse(readFileSync(`${FIX}manifest.json`, 'utf8')) as { keyHint: string };
 

@@ -2,12 +2,12 @@
 // that cites the signed exception.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyBundle } from '../../src/signing/verify.ts';
-import type { Database } from '../../src/storage/database.ts';
-import { testApp } from '../helpers/app.ts';
-import { backends } from '../helpers/db.ts';
-import type { Json } from '../helpers/json.ts';
-import { sha256 } from '../helpers/statements.ts';
+import { verifyBundle } from '../../../src/signing/verify.ts';
+import type { Database } from '../../../src/storage/database.ts';
+import { testApp } from '../../helpers/app.ts';
+import { backends } from '../../helpers/db.ts';
+import type { Json } from '../../helpers/json.ts';
+import { sha256 } from '../../helpers/statements.ts';
 
 const ISSUER = 'https://waybill.test';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ExternalTrust } from '../../src/signing/external.ts';
 import { loadExternalTrust } from '../../src/signing/external.ts';
 import { FIXTURE_DIR } from '../fixtures/make-external-fixtures.ts';
-import type { Json } from '../helpers/json.ts';
+import type { Json } from './json.ts';
 
 export { FIXTURE_DIR };
 export const fixturePath = (name: string) => join(FIXTURE_DIR, name);

@@ -3,12 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/storage/database.ts';
-import { deployments } from '../../src/storage/schema.ts';
-import { testApp } from '../helpers/app.ts';
-import { backends } from '../helpers/db.ts';
-import type { Json } from '../helpers/json.ts';
-import { sha256 } from '../helpers/statements.ts';
+import type { Database } from '../../../src/storage/database.ts';
+import { deployments } from '../../../src/storage/schema.ts';
+import { testApp } from '../../helpers/app.ts';
+import { backends } from '../../helpers/db.ts';
+import type { Json } from '../../helpers/json.ts';
+import { sha256 } from '../../helpers/statements.ts';
 
 describe.each(backends)('drift report on $name', (backend) => {
   let database: Database;

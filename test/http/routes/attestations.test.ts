@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyBundle } from '../../src/signing/verify.ts';
-import type { Database } from '../../src/storage/database.ts';
-import { testApp } from '../helpers/app.ts';
-import { backends } from '../helpers/db.ts';
-import type { Json } from '../helpers/json.ts';
-import { provenanceStatement, sha256 } from '../helpers/statements.ts';
+import { verifyBundle } from '../../../src/signing/verify.ts';
+import type { Database } from '../../../src/storage/database.ts';
+import { testApp } from '../../helpers/app.ts';
+import { backends } from '../../helpers/db.ts';
+import type { Json } from '../../helpers/json.ts';
+import { provenanceStatement, sha256 } from '../../helpers/statements.ts';
 
 const BUILDER = 'https://ci.example.com/pipelines/build';
 const TESTER = 'https://ci.example.com/pipelines/test';

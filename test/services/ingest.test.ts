@@ -15,9 +15,9 @@ import type { Database } from '../../src/storage/database.ts';
 import { attestations } from '../../src/storage/schema.ts';
 import { testApp } from '../helpers/app.ts';
 import { backends } from '../helpers/db.ts';
+import type { BundleName } from '../helpers/external.ts';
+import { bundle, externalTrust, fixturePath, flipBase64, manifest } from '../helpers/external.ts';
 import type { Json } from '../helpers/json.ts';
-import type { BundleName } from './fixtures.ts';
-import { bundle, externalTrust, fixturePath, flipBase64, manifest } from './fixtures.ts';
 
 const CALLER = { subject: 'https://ci.example.com/ingester' };
 const externalRoot = JSON.parse(readFileSync(fixturePath('trusted_root.json'), 'utf8'));
