@@ -1,5 +1,5 @@
 // Verdict benchmark (promotion issue): latency and throughput of POST-/v1/verdicts' work
-// (PromotionService.verdict: gather and re-verify evidence, evaluate the policy, sign and log the
+// (VerdictService.decide: gather and re-verify evidence, evaluate the policy, sign and log the
 // VSA, store the verdict) on PostgreSQL with 10^5 and 10^6 stored attestations spread over 10^5
 // digests. Run alone: `npx node bench/verdicts.ts` (BENCH_SECONDS, BENCH_VERDICT_SIZES=100000,1000000).
 //
@@ -185,7 +185,7 @@ export async function runVerdictBench(log: (s: string) => void = console.log) {
   }
   const at1m = rows.find((r) => r.stored === 1_000_000);
   const lines = [
-    '### Verdicts (`PromotionService.verdict`: evidence, re-verification, policy, signed+logged VSA, stored ' +
+    '### Verdicts (`VerdictService.decide`: evidence, re-verification, policy, signed+logged VSA, stored ' +
       'verdict), PostgreSQL',
     '',
     `${CALLERS} concurrent callers, ${SECONDS} s per size, staging verdicts over ${TARGET_DIGESTS} digests with real ` +
