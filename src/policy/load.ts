@@ -2,7 +2,6 @@
 // collected and reported as `file:line:col: reason` (the line found through the YAML node
 // ranges), so one run of `waybill policy check` shows all of them.
 
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
@@ -10,6 +9,7 @@ import type { z } from 'zod';
 import { messageOf } from '../errors.ts';
 import { isPlainObject } from '../intoto/fields.ts';
 import { parseDuration } from '../util/duration.ts';
+import { sha256hex } from '../util/encoding.ts';
 import { ENVIRONMENT_NAME } from './environments.ts';
 import { KNOWN_FIELDS, type PolicyFile, policyFileSchema } from './schema.ts';
 import { deployedRuleName, type Policy, type PolicySet, type Rule } from './types.ts';
@@ -254,7 +254,7 @@ function toPolicy(data: PolicyFile, file: string, bytes: Uint8Array, opts: LoadO
     }),
     file,
     content: Buffer.from(bytes).toString('utf8'),
-    digest: Object.freeze({ sha256: createHash('sha256').update(bytes).digest('hex') }),
+    digest: Object.freeze({ sha256: sha256hex(bytes) }),
     uri: `${opts.issuer.replace(/\/+$/, '')}/policies/${data.environment}.yaml`,
   });
 }
