@@ -127,14 +127,14 @@ export class VerdictService {
     const borrowed = exception && {
       attestationId: exception.attestationId,
       original: exception.original,
-      evidence: await this.#evidenceFor(policy, exception.original, true),
+      evidence: await this.#evidenceFor(policy, exception.original),
       deployments: await this.#priorDeployments(policy, exception.original),
     };
     const decision = evaluate(
       policy,
       {
         digest,
-        evidence: await this.#evidenceFor(policy, digest, true),
+        evidence: await this.#evidenceFor(policy, digest),
         deployments: await this.#priorDeployments(policy, digest),
         ...(borrowed ? { exception: borrowed } : {}),
       },
@@ -145,9 +145,10 @@ export class VerdictService {
     return { decision, exception };
   }
 
-  // Only what some rule can use is re-verified (a digest also carries its VSAs and deployments).
-  async #evidenceFor(policy: Policy, digest: string, relevantOnly: boolean) {
-    const predicateTypes = relevantOnly ? [...new Set(policy.rules.map((r) => r.predicateType))] : undefined;
+  // Only what some rule can use is read and re-verified (a digest also carries its VSAs and
+  // deployments, which no rule looks at).
+  async #evidenceFor(policy: Policy, digest: string) {
+    const predicateTypes = [...new Set(policy.rules.map((r) => r.predicateType))];
     return this.#evidence.evidence(await this.#attestations.about(digest, { predicateTypes }));
   }
 
@@ -171,7 +172,7 @@ export class VerdictService {
         policy,
         {
           digest: original.digest,
-          evidence: await this.#evidenceFor(policy, original.digest, false),
+          evidence: await this.#evidenceFor(policy, original.digest),
           deployments: await this.#priorDeployments(policy, original.digest),
         },
         this.#now(),
