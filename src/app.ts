@@ -4,6 +4,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { requestId } from 'hono/request-id';
 import type { Deps } from './deps.ts';
+import { inputGuard } from './http/input-guard.ts';
 import { accessLog, bodyLimit } from './http/middleware.ts';
 import { problemHandlers } from './http/problem.ts';
 import { attestationRoutes } from './http/routes/attestations.ts';
@@ -22,6 +23,7 @@ export function createApp(deps: Deps): OpenAPIHono {
   app.use(requestId({ headerName: 'X-Request-Id' }));
   app.use(accessLog(deps.logger));
   app.use(bodyLimit(deps.config.bodyLimit));
+  app.use(inputGuard());
 
   for (const routes of [
     healthRoutes(deps),

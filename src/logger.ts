@@ -1,5 +1,26 @@
-import { type Logger, pino } from 'pino';
+import { type Logger, pino, stdSerializers } from 'pino';
 import type { LogLevel } from './config.ts';
+
+// Values bound to SQL statements may be anything a caller sent or a secret (a token hash); a log
+// line keeps the statement text and drops its parameters. Drizzle also writes them into its
+// error message as a last line "params: ...".
+const PARAM_KEYS = new Set(['params', 'parameters', 'args', 'values']);
+const PARAMS_LINE = /\nparams: [^\n]*/g;
+
+function redactSql(value: unknown, depth = 0): unknown {
+  if (depth > 8 || value === null || typeof value !== 'object') {
+    return typeof value === 'string' ? value.replace(PARAMS_LINE, '\nparams: [redacted]') : value;
+  }
+  if (Array.isArray(value)) return value.map((v) => redactSql(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) out[key] = PARAM_KEYS.has(key) ? '[redacted]' : redactSql(v, depth + 1);
+  return out;
+}
+
+/** pino's error serializer (causes included), without SQL parameters. */
+export function serializeError(err: unknown): unknown {
+  return err instanceof Error ? redactSql(stdSerializers.errWithCause(err)) : redactSql(err);
+}
 
 // JSON logs, one object per line. Secrets never get here by design; the redact list is a
 // second line of defence for fields that could carry one.
@@ -9,6 +30,7 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
       level,
       base: { service: 'waybill' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      serializers: { err: serializeError },
       redact: {
         paths: [
           'token',

@@ -10,7 +10,7 @@ declare module 'hono' {
   }
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/;
+const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/i; // the scheme is case-insensitive (RFC 9110 11.1)
 
 /** Require a valid token holding at least one of `roles` (none given: any role). */
 export function requireRole(tokens: TokenService, ...roles: Role[]): MiddlewareHandler {

@@ -10,6 +10,9 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 function problemResponse(c: Context, err: AppError, issuer: string): Response {
   const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
   if (err.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer realm="waybill"';
+  // The rest of an over-size body is never read, so the connection cannot carry another request:
+  // say so, and the client opens a new one instead of writing into a socket about to close.
+  if (err.code === 'PAYLOAD_TOO_LARGE') headers.connection = 'close';
   // c.body keeps headers already set on the context (X-Request-Id).
   const problem = toProblem(err, { issuer, requestId: c.get('requestId') });
   return c.body(JSON.stringify(problem), err.status as 400, headers);

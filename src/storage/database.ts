@@ -1,7 +1,6 @@
 // One way to open storage, whichever driver is underneath. PGlite (embedded Postgres in this
 // process) is the zero-setup default; postgres.js talks to a real PostgreSQL. Callers see the
 // same Drizzle API, rows as plain arrays, and driver errors as DatabaseError with a SQLSTATE.
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
@@ -13,6 +12,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { acquireDirLock, type DirLock } from './dir-lock.ts';
+import { privateDir, tightenTree } from './file-modes.ts';
 import * as schema from './schema.ts';
 
 export type Schema = typeof schema;
@@ -125,12 +125,13 @@ async function openPglite(opts: { dataDir: string } | { memory: true }): Promise
   let lock: DirLock | undefined;
   let client: PGlite;
   if ('dataDir' in opts) {
-    mkdirSync(path.dirname(opts.dataDir), { recursive: true });
+    privateDir(path.dirname(opts.dataDir));
     // PGlite has no multi-process safety: a second process on the same directory would
     // silently lose writes, so refuse to open a directory another live process holds.
     lock = acquireDirLock(`${opts.dataDir}.lock`);
     try {
       client = await PGlite.create({ dataDir: opts.dataDir });
+      tightenTree(opts.dataDir);
     } catch (err) {
       lock.release();
       throw err;
@@ -161,6 +162,7 @@ async function openPglite(opts: { dataDir: string } | { memory: true }): Promise
     async close() {
       try {
         if (!client.closed) await client.close();
+        if ('dataDir' in opts) tightenTree(opts.dataDir);
       } finally {
         lock?.release();
       }

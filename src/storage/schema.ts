@@ -52,7 +52,7 @@ export const attestations = pgTable(
   },
   (t) => [
     uniqueIndex('attestations_signer_statement_uq').on(t.signerSubject, t.statementSha256),
-    index('attestations_predicate_type_idx').on(t.predicateType),
+    index('attestations_predicate_type_idx').using('hash', t.predicateType),
   ],
 );
 
@@ -69,7 +69,7 @@ export const attestationSubjects = pgTable(
     primaryKey({ columns: [t.attestationId, t.digest] }),
     index('attestation_subjects_digest_idx').on(t.digest),
     // rebuild detection looks provenance up by subject name
-    index('attestation_subjects_name_idx').on(t.name),
+    index('attestation_subjects_name_idx').using('hash', t.name),
   ],
 );
 

@@ -1,7 +1,7 @@
 // Rebuilds: the provenance diff, rebuild exceptions and their approvals, the rebuild report.
 import { createRoute } from '@hono/zod-openapi';
 import type { Deps } from '../../deps.ts';
-import { DURATION_PATTERN } from '../../util/duration.ts';
+import { DURATION_PATTERN, isDuration } from '../../util/duration.ts';
 import { callerOf, requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
 import { behind, DigestParam, EnvironmentName, problemResponses, router, z } from '../openapi.ts';
@@ -53,7 +53,11 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
                     .min(10, 'explain why the rebuild is needed (10 characters at least)')
                     .max(4000),
                   ticket: z.string().min(1).max(500).optional(),
-                  expiresIn: z.string().regex(DURATION_PATTERN, 'a duration such as 12h or 7d').optional(),
+                  expiresIn: z
+                    .string()
+                    .regex(DURATION_PATTERN, 'a duration such as 12h or 7d')
+                    .refine(isDuration, 'at most 100 years')
+                    .optional(),
                 })
                 .strict(),
             },

@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Deps } from '../../deps.ts';
 import { ROLES } from '../../services/tokens.ts';
-import { DURATION_PATTERN, parseDuration } from '../../util/duration.ts';
+import { DURATION_PATTERN, isDuration, parseDuration } from '../../util/duration.ts';
 import { requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
 import { behind, jsonBody, jsonResponse, PageQuery, pageOf, problemResponses, router, z } from '../openapi.ts';
@@ -15,7 +15,11 @@ const CreateToken = z
   .object({
     subject: SubjectUri,
     roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length),
-    expiresIn: z.string().regex(DURATION_PATTERN, 'a duration such as 15m, 12h, 30d').optional(),
+    expiresIn: z
+      .string()
+      .regex(DURATION_PATTERN, 'a duration such as 15m, 12h, 30d')
+      .refine(isDuration, 'at most 100 years')
+      .optional(),
   })
   .strict()
   .openapi('CreateToken');
