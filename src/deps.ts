@@ -1,5 +1,6 @@
 // The one composition root: config in, concrete implementations out. Nothing else picks a
 // driver, a key or a clock.
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { loadPolicies } from './policy/load.ts';
@@ -7,10 +8,11 @@ import type { PolicySet } from './policy/types.ts';
 import { AttestService } from './services/attest.ts';
 import { AuditService } from './services/audit.ts';
 import { ensureAdminToken } from './services/bootstrap.ts';
-import { EvidenceVerifier } from './services/evidence.ts';
+import { EvidenceReader, EvidenceVerifier } from './services/evidence.ts';
 import { IdempotencyStore } from './services/idempotency.ts';
 import { IngestService } from './services/ingest.ts';
 import { IntakeService } from './services/intake.ts';
+import { IntegrityAudit } from './services/integrity.ts';
 import { DeploymentService } from './services/promotion/deployments.ts';
 import { DriftService } from './services/promotion/drift.ts';
 import { EnvironmentService } from './services/promotion/environments.ts';
@@ -89,6 +91,15 @@ function repositories(database: Database) {
   };
 }
 
+/** The public keys of log keys retired by rotation (WAYBILL_TRUST_HISTORY_FILE): old index heads and SETs verify with them. */
+function retiredLogKeys(config: Pick<Config, 'trustHistory'>): KeyObject[] {
+  return (config.trustHistory?.tlogs ?? []).flatMap((t) => {
+    const raw = (t as { publicKey?: { rawBytes?: unknown } }).publicKey?.rawBytes;
+    if (typeof raw !== 'string') return [];
+    return [createPublicKey({ key: Buffer.from(raw, 'base64'), format: 'der', type: 'spki' })];
+  });
+}
+
 /** Everything but the database: signing keys, log, services. */
 export async function wireServices(
   config: Config,
@@ -100,10 +111,12 @@ export async function wireServices(
   const keys = await loadSigningKeys(config, logger);
   const repos = repositories(database);
   const { issuer } = config;
+  const logRepo = new LogRepo(database);
   const log = new TransparencyLog({
-    store: new LogRepo(database),
+    store: logRepo,
     privateKey: keys.log.privateKey,
     publicKey: keys.log.publicKey,
+    retiredKeys: retiredLogKeys(config),
     issuer,
     treeId: config.logTreeId,
   });
@@ -123,12 +136,28 @@ export async function wireServices(
   const idempotency = new IdempotencyStore(repos.idempotency, attest);
   const tokens = new TokenService(repos.tokens, { adminToken: config.adminToken, issuer });
   const trustedRoot = trustedRootFor(config, keys, log.identity.keyName);
-  const evidence = new EvidenceVerifier({ trustedRoot, external });
+  const verifier = new EvidenceVerifier({ trustedRoot, external, issuer, logKeys: log.indexKeys.values() });
+  const evidence = new EvidenceReader({
+    attestations,
+    heads: logRepo,
+    verifier,
+    origin: log.identity.origin,
+    indexKeys: log.indexKeys,
+  });
   const rebuilds = new RebuildService({ ...repos, attest, policies, issuer, ...clock });
   const verdicts = new VerdictService({ ...repos, policies, attest, evidence, rebuilds, issuer, logger, ...clock });
-  const deployments = new DeploymentService({ ...repos, attest, issuer, ...clock });
+  const deployments = new DeploymentService({ ...repos, attest, evidence, policies, issuer, ...clock });
   const environments = new EnvironmentService({ policies, attestations, deployments, issuer });
-  const drift = new DriftService({ ...repos, policies, evidence, ...clock });
+  const integrity = new IntegrityAudit({
+    ...repos,
+    log: logRepo,
+    evidence,
+    issuer,
+    origin: log.identity.origin,
+    keyName: log.identity.keyName,
+    logKeys: log.indexKeys,
+  });
+  const drift = new DriftService({ ...repos, policies, evidence, integrity, issuer, ...clock });
   const audit = new AuditService({ attestations, deployments, log, policies, trustedRoot, issuer });
   return {
     keys,
@@ -155,6 +184,10 @@ export async function buildDeps(config: Config, opts: { logger?: Logger } = {}):
   try {
     await database.migrate();
     const services = await wireServices(config, database, logger);
+    // Data written before waybill kept SETs and subject index heads gets them once, now.
+    const sealed = await services.log.seal();
+    if (sealed.sets + sealed.heads > 0)
+      logger.warn(sealed, 'sealed log entries and subject index heads from before they were kept');
     await ensureAdminToken({
       tokens: services.tokens,
       dataDir: config.dataDir,

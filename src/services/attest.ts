@@ -5,6 +5,7 @@
 // every log entry is a stored attestation.
 import { DSSEBundleBuilder } from '@sigstore/sign';
 import { AppError, fieldErrors } from '../errors.ts';
+import { signedEnvironment } from '../intoto/signed-environment.ts';
 import { INTOTO_PAYLOAD_TYPE, type Statement, StatementV1, subjectDigests } from '../intoto/statement.ts';
 import type { CaMaterial } from '../signing/ca.ts';
 import { caSigner } from '../signing/signer.ts';
@@ -63,7 +64,9 @@ export class AttestService {
 
   /**
    * Sign `statement` as `callerSubject`, log it and store it. The same caller submitting the
-   * same statement content again gets the existing record (`created: false`).
+   * same statement content again gets the existing record (`created: false`). The environment
+   * recorded is the one the statement names (src/intoto/signed-environment.ts); `environment`,
+   * when given, is what the caller meant it to name, and anything else is refused.
    */
   async sign(input: unknown, callerSubject: string, opts: { environment?: string | null } = {}): Promise<Signed> {
     const parsed = StatementV1.safeParse(input);
@@ -73,6 +76,7 @@ export class AttestService {
       });
     }
     const statement = parsed.data;
+    const environment = environmentOf(statement, this.#issuer, opts.environment);
     // The payload is the JCS form: deterministic bytes, so equal content means equal payload.
     const payload = jcs(statement);
     const statementSha256 = sha256hex(payload);
@@ -83,9 +87,10 @@ export class AttestService {
     let stored: AttestationRow | undefined;
     const witness = new LogWitness(this.#log, {
       unique: { signerSubject: callerSubject, statementSha256 },
+      subjectDigests: subjects.map((s) => s.digest),
       record: ({ id, bundle, entry }) => {
         const fields = { id, statement, statementSha256, bundle, signerSubject: callerSubject };
-        const origin = { signerIssuer: this.#issuer, environment: opts.environment ?? null, origin: 'signed' as const };
+        const origin = { signerIssuer: this.#issuer, environment, origin: 'signed' as const };
         stored = loggedRow({ ...fields, ...origin }, entry);
         return { row: stored, subjects };
       },
@@ -112,4 +117,25 @@ export class AttestService {
   async get(id: string): Promise<AttestationRecord | undefined> {
     return this.#attestations.get(id);
   }
+}
+
+/**
+ * The environment a statement signs (null: none), which must be `expected` when that is given:
+ * the stored column is then only ever a copy of what was signed.
+ */
+export function environmentOf(statement: unknown, issuer: string, expected?: string | null): string | null {
+  const signed = signedEnvironment(statement, issuer);
+  if ('conflict' in signed) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `the statement names more than one environment: ${signed.conflict.join(', ')}`,
+    );
+  }
+  if (expected !== undefined && signed.environment !== expected) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `the statement names ${signed.environment === null ? 'no environment' : `environment ${signed.environment}`}, not ${expected ?? 'none'}`,
+    );
+  }
+  return signed.environment;
 }

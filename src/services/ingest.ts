@@ -7,9 +7,11 @@ import type { Bundle, SerializedBundle } from '@sigstore/bundle';
 import { bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import { AppError, type FieldError, messageOf } from '../errors.ts';
+import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
+import { signedEnvironment } from '../intoto/signed-environment.ts';
 import type { Statement } from '../intoto/statement.ts';
 import { INTOTO_PAYLOAD_TYPE, subjectDigests, validateStatement } from '../intoto/statement.ts';
-import { signatureStatement } from '../intoto/waybill.ts';
+import { signatureStatement, waybillUris } from '../intoto/waybill.ts';
 import type { ExternalTrust, ExternalVerification } from '../signing/external.ts';
 import { VerifyError } from '../signing/verify.ts';
 import { attestationId } from '../signing/witness.ts';
@@ -52,8 +54,11 @@ export class IngestService {
    * another bundle with the same signer and statement (the (signer, statement) pair is unique).
    * `caller` is who submitted it; the signer recorded is the bundle's, never the caller.
    */
-  async ingest(bundleJson: unknown, caller: { subject: string }, opts: IngestOptions = {}): Promise<Signed> {
-    void caller; // not stored: the attestation row has no submitter column
+  async ingest(
+    bundleJson: unknown,
+    caller: { subject: string; roles: readonly string[] },
+    opts: IngestOptions = {},
+  ): Promise<Signed> {
     const bundle = parseBundle(bundleJson);
     const serialized = bundleToJSON(bundle);
     const content =
@@ -67,6 +72,7 @@ export class IngestService {
       });
     }
 
+    mayIngest(caller, statement.predicateType);
     const existing = await this.#attestations.get(content.id);
     if (existing) return { record: existing, created: false };
 
@@ -92,6 +98,7 @@ export class IngestService {
       );
     }
 
+    const environment = this.#environment(statement, opts.environment);
     const statementSha256 = sha256hex(jcs(statement));
     const subjects = subjectDigests(statement);
     const { body, kind } = content.entry(verified.verifierPem);
@@ -102,9 +109,10 @@ export class IngestService {
         kind,
         attestationId: content.id,
         unique: { signerSubject: signer.subject, statementSha256 },
+        subjectDigests: subjects.map((s) => s.digest),
         record: (entry) => {
           const fields = { id: content.id, statement, statementSha256, bundle: serialized };
-          const origin = { environment: opts.environment ?? null, origin: 'ingested' as const };
+          const origin = { environment, origin: 'ingested' as const };
           stored = loggedRow(
             { ...fields, signerSubject: signer.subject, signerIssuer: signer.issuer, ...origin },
             entry,
@@ -122,6 +130,41 @@ export class IngestService {
     }
     if (!stored) throw new AppError('INTERNAL', 'the log did not store the attestation');
     return { record: toRecord(stored, subjects), created: true };
+  }
+
+  // An ingested bundle counts for the environment its signed statement names with this waybill's
+  // environment URI, and for no other: the submitter cannot assert one the signer did not sign.
+  #environment(statement: Statement, wanted: string | null | undefined): string | null {
+    const signed = signedEnvironment(statement, this.#issuer);
+    if ('conflict' in signed) {
+      throw new AppError(
+        'VERIFICATION_FAILED',
+        `the signed statement names several environments: ${signed.conflict.join(', ')}`,
+      );
+    }
+    if (wanted != null && signed.environment !== wanted) {
+      const uri = waybillUris(this.#issuer).environment(wanted);
+      throw new AppError(
+        'VERIFICATION_FAILED',
+        signed.environment === null
+          ? `the signed statement names no environment of this waybill, so it cannot count for ${wanted} ` +
+              `(a test result names it as the configuration entry {"name": "environment", "uri": "${uri}"})`
+          : `the signed statement names environment ${signed.environment}, not ${wanted}`,
+      );
+    }
+    return signed.environment;
+  }
+}
+
+// Who may bring in what, as for what waybill signs itself: builders provenance, testers test
+// results, either of them other evidence.
+function mayIngest(caller: { roles: readonly string[] }, predicateType: string): void {
+  const has = (role: string) => caller.roles.includes(role);
+  if ((predicateType === PROVENANCE_V1 || predicateType === PROVENANCE_V02) && !has('builder')) {
+    throw new AppError('FORBIDDEN', 'only a builder may ingest provenance');
+  }
+  if (predicateType === TEST_RESULT_V01 && !has('tester')) {
+    throw new AppError('FORBIDDEN', 'only a tester may ingest test results');
   }
 }
 

@@ -2,8 +2,10 @@
 // Statement or as build facts waybill turns into one; test results and other evidence come as
 // Statements for an environment. Everything is validated field by field before anything is
 // signed, so a bad request stores nothing and logs nothing.
+
 import { AppError } from '../errors.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
+import { ENVIRONMENT_EXTENSION } from '../intoto/signed-environment.ts';
 import { STATEMENT_V1, type Statement, validateStatement } from '../intoto/statement.ts';
 import { type BuildFacts, provenanceStatement, waybillUris } from '../intoto/waybill.ts';
 import type { PolicySet } from '../policy/types.ts';
@@ -91,7 +93,21 @@ export class IntakeService {
     }
     const statement = validated(body.statement, this.#allowedPredicates);
     if (statement.predicateType === TEST_RESULT_V01) this.#bindEnvironment(statement, body.environment);
+    else this.#bindExtension(statement, body.environment);
     return this.#attest.sign(statement, caller.subject, { environment: body.environment });
+  }
+
+  // Other evidence (scans, SBOMs) has no field of its own for where it was produced: waybill signs
+  // the environment into the statement's `waybillEnvironment` extension field instead.
+  #bindExtension(statement: Statement, environment: string): void {
+    const uri = waybillUris(this.#issuer).environment(environment);
+    const given = (statement as Record<string, unknown>)[ENVIRONMENT_EXTENSION];
+    if (given !== undefined && given !== uri) {
+      throw new AppError('VALIDATION_FAILED', `the statement names another environment than "${environment}"`, {
+        errors: [{ path: `/statement/${ENVIRONMENT_EXTENSION}`, message: `must be ${uri}` }],
+      });
+    }
+    (statement as Record<string, unknown>)[ENVIRONMENT_EXTENSION] = uri;
   }
 
   // The environment the tests ran in becomes part of what is signed, so a test result cannot be

@@ -220,28 +220,9 @@ export class RebuildService {
     });
   }
 
-  /**
-   * The approved, unexpired exception letting `rebuild` into `environment`, if its required
-   * checklist items hold; undefined otherwise (a rebuild then has only its own history).
-   */
-  async approvedFor(
-    rebuild: string,
-    environment: string,
-  ): Promise<{ view: ExceptionView; attestationId: string } | undefined> {
-    const policy = this.#policies.policies.get(environment);
-    if (!policy?.rebuilds.allowWithException) return undefined;
-    const now = this.#now();
-    for (const row of await this.#exceptions.approved(rebuild, environment)) {
-      if (!row.attestationId || !row.expiresAt || row.expiresAt.getTime() <= now.getTime()) continue;
-      const approvers = await this.#exceptions.approvers(row.id);
-      const d = await this.diff(row.original, row.rebuild);
-      const checklist = await this.#checklist(row, approvers, d.diff);
-      const required = new Set<string>(policy.rebuilds.require as readonly RebuildRequirement[]);
-      if (checklist.every((c) => !required.has(c.item) || c.ok)) {
-        return { view: this.#view(row, approvers, d.diff, checklist), attestationId: row.attestationId };
-      }
-    }
-    return undefined;
+  /** The id of the exception whose signed attestation is `attestationId` (for display), if stored. */
+  async exceptionIdOf(attestationId: string): Promise<string | undefined> {
+    return (await this.#exceptions.byAttestation(attestationId))?.id;
   }
 
   async get(id: string): Promise<ExceptionView> {

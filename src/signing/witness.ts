@@ -63,20 +63,23 @@ export interface LoggedBundle {
 const toTlogEntry = (json: TlogEntryJson) => TransparencyLogEntry.fromJSON(json) as BundleTlogEntry;
 
 /**
- * A witness for one signing: `unique` is the (signer, statement) pair a repeat is known by, and
- * `record` turns the logged bundle into the attestation row the log stores with its entry.
+ * A witness for one signing: `unique` is the (signer, statement) pair a repeat is known by,
+ * `subjectDigests` the statement's subjects (for the log's subject index), and `record` turns the
+ * logged bundle into the attestation row the log stores with its entry.
  */
 export class LogWitness implements Witness {
   readonly #log: { append(item: AppendItem): Promise<TlogEntryJson> };
   readonly #unique: UniqueKey;
+  readonly #subjectDigests: readonly string[];
   readonly #record: (logged: LoggedBundle) => LoggedRecord;
 
   constructor(
     log: { append(item: AppendItem): Promise<TlogEntryJson> },
-    opts: { unique: UniqueKey; record(logged: LoggedBundle): LoggedRecord },
+    opts: { unique: UniqueKey; subjectDigests: readonly string[]; record(logged: LoggedBundle): LoggedRecord },
   ) {
     this.#log = log;
     this.#unique = opts.unique;
+    this.#subjectDigests = opts.subjectDigests;
     this.#record = opts.record;
   }
 
@@ -88,6 +91,7 @@ export class LogWitness implements Witness {
       kind: { kind: 'dsse', version: '0.0.1' },
       attestationId: id,
       unique: this.#unique,
+      subjectDigests: this.#subjectDigests,
       record: (json) => {
         logged = { json, entry: toTlogEntry(json) };
         bundle.verificationMaterial.tlogEntries = [logged.entry];

@@ -5,7 +5,7 @@ import type { SerializedBundle } from '@sigstore/bundle';
 import { and, asc, desc, eq, inArray, lt, ne, type SQL } from 'drizzle-orm';
 import type { Statement } from '../intoto/statement.ts';
 import type { Database } from './database.ts';
-import { attestationSubjects, attestations } from './schema.ts';
+import { attestationSubjects, attestations, logEntries } from './schema.ts';
 
 export type AttestationRow = typeof attestations.$inferSelect;
 
@@ -27,6 +27,21 @@ export interface AttestationRecord {
   integratedTime: number;
   createdAt: string;
   subjects: Array<{ digest: string; name: string | null }>;
+}
+
+/** One row of what storage says it holds about a digest: what the log's subject index covers. */
+export interface IndexRow {
+  attestationId: string;
+  logIndex: number;
+  predicateType: string;
+  environment: string | null;
+}
+
+/** An attestation with the columns only integrity checks read, and its log entry as stored. */
+export interface StoredAttestation {
+  record: AttestationRecord;
+  statementSha256: string;
+  entry: { logIndex: number; body: Uint8Array; integratedTime: number; set: Uint8Array | null } | null;
 }
 
 /** The largest page `page` answers. */
@@ -99,6 +114,99 @@ export class AttestationRepo {
   async about(digest: string, filter: Omit<AttestationFilter, 'digest'> = {}): Promise<AttestationRecord[]> {
     const query = this.#select(this.#where({ ...filter, digest })).$dynamic();
     return this.#records(await (ABOUT_CAP === undefined ? query : query.limit(ABOUT_CAP)));
+  }
+
+  /**
+   * Every attestation about `digest` as the subject index rows have it, in log order: small
+   * columns only, so that however many there are, all of them are read.
+   */
+  async indexOf(digest: string): Promise<IndexRow[]> {
+    const rows = await this.#database.sql.query<{
+      id: string;
+      log_index: string | number;
+      predicate_type: string;
+      environment: string | null;
+    }>(
+      `select a.id, a.log_index, a.predicate_type, a.environment
+       from attestation_subjects s join attestations a on a.id = s.attestation_id
+       where s.digest = $1 order by a.log_index`,
+      [digest],
+    );
+    return rows.map((r) => ({
+      attestationId: r.id,
+      logIndex: Number(r.log_index),
+      predicateType: r.predicate_type,
+      environment: r.environment,
+    }));
+  }
+
+  /** Attestations by id with their stored log entries (for verification), in the order asked. */
+  async stored(ids: readonly string[]): Promise<StoredAttestation[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.#database.db
+      .select({ a: attestations, e: logEntries })
+      .from(attestations)
+      .leftJoin(logEntries, eq(logEntries.attestationId, attestations.id))
+      .where(inArray(attestations.id, [...ids]));
+    const records = await this.#records(rows.map((r) => r.a));
+    const byId = new Map(
+      rows.map((r, i) => [
+        r.a.id,
+        {
+          record: records[i]!,
+          statementSha256: r.a.statementSha256,
+          entry: r.e && { logIndex: r.e.logIndex, body: r.e.body, integratedTime: r.e.integratedTime, set: r.e.set },
+        },
+      ]),
+    );
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  /** The ids of every attestation of a predicate type. */
+  async idsOfType(predicateType: string): Promise<string[]> {
+    const rows = await this.#database.sql.query<{ id: string }>(
+      'select id from attestations where predicate_type = $1 order by log_index',
+      [predicateType],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Stored attestations (with their log entries) in log order from `from`, at most `limit`. */
+  async storedFrom(from: number, limit: number): Promise<StoredAttestation[]> {
+    const ids = await this.#database.sql.query<{ id: string }>(
+      'select id from attestations where log_index >= $1::int8 order by log_index limit $2::int8',
+      [from, limit],
+    );
+    return this.stored(ids.map((r) => r.id));
+  }
+
+  /** The subject index rows of every digest after `after` in digest order, for at most `limit` digests. */
+  async indexAfter(after: string, limit: number): Promise<Map<string, IndexRow[]>> {
+    const rows = await this.#database.sql.query<{
+      digest: string;
+      id: string;
+      log_index: string | number;
+      predicate_type: string;
+      environment: string | null;
+    }>(
+      `with d as (select distinct digest from attestation_subjects where digest > $1 order by digest limit $2::int8)
+       select s.digest, a.id, a.log_index, a.predicate_type, a.environment
+       from d join attestation_subjects s on s.digest = d.digest join attestations a on a.id = s.attestation_id
+       order by s.digest, a.log_index`,
+      [after, limit],
+    );
+    const out = new Map<string, IndexRow[]>();
+    for (const r of rows) {
+      const list = out.get(r.digest) ?? [];
+      list.push({
+        attestationId: r.id,
+        logIndex: Number(r.log_index),
+        predicateType: r.predicate_type,
+        environment: r.environment,
+      });
+      out.set(r.digest, list);
+    }
+    return out;
   }
 
   /**

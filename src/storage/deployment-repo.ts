@@ -25,6 +25,11 @@ export class DeploymentRepo {
     return stored!;
   }
 
+  /** Every deployment, oldest first. */
+  async all(): Promise<DeploymentRow[]> {
+    return this.#database.db.select().from(deployments).orderBy(asc(deployments.createdAt), asc(deployments.id));
+  }
+
   /** The deployments of a digest to an environment. */
   async of(digest: string, environment: string): Promise<DeploymentRow[]> {
     return this.#database.db

@@ -22,6 +22,19 @@ export class ExceptionRepo {
     return row;
   }
 
+  async byAttestation(attestationId: string): Promise<ExceptionRow | undefined> {
+    const [row] = await this.#database.db
+      .select()
+      .from(rebuildExceptions)
+      .where(eq(rebuildExceptions.attestationId, attestationId));
+    return row;
+  }
+
+  /** Every exception, oldest first. */
+  async all(): Promise<ExceptionRow[]> {
+    return this.#database.db.select().from(rebuildExceptions).orderBy(asc(rebuildExceptions.createdAt));
+  }
+
   /** Newest first, at most `limit`. */
   async list(status: ExceptionStatus | undefined, limit: number): Promise<ExceptionRow[]> {
     return this.#database.db
@@ -30,21 +43,6 @@ export class ExceptionRepo {
       .where(status ? eq(rebuildExceptions.status, status) : undefined)
       .orderBy(desc(rebuildExceptions.createdAt))
       .limit(limit);
-  }
-
-  /** Approved exceptions for a rebuild in an environment, newest first. */
-  async approved(rebuild: string, environment: string): Promise<ExceptionRow[]> {
-    return this.#database.db
-      .select()
-      .from(rebuildExceptions)
-      .where(
-        and(
-          eq(rebuildExceptions.rebuild, rebuild),
-          eq(rebuildExceptions.environment, environment),
-          eq(rebuildExceptions.status, 'approved'),
-        ),
-      )
-      .orderBy(desc(rebuildExceptions.createdAt));
   }
 
   async between(original: string, rebuild: string): Promise<ExceptionRow[]> {

@@ -13,7 +13,7 @@
 //   log builds the batch on what it read, then the write and COMMIT.
 import { toBase64 as b64 } from '../util/encoding.ts';
 import { ADVISORY_LOCKS, type Database, PG_ERRORS, type SqlClient, sqlStateOf } from './database.ts';
-import type { attestations, logCheckpoints, logEntries, logNodes } from './schema.ts';
+import type { attestations, logCheckpoints, logEntries, logNodes, subjectHeads } from './schema.ts';
 
 // Rows as the schema has them; tlog/store.ts declares the same shapes from the log's side.
 export type StoredCheckpoint = Omit<typeof logCheckpoints.$inferSelect, 'createdAt'>;
@@ -23,10 +23,13 @@ type NodeId = Omit<NodeRow, 'hash'>;
 type AttestationRow = typeof attestations.$inferSelect;
 export type UniqueKey = Pick<AttestationRow, 'signerSubject' | 'statementSha256'>;
 
+export type HeadRow = typeof subjectHeads.$inferSelect;
+
 /** What the batch transaction found once it held the lock. */
 export interface BatchStart {
   treeSize: number;
   existing: Array<Pick<AttestationRow, 'id' | 'signerSubject' | 'statementSha256'>>;
+  heads: HeadRow[];
 }
 
 /** One batch: the attestations it logs (with their subjects), entries, new nodes, checkpoint. */
@@ -39,6 +42,8 @@ export interface BatchRows {
   entries: StoredEntry[];
   nodes: NodeRow[];
   checkpoint: StoredCheckpoint;
+  /** Subject index heads, each written only if the stored one still counts `prevEntries`. */
+  heads: Array<HeadRow & { prevEntries: number }>;
 }
 
 const toU8 = (v: unknown): Uint8Array =>
@@ -49,7 +54,7 @@ const SQL = {
   treeSize: 'select tree_size from log_checkpoints order by tree_size desc limit 1',
   latestCheckpoint: 'select tree_size, root_hash, note from log_checkpoints order by tree_size desc limit 1',
   checkpointAt: 'select tree_size, root_hash, note from log_checkpoints where tree_size = $1::int8',
-  entry: `select log_index, body, leaf_hash, integrated_time, kind, attestation_id from log_entries
+  entry: `select log_index, body, leaf_hash, integrated_time, kind, attestation_id, set from log_entries
           where log_index = $1::int8`,
   nodes: `select n.level, n.idx, n.hash from log_nodes n
           join unnest($1::int2[], $2::int8[]) as u(l, i) on n.level = u.l and n.idx = u.i`,
@@ -59,13 +64,30 @@ const SQL = {
              select a.id, a.signer_subject, a.statement_sha256
              from unnest($2::text[], $3::text[]) as u(s, h)
              join attestations a on a.signer_subject = u.s and a.statement_sha256 = u.h`,
-  // Every row of a batch in one statement: $1 is the batch as JSON, parsed once. It writes only
-  // when the committed tree size is $5, the size the batch was built on (it runs after the
-  // lock is held, so it sees every committed batch); otherwise it writes nothing and returns no
-  // row. Foreign keys (subjects and entries -> attestations) are checked at the end of it.
-  write: `with d as materialized (
+  heads: `select digest, entries, last_log_index, chain, key_id, signature from subject_heads
+          where digest = any($1::text[])`,
+  // Every row of a batch in one statement: $1 is the batch as JSON, parsed once, $6 its subject
+  // index heads. It writes only when the committed tree size is $5, the size the batch was built
+  // on, and every head it moves still counts the entries it was built on (it runs after the lock
+  // is held, so it sees every committed batch); otherwise it writes nothing and returns no row.
+  // Foreign keys (subjects and entries -> attestations) are checked at the end of it.
+  write: `with h as materialized (
+      select * from jsonb_to_recordset($6::text::jsonb) as r(digest text, prev_entries int8, entries int8,
+        last_log_index int8, chain text, key_id text, signature text)
+    ),
+    d as materialized (
       select $1::text::jsonb as j
       where coalesce((select max(tree_size) from log_checkpoints), 0) = $5::int8
+        and not exists (select 1 from h left join subject_heads s on s.digest = h.digest
+                        where coalesce(s.entries, 0) <> h.prev_entries)
+    ),
+    x as (
+      insert into subject_heads (digest, entries, last_log_index, chain, key_id, signature)
+      select h.digest, h.entries, h.last_log_index, decode(h.chain, 'base64'), decode(h.key_id, 'base64'),
+        decode(h.signature, 'base64')
+      from d, h
+      on conflict (digest) do update set entries = excluded.entries, last_log_index = excluded.last_log_index,
+        chain = excluded.chain, key_id = excluded.key_id, signature = excluded.signature
     ),
     a as (
       insert into attestations (id, predicate_type, statement, statement_sha256, bundle, signer_subject,
@@ -82,11 +104,11 @@ const SQL = {
       from d, jsonb_to_recordset(d.j -> 's') as r(attestation_id text, digest text, name text)
     ),
     e as (
-      insert into log_entries (log_index, body, leaf_hash, integrated_time, kind, attestation_id)
-      select r.log_index, decode(r.body, 'base64'), decode(r.leaf_hash, 'base64'), r.integrated_time, r.kind,
-        r.attestation_id
-      from d, jsonb_to_recordset(d.j -> 'e') as r(log_index int8, body text, leaf_hash text,
-        integrated_time int8, kind text, attestation_id text)
+      insert into log_entries (log_index, body, leaf_hash, integrated_time, kind, attestation_id, set)
+      select r.log_index, decode(r.body, 'base64'), decode(r.leaf_hash, 'base64'), r.integrated_time, r.kind, r.attestation_id,
+        decode(r.set, 'base64')
+      from d, jsonb_to_recordset(d.j -> 'e') as r(log_index int8, body text, leaf_hash text, integrated_time int8, kind text,
+        attestation_id text, set text)
     ),
     n as (
       insert into log_nodes (level, idx, hash)
@@ -100,6 +122,17 @@ const SQL = {
 
 function toCheckpoint(row: Record<string, unknown> | undefined): StoredCheckpoint | undefined {
   return row ? { treeSize: Number(row.tree_size), rootHash: toU8(row.root_hash), note: row.note as string } : undefined;
+}
+
+function toHead(r: Record<string, unknown>): HeadRow {
+  return {
+    digest: r.digest as string,
+    entries: Number(r.entries),
+    lastLogIndex: Number(r.last_log_index),
+    chain: toU8(r.chain),
+    keyId: toU8(r.key_id),
+    signature: toU8(r.signature),
+  };
 }
 
 async function readNodes(sql: SqlClient, ids: readonly NodeId[]): Promise<NodeRow[]> {
@@ -196,11 +229,24 @@ function writeStatement(batch: BatchRows): [string, unknown[]] {
       integrated_time: e.integratedTime,
       kind: e.kind,
       attestation_id: e.attestationId,
+      set: e.set ? b64(e.set) : null,
     })),
     n: batch.nodes.map((n) => ({ level: n.level, idx: n.index, hash: b64(n.hash) })),
   };
+  const heads = batch.heads.map((h) => ({
+    digest: h.digest,
+    prev_entries: h.prevEntries,
+    entries: h.entries,
+    last_log_index: h.lastLogIndex,
+    chain: b64(h.chain),
+    key_id: b64(h.keyId),
+    signature: b64(h.signature),
+  }));
   const cp = batch.checkpoint;
-  return [SQL.write, [JSON.stringify(doc), cp.treeSize, b64(cp.rootHash), cp.note, batch.oldSize]];
+  return [
+    SQL.write,
+    [JSON.stringify(doc), cp.treeSize, b64(cp.rootHash), cp.note, batch.oldSize, JSON.stringify(heads)],
+  ];
 }
 
 export class LogRepo {
@@ -221,11 +267,11 @@ export class LogRepo {
    * after the lock is held, so it sees every batch committed before.
    */
   async batch<T>(
-    lookup: { ids: readonly string[]; unique: readonly UniqueKey[] },
+    lookup: { ids: readonly string[]; unique: readonly UniqueKey[]; digests: readonly string[] },
     fn: (tx: LogBatch, start: BatchStart) => Promise<T>,
   ): Promise<T> {
     return this.#database.transaction(async (sql) => {
-      const [, head, existing] = await Promise.all([
+      const [, head, existing, heads] = await Promise.all([
         sql.query(SQL.lock, [ADVISORY_LOCKS.log]),
         sql.query<{ tree_size: string | number }>(SQL.treeSize),
         sql.query<{ id: string; signer_subject: string; statement_sha256: string }>(SQL.existing, [
@@ -233,6 +279,7 @@ export class LogRepo {
           lookup.unique.map((u) => u.signerSubject),
           lookup.unique.map((u) => u.statementSha256),
         ]),
+        sql.query(SQL.heads, [lookup.digests]),
       ]);
       const start: BatchStart = {
         treeSize: head[0] ? Number(head[0].tree_size) : 0,
@@ -241,6 +288,7 @@ export class LogRepo {
           signerSubject: r.signer_subject,
           statementSha256: r.statement_sha256,
         })),
+        heads: heads.map(toHead),
       };
       return fn(new LogBatch(sql), start);
     });
@@ -274,6 +322,185 @@ export class LogRepo {
     return readNodes(this.#database.sql, ids);
   }
 
+  /**
+   * The tree as stored, checked inside the database (nothing to transfer): leaf hashes against
+   * entry bodies, level-0 nodes against leaf hashes, every other node against its children, the
+   * node count per level, and the entry indices. Each list is at most `limit` long.
+   */
+  async treeProblems(limit = 20): Promise<{
+    entries: { count: number; maxIndex: number };
+    badLeaves: number[];
+    badNodes: Array<{ level: number; index: number }>;
+    nodesPerLevel: Map<number, { count: number; maxIndex: number }>;
+  }> {
+    const q = this.#database.sql;
+    const [counts, leaves, level0, interior, levels] = await Promise.all([
+      q.query<{ n: string | number; max: string | number }>(
+        'select count(*) as n, coalesce(max(log_index), -1) as max from log_entries',
+      ),
+      q.query<{ log_index: string | number }>(
+        `select log_index from log_entries where leaf_hash <> sha256(decode('00', 'hex') || body)
+         order by log_index limit $1::int8`,
+        [limit],
+      ),
+      q.query<{ idx: string | number }>(
+        `select n.idx from log_nodes n left join log_entries e on e.log_index = n.idx
+         where n.level = 0 and (e.leaf_hash is null or e.leaf_hash <> n.hash) order by n.idx limit $1::int8`,
+        [limit],
+      ),
+      q.query<{ level: number; idx: string | number }>(
+        `select n.level, n.idx from log_nodes n
+         left join log_nodes l on l.level = n.level - 1 and l.idx = 2 * n.idx
+         left join log_nodes r on r.level = n.level - 1 and r.idx = 2 * n.idx + 1
+         where n.level > 0 and (l.hash is null or r.hash is null or n.hash <> sha256(decode('01', 'hex') || l.hash || r.hash))
+         order by n.level, n.idx limit $1::int8`,
+        [limit],
+      ),
+      q.query<{ level: number; n: string | number; max: string | number }>(
+        'select level, count(*) as n, max(idx) as max from log_nodes group by level',
+      ),
+    ]);
+    return {
+      entries: { count: Number(counts[0]?.n ?? 0), maxIndex: Number(counts[0]?.max ?? -1) },
+      badLeaves: leaves.map((r) => Number(r.log_index)),
+      badNodes: [
+        ...level0.map((r) => ({ level: 0, index: Number(r.idx) })),
+        ...interior.map((r) => ({ level: Number(r.level), index: Number(r.idx) })),
+      ],
+      nodesPerLevel: new Map(levels.map((r) => [Number(r.level), { count: Number(r.n), maxIndex: Number(r.max) }])),
+    };
+  }
+
+  /** Leaf hashes in log order from `from`, at most `limit`. */
+  async leafHashes(from: number, limit: number): Promise<Array<{ logIndex: number; leafHash: Uint8Array }>> {
+    const rows = await this.#database.sql.query<{ log_index: string | number; leaf_hash: Uint8Array }>(
+      'select log_index, leaf_hash from log_entries where log_index >= $1::int8 order by log_index limit $2::int8',
+      [from, limit],
+    );
+    return rows.map((r) => ({ logIndex: Number(r.log_index), leafHash: toU8(r.leaf_hash) }));
+  }
+
+  /** Stored checkpoints by tree size, from `from`, at most `limit`. */
+  async checkpoints(from: number, limit: number): Promise<StoredCheckpoint[]> {
+    const rows = await this.#database.sql.query(
+      `select tree_size, root_hash, note from log_checkpoints where tree_size >= $1::int8
+       order by tree_size limit $2::int8`,
+      [from, limit],
+    );
+    return rows.map((r) => toCheckpoint(r)!);
+  }
+
+  /** Index heads in digest order after `after`, at most `limit`. */
+  async headsAfter(after: string, limit: number): Promise<HeadRow[]> {
+    const rows = await this.#database.sql.query(
+      `select digest, entries, last_log_index, chain, key_id, signature from subject_heads
+       where digest > $1 order by digest limit $2::int8`,
+      [after, limit],
+    );
+    return rows.map(toHead);
+  }
+
+  /** See `LogStore.seal` (tlog/store.ts). */
+  async seal(sealer: {
+    set(e: { logIndex: number; body: Uint8Array; integratedTime: number }): Uint8Array;
+    head(
+      digest: string,
+      rows: ReadonlyArray<{
+        attestationId: string;
+        logIndex: number;
+        predicateType: string;
+        environment: string | null;
+      }>,
+    ): HeadRow;
+  }): Promise<{ sets: number; heads: number }> {
+    // Both arrived in one version, so data that has every SET has every head (and the check is one
+    // probe of a partial index).
+    const [unsealed] = await this.#database.sql.query('select 1 as x from log_entries where set is null limit 1');
+    if (!unsealed) return { sets: 0, heads: 0 };
+    return this.#database.transaction(async (sql) => {
+      await sql.query(SQL.lock, [ADVISORY_LOCKS.log]);
+      let sets = 0;
+      for (;;) {
+        const rows = await sql.query<{
+          log_index: string | number;
+          body: Uint8Array;
+          integrated_time: string | number;
+        }>('select log_index, body, integrated_time from log_entries where set is null order by log_index limit 1000');
+        if (rows.length === 0) break;
+        const signed = rows.map((r) => {
+          const e = { logIndex: Number(r.log_index), body: toU8(r.body), integratedTime: Number(r.integrated_time) };
+          return { i: e.logIndex, s: b64(sealer.set(e)) };
+        });
+        await sql.query(
+          `update log_entries e set set = decode(v.s, 'base64')
+           from jsonb_to_recordset($1::text::jsonb) as v(i int8, s text) where e.log_index = v.i`,
+          [JSON.stringify(signed)],
+        );
+        sets += rows.length;
+      }
+      let heads = 0;
+      for (;;) {
+        const digests = await sql.query<{ digest: string }>(
+          `select distinct s.digest from attestation_subjects s
+           where not exists (select 1 from subject_heads h where h.digest = s.digest) order by s.digest limit 500`,
+        );
+        if (digests.length === 0) break;
+        const rows = await sql.query<{
+          digest: string;
+          id: string;
+          log_index: string | number;
+          predicate_type: string;
+          environment: string | null;
+        }>(
+          `select s.digest, a.id, a.log_index, a.predicate_type, a.environment
+           from attestation_subjects s join attestations a on a.id = s.attestation_id
+           where s.digest = any($1::text[]) order by s.digest, a.log_index`,
+          [digests.map((d) => d.digest)],
+        );
+        const byDigest = new Map<string, Parameters<typeof sealer.head>[1][number][]>();
+        for (const r of rows) {
+          const list = byDigest.get(r.digest) ?? [];
+          list.push({
+            attestationId: r.id,
+            logIndex: Number(r.log_index),
+            predicateType: r.predicate_type,
+            environment: r.environment,
+          });
+          byDigest.set(r.digest, list);
+        }
+        const made = [...byDigest].map(([digest, list]) => sealer.head(digest, list));
+        await sql.query(
+          `insert into subject_heads (digest, entries, last_log_index, chain, key_id, signature)
+           select h.digest, h.entries, h.last_log_index, decode(h.chain, 'base64'), decode(h.key_id, 'base64'),
+             decode(h.signature, 'base64')
+           from jsonb_to_recordset($1::text::jsonb) as h(digest text, entries int8, last_log_index int8, chain text,
+             key_id text, signature text)
+           on conflict (digest) do nothing`,
+          [
+            JSON.stringify(
+              made.map((h) => ({
+                digest: h.digest,
+                entries: h.entries,
+                last_log_index: h.lastLogIndex,
+                chain: b64(h.chain),
+                key_id: b64(h.keyId),
+                signature: b64(h.signature),
+              })),
+            ),
+          ],
+        );
+        heads += made.length;
+      }
+      return { sets, heads };
+    });
+  }
+
+  /** The signed subject index heads of `digests` (those that have one). */
+  async heads(digests: readonly string[]): Promise<HeadRow[]> {
+    if (digests.length === 0) return [];
+    return (await this.#database.sql.query(SQL.heads, [digests])).map(toHead);
+  }
+
   async entry(logIndex: number): Promise<StoredEntry | undefined> {
     const [row] = await this.#database.sql.query(SQL.entry, [logIndex]);
     return row
@@ -284,6 +511,7 @@ export class LogRepo {
           integratedTime: Number(row.integrated_time),
           kind: row.kind as string,
           attestationId: row.attestation_id as string,
+          set: row.set ? toU8(row.set) : null,
         }
       : undefined;
   }

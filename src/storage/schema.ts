@@ -1,5 +1,6 @@
 // The whole data model of DESIGN.md section 6. Later features fill tables defined here, so the
 // migration history stays linear and every instance agrees on one schema.
+import { sql } from 'drizzle-orm';
 import {
   bigint,
   customType,
@@ -75,17 +76,26 @@ export const attestationSubjects = pgTable(
 
 // The transparency log. Entries are the Rekor-style canonical bodies; the tree is stored as
 // complete subtree nodes (level, index), so any proof needs O(log n) indexed reads.
-export const logEntries = pgTable('log_entries', {
-  logIndex: bigint('log_index', { mode: 'number' }).primaryKey(),
-  body: bytea('body').notNull(),
-  leafHash: bytea('leaf_hash').notNull(),
-  integratedTime: bigint('integrated_time', { mode: 'number' }).notNull(),
-  kind: text('kind').notNull(),
-  attestationId: text('attestation_id')
-    .notNull()
-    .unique()
-    .references(() => attestations.id),
-});
+export const logEntries = pgTable(
+  'log_entries',
+  {
+    logIndex: bigint('log_index', { mode: 'number' }).primaryKey(),
+    body: bytea('body').notNull(),
+    leafHash: bytea('leaf_hash').notNull(),
+    integratedTime: bigint('integrated_time', { mode: 'number' }).notNull(),
+    kind: text('kind').notNull(),
+    attestationId: text('attestation_id')
+      .notNull()
+      .unique()
+      .references(() => attestations.id),
+    // The signed entry timestamp made when the entry was logged (the log key's signature over body,
+    // integrated time, log id and index): it authenticates the time and index of an ingested
+    // bundle, whose own tlog entries are another log's, and lets an entry be served as signed.
+    set: bytea('set'),
+  },
+  // Entries logged before SETs were kept, found at start-up in one probe.
+  (t) => [index('log_entries_unsealed_idx').on(t.logIndex).where(sql`${t.set} is null`)],
+);
 
 export const logNodes = pgTable(
   'log_nodes',
@@ -102,6 +112,18 @@ export const logCheckpoints = pgTable('log_checkpoints', {
   rootHash: bytea('root_hash').notNull(),
   note: text('note').notNull(),
   createdAt: createdAt(),
+});
+
+// The log's signed index of what it holds about each subject digest (tlog/subject-index.ts): the
+// count, the last entry's index and a hash chain over the entries' (id, log index, predicate type,
+// environment), signed by the log key in the batch that logged them.
+export const subjectHeads = pgTable('subject_heads', {
+  digest: text('digest').primaryKey(),
+  entries: bigint('entries', { mode: 'number' }).notNull(),
+  lastLogIndex: bigint('last_log_index', { mode: 'number' }).notNull(),
+  chain: bytea('chain').notNull(),
+  keyId: bytea('key_id').notNull(),
+  signature: bytea('signature').notNull(),
 });
 
 export const verdicts = pgTable(
@@ -175,6 +197,7 @@ export const SCHEMA_TABLES = [
   'log_entries',
   'log_nodes',
   'log_checkpoints',
+  'subject_heads',
   'verdicts',
   'deployments',
   'rebuild_exceptions',

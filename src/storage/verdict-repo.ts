@@ -21,6 +21,11 @@ export class VerdictRepo {
     return row;
   }
 
+  /** Every verdict, oldest first. */
+  async all(): Promise<VerdictRow[]> {
+    return this.#database.db.select().from(verdicts).orderBy(asc(verdicts.createdAt), asc(verdicts.id));
+  }
+
   /** A digest's verdicts, oldest first. */
   async ofDigest(digest: string): Promise<VerdictRow[]> {
     return this.#database.db

@@ -15,7 +15,8 @@ import {
   nodeKey,
   nodesFor,
 } from './merkle.ts';
-import type { BatchRows, ExistingAttestation, LoggedRecord, StoredCheckpoint, UniqueKey } from './store.ts';
+import type { BatchRows, ExistingAttestation, HeadWrite, LoggedRecord, StoredCheckpoint, UniqueKey } from './store.ts';
+import { EMPTY_CHAIN, extendChain, signHead } from './subject-index.ts';
 
 /** A transparency log entry as Sigstore bundles carry it (protobuf-specs JSON form). */
 export interface TlogEntryJson {
@@ -41,6 +42,8 @@ export interface AppendItem {
   body: Uint8Array;
   kind: { kind: string; version: string };
   attestationId: string;
+  /** The statement's subject digests (normalised `alg:hex`): the index heads this entry moves. */
+  subjectDigests: readonly string[];
   /**
    * The attestation's (signer, statement) pair, unique among attestations. With it, an item
    * that repeats a stored attestation (or an earlier item of its batch) is not logged: its
@@ -80,22 +83,42 @@ export interface Head {
   frontier: Map<string, Uint8Array>;
 }
 
+/** A subject digest's index state: what the next entry about it extends. */
+export interface HeadState {
+  entries: number;
+  lastLogIndex: number;
+  chain: Uint8Array;
+}
+
+export const NO_HEAD: HeadState = Object.freeze({ entries: 0, lastLogIndex: -1, chain: EMPTY_CHAIN });
+
 export interface BuiltBatch {
   entries: TlogEntryJson[];
   rows: BatchRows;
   head: Head;
+  /** The index state of every subject digest the batch moved. */
+  heads: Map<string, HeadState>;
 }
 
 /** The entry JSON for a logged body at `logIndex`, with a proof against `checkpoint`. */
 export function entryJson(
   signer: LogSigner,
-  e: { body: Uint8Array; kind: { kind: string; version: string }; logIndex: number; integratedTime: number },
+  e: {
+    body: Uint8Array;
+    kind: { kind: string; version: string };
+    logIndex: number;
+    integratedTime: number;
+    /** The SET made when the entry was logged; signed now when absent. */
+    set?: Uint8Array | null;
+  },
   proof: { checkpoint: StoredCheckpoint; hashes: readonly Uint8Array[] },
 ): TlogEntryJson {
-  const set = inclusionPromise(
-    { body: e.body, integratedTime: e.integratedTime, logId: signer.logId, logIndex: e.logIndex },
-    signer.privateKey,
-  );
+  const set =
+    e.set ??
+    inclusionPromise(
+      { body: e.body, integratedTime: e.integratedTime, logId: signer.logId, logIndex: e.logIndex },
+      signer.privateKey,
+    );
   const logIndex = String(e.logIndex);
   return {
     logIndex,
@@ -132,6 +155,7 @@ export function buildBatch(
   oldSize: number,
   known: ReadonlyMap<string, Uint8Array>,
   integratedTime: number,
+  headOf: (digest: string) => HeadState,
 ): BuiltBatch | NodeId[] {
   const leaves = items.map((it) => leafHash(it.body));
   const { nodes, root, size } = appendNodes(oldSize, known, leaves);
@@ -150,9 +174,11 @@ export function buildBatch(
       { checkpoint, hashes: hashRanges(plans[i]!, all) },
     ),
   );
+  const records = items.map((item, i) => item.record(entries[i]!));
+  const { heads, writes } = moveHeads(signer, records, oldSize, headOf);
   const rows: BatchRows = {
     oldSize,
-    records: items.map((item, i) => item.record(entries[i]!)),
+    records,
     entries: items.map((item, i) => ({
       logIndex: oldSize + i,
       body: item.body,
@@ -160,13 +186,51 @@ export function buildBatch(
       integratedTime,
       kind: item.kind.kind,
       attestationId: item.attestationId,
+      set: Buffer.from(entries[i]!.inclusionPromise.signedEntryTimestamp, 'base64'),
     })),
     nodes,
     checkpoint,
+    heads: writes,
   };
   const frontier = new Map<string, Uint8Array>();
   for (const id of frontierIds(size)) frontier.set(nodeKey(id), all.get(nodeKey(id))!);
-  return { entries, rows, head: { size, frontier } };
+  return { entries, rows, head: { size, frontier }, heads };
+}
+
+/** Extend the index of every subject digest the batch's records name, and sign each new head once. */
+function moveHeads(
+  signer: LogSigner,
+  records: readonly LoggedRecord[],
+  oldSize: number,
+  headOf: (digest: string) => HeadState,
+): { heads: Map<string, HeadState>; writes: HeadWrite[] } {
+  const moved = new Map<string, { prev: HeadState; next: HeadState }>();
+  records.forEach((record, i) => {
+    const logIndex = oldSize + i;
+    const entry = {
+      attestationId: record.row.id,
+      logIndex,
+      predicateType: record.row.predicateType,
+      environment: record.row.environment,
+    };
+    for (const digest of new Set(record.subjects.map((s) => s.digest))) {
+      const seen = moved.get(digest);
+      const prev = seen?.prev ?? headOf(digest);
+      const cur = seen?.next ?? prev;
+      moved.set(digest, {
+        prev,
+        next: { entries: cur.entries + 1, lastLogIndex: logIndex, chain: extendChain(cur.chain, entry) },
+      });
+    }
+  });
+  const key = { privateKey: signer.privateKey, keyId: signer.logId };
+  const heads = new Map<string, HeadState>();
+  const writes: HeadWrite[] = [];
+  for (const [digest, { prev, next }] of moved) {
+    heads.set(digest, next);
+    writes.push({ ...signHead(signer.origin, { digest, ...next }, key), prevEntries: prev.entries });
+  }
+  return { heads, writes };
 }
 
 export type Outcome = TlogEntryJson | DuplicateAttestationError;

@@ -10,7 +10,7 @@
 // lock it reads only the committed tree size: when it is the size this process last
 // committed, the cached frontier is current; otherwise another process appended meanwhile and
 // the frontier is read again. Any failed batch forgets the head.
-import type { KeyObject } from 'node:crypto';
+import { type KeyObject, verify } from 'node:crypto';
 import { toBase64 } from '../util/encoding.ts';
 import {
   type AppendItem,
@@ -21,11 +21,14 @@ import {
   dedupe,
   entryJson,
   type Head,
+  type HeadState,
   type LogSigner,
+  NO_HEAD,
   type Outcome,
   type TlogEntryJson,
 } from './batch.ts';
 import { logId as logIdOf } from './checkpoint.ts';
+import { inclusionPromise } from './entry.ts';
 import {
   consistencyPlan,
   EMPTY_ROOT,
@@ -37,7 +40,11 @@ import {
   nodesFor,
 } from './merkle.ts';
 import type { BatchStats, LogStats } from './stats.ts';
-import type { LogStore, LogTransaction, StoredCheckpoint } from './store.ts';
+import type { LogStore, LogTransaction, StoredCheckpoint, StoredHead } from './store.ts';
+import { chainOf, headMessage, signHead } from './subject-index.ts';
+
+/** How many subject digests' index heads a log keeps in memory between batches. */
+const HEAD_CACHE_SIZE = 50_000;
 
 export interface LogIdentity {
   /** The checkpoint signer name and origin prefix: the issuer URL's host. */
@@ -74,6 +81,10 @@ export class TransparencyLog {
   #queue: Pending[] = [];
   #running = false;
   #head: Head | undefined;
+  /** Index heads this process committed last, by digest (insertion order = least recently used first). */
+  readonly #heads = new Map<string, HeadState>();
+  /** Public keys an index head may be signed with, by hex log id (the current and retired log keys). */
+  readonly #indexKeys: ReadonlyMap<string, KeyObject>;
   #stats: LogStats | undefined;
 
   constructor(opts: {
@@ -82,6 +93,8 @@ export class TransparencyLog {
     publicKey: KeyObject;
     issuer: string;
     treeId?: number | undefined;
+    /** Retired log keys, whose index heads still verify. */
+    retiredKeys?: readonly KeyObject[];
     now?: () => Date;
     maxBatch?: number;
   }) {
@@ -89,6 +102,9 @@ export class TransparencyLog {
     this.identity = logIdentity({ issuer: opts.issuer, publicKey: opts.publicKey, treeId: opts.treeId });
     const { keyName, origin, logId } = this.identity;
     this.#signer = { keyName, origin, logId, privateKey: opts.privateKey };
+    this.#indexKeys = new Map(
+      [opts.publicKey, ...(opts.retiredKeys ?? [])].map((k) => [Buffer.from(logIdOf(k)).toString('hex'), k]),
+    );
     this.#now = opts.now ?? (() => new Date());
     this.#maxBatch = opts.maxBatch ?? 256;
   }
@@ -190,10 +206,13 @@ export class TransparencyLog {
       const cached = this.#head;
       if (cached) {
         const { items, outcomes } = dedupe(all, []);
+        // Digests this process has not seen are taken to have no head yet; the write is guarded by
+        // each head's entry count, so a wrong guess writes nothing and the batch goes the long way.
         const built = this.#build(
           items.map((i) => all[i]!),
           cached.size,
           cached.frontier,
+          (digest) => this.#heads.get(digest) ?? NO_HEAD,
         );
         if (!Array.isArray(built)) {
           let outcome: Awaited<ReturnType<LogStore['appendAt']>>;
@@ -205,17 +224,20 @@ export class TransparencyLog {
             outcome = await flight;
           } catch (err) {
             this.#head = undefined;
+            this.#heads.clear();
             throw err;
           }
           if (stats) stats.flight = { ms: performance.now() - t0, outcome };
           if (outcome === 'written') {
             this.#head = built.head;
+            this.#remember(built.heads);
             for (const [i, at] of items.entries()) outcomes[at] = built.entries[i]!;
             return outcomes as Outcome[];
           }
         }
       }
       this.#head = undefined;
+      this.#heads.clear();
       issued();
       return await this.#commitLocked(all, stats);
     } finally {
@@ -228,8 +250,10 @@ export class TransparencyLog {
     const lookup = {
       ids: all.map((it) => it.attestationId),
       unique: all.flatMap((it) => (it.unique ? [it.unique] : [])),
+      digests: [...new Set(all.flatMap((it) => it.subjectDigests))],
     };
     let head: Head | undefined;
+    let heads: Map<string, HeadState> | undefined;
     const t0 = performance.now();
     const locked = stats && { ms: 0, openMs: 0, nodeReadMs: 0, writeMs: 0, commitMs: 0 };
     let inside = Number.NaN;
@@ -245,13 +269,16 @@ export class TransparencyLog {
           return outcomes;
         }
         const logged = items.map((i) => all[i]!);
-        let built = this.#build(logged, oldSize, frontier);
+        const stored = this.#verifiedHeads(start.heads);
+        const headOf = (digest: string) => stored.get(digest) ?? NO_HEAD;
+        let built = this.#build(logged, oldSize, frontier, headOf);
         // Proof nodes neither in the frontier nor new (none in practice): read them, build again.
         if (Array.isArray(built))
-          built = this.#build(logged, oldSize, new Map([...frontier, ...nodeMap(await tx.nodes(built))]));
+          built = this.#build(logged, oldSize, new Map([...frontier, ...nodeMap(await tx.nodes(built))]), headOf);
         if (Array.isArray(built)) throw new Error('log: proof nodes missing from storage');
         if (!(await tx.write(built.rows))) throw new Error('log: the tree size moved while the log lock was held');
         head = built.head;
+        heads = built.heads;
         for (const [i, at] of items.entries()) outcomes[at] = built.entries[i]!;
         return outcomes;
       } finally {
@@ -264,12 +291,67 @@ export class TransparencyLog {
       stats.locked = locked;
     }
     this.#head = head;
+    if (heads) this.#remember(heads);
     return outcomes as Outcome[];
   }
 
-  #build(items: AppendItem[], oldSize: number, known: ReadonlyMap<string, Uint8Array>): BuiltBatch | NodeId[] {
+  #build(
+    items: AppendItem[],
+    oldSize: number,
+    known: ReadonlyMap<string, Uint8Array>,
+    headOf: (digest: string) => HeadState,
+  ): BuiltBatch | NodeId[] {
     const integratedTime = Math.floor(this.#now().getTime() / 1000);
-    return buildBatch(this.#signer, items, oldSize, known, integratedTime);
+    return buildBatch(this.#signer, items, oldSize, known, integratedTime, headOf);
+  }
+
+  /**
+   * The stored heads a batch extends, each checked against the log's keys first: extending a
+   * head edited in storage would sign the edit, making the log an oracle for hiding evidence.
+   */
+  #verifiedHeads(stored: readonly StoredHead[]): Map<string, HeadState> {
+    const out = new Map<string, HeadState>();
+    for (const h of stored) {
+      const key = this.#indexKeys.get(Buffer.from(h.keyId).toString('hex'));
+      if (!key || !verify('sha256', headMessage(this.identity.origin, h), key, h.signature)) {
+        throw new Error(`log: the subject index head of ${h.digest} is not signed by this log (edited in storage?)`);
+      }
+      out.set(h.digest, { entries: h.entries, lastLogIndex: h.lastLogIndex, chain: h.chain });
+    }
+    return out;
+  }
+
+  #remember(heads: ReadonlyMap<string, HeadState>): void {
+    for (const [digest, state] of heads) {
+      this.#heads.delete(digest);
+      this.#heads.set(digest, state);
+    }
+    for (const digest of this.#heads.keys()) {
+      if (this.#heads.size <= HEAD_CACHE_SIZE) break;
+      this.#heads.delete(digest);
+    }
+  }
+
+  /**
+   * Sign what data from before SETs and index heads were kept lacks (see LogStore.seal). What is
+   * sealed is what storage holds at that moment; waybill runs it once at start-up.
+   */
+  async seal(): Promise<{ sets: number; heads: number }> {
+    const key = { privateKey: this.#signer.privateKey, keyId: this.#signer.logId };
+    return this.#store.seal({
+      set: (e) => inclusionPromise({ ...e, logId: this.#signer.logId }, this.#signer.privateKey),
+      head: (digest, rows) =>
+        signHead(
+          this.identity.origin,
+          { digest, entries: rows.length, lastLogIndex: rows.at(-1)?.logIndex ?? -1, chain: chainOf(rows) },
+          key,
+        ),
+    });
+  }
+
+  /** The keys index heads are signed with, by hex log id (for readers that check them). */
+  get indexKeys(): ReadonlyMap<string, KeyObject> {
+    return this.#indexKeys;
   }
 
   /** The latest signed checkpoint (an empty tree's when nothing was logged yet). */

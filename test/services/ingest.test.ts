@@ -19,7 +19,7 @@ import type { BundleName } from '../helpers/external.ts';
 import { bundle, externalTrust, fixturePath, flipBase64, manifest } from '../helpers/external.ts';
 import type { Json } from '../helpers/json.ts';
 
-const CALLER = { subject: 'https://ci.example.com/ingester' };
+const CALLER = { subject: 'https://ci.example.com/ingester', roles: ['builder', 'tester'] };
 const externalRoot = JSON.parse(readFileSync(fixturePath('trusted_root.json'), 'utf8'));
 
 describe.each(backends)('ingesting external bundles on $name', (backend) => {
@@ -96,13 +96,14 @@ describe.each(backends)('ingesting external bundles on $name', (backend) => {
   it.each(cases)('ingests $name: verified, logged as a dsse entry, stored as ingested', async (c) => {
     const before = (await t.deps.log.checkpoint()).treeSize;
     const original = bundle(c.name);
-    const { record, created } = await ingest.ingest(original, CALLER, { environment: 'staging' });
+    const environment = c.predicateType === 'https://in-toto.io/attestation/test-result/v0.1' ? 'dev' : null;
+    const { record, created } = await ingest.ingest(original, CALLER, { environment });
     expect(created).toBe(true);
     expect(record).toMatchObject({
       origin: 'ingested',
       predicateType: c.predicateType,
       signer: c.signer,
-      environment: 'staging',
+      environment,
     });
     expect(record.statement._type).toBe(c.statementType);
     expect(record.subjects.map((s) => s.digest)).toContain(`sha256:${c.subject}`);
@@ -169,11 +170,11 @@ describe.each(backends)('ingesting external bundles on $name', (backend) => {
     const first = await ingest.ingest(bundle('dsse-v0.2-chain-intoto'), CALLER, {});
     expect(first.created).toBe(false); // ingested above
     const size = (await t.deps.log.checkpoint()).treeSize;
-    // as JSON text, by another caller, for another environment: still the same attestation
+    // as JSON text, by another caller: still the same attestation
     const again = await ingest.ingest(
       JSON.stringify(bundle('dsse-v0.2-chain-intoto')),
-      { subject: 'https://someone.else' },
-      { environment: 'prod' },
+      { subject: 'https://someone.else', roles: ['tester'] },
+      {},
     );
     expect(again).toEqual({ record: first.record, created: false });
     const message = await ingest.ingest(bundle('message-v0.3-hashedrekord'), CALLER, {});

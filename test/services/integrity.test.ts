@@ -83,12 +83,10 @@ describe.each(backends)('verdicts that cannot be fooled, on $name', (backend) =>
   }, 180_000);
 
   it('binds an ingested test result to the environment its signed statement names, and only testers ingest them', async () => {
-    const testResult = externalBundle('dsse-v0.2-chain-intoto.json'); // names https://ci.external.test/environments/staging
+    // A test result signed by an external CI for this waybill's dev environment.
+    const testResult = externalBundle('dsse-v0.2-chain-intoto.json');
     const builderOnly = await t.mint(['builder'], 'https://ci.example.com/pipelines/build-only');
-    const asBuilder = await t.call('POST', '/v1/bundles', {
-      token: builderOnly,
-      body: { bundle: testResult, environment: 'staging' },
-    });
+    const asBuilder = await t.call('POST', '/v1/bundles', { token: builderOnly, body: { bundle: testResult } });
     expect(asBuilder.status).toBe(403);
 
     const spoofed = await t.call('POST', '/v1/bundles', {
@@ -96,11 +94,18 @@ describe.each(backends)('verdicts that cannot be fooled, on $name', (backend) =>
       body: { bundle: testResult, environment: 'staging' },
     });
     expect(spoofed.status).toBe(422);
-    expect(((await spoofed.json()) as Json).detail).toMatch(/names no environment of this waybill|not .*staging/);
+    expect(((await spoofed.json()) as Json).detail).toBe('the signed statement names environment dev, not staging');
+    // Evidence that names no environment of this waybill cannot be made to count for one.
+    const provenance = await t.call('POST', '/v1/bundles', {
+      token: c.builder,
+      body: { bundle: externalBundle('dsse-v0.3-certificate.json'), environment: 'staging' },
+    });
+    expect(provenance.status).toBe(422);
+    expect(((await provenance.json()) as Json).detail).toMatch(/names no environment of this waybill/);
 
-    const unbound = await t.call('POST', '/v1/bundles', { token: c.tester, body: { bundle: testResult } });
-    expect(unbound.status).toBe(201);
-    expect(((await unbound.json()) as Json).environment).toBeNull();
+    const bound = await t.call('POST', '/v1/bundles', { token: c.tester, body: { bundle: testResult } });
+    expect(bound.status).toBe(201);
+    expect(((await bound.json()) as Json).environment).toBe('dev');
   });
 
   it('binds provenance claims to the token: a builder limited to one builder.id cannot claim another', async () => {

@@ -636,7 +636,7 @@ describe.each(backends)('the tamper table on $name', (backend) => {
       const deployed = await p.deploy(ctx.story.failedStaging, 'production', ctx.ids.failedProductionVerdict!);
       expect(deployed.status).toBe(409);
       const report = await drift();
-      const findings = (report.environments as Json[]).flatMap((e) => e.findings).concat(report.log?.findings ?? []);
+      const findings = (report.environments as Json[]).flatMap((e) => e.findings).concat(report.integrity.findings);
       const deniedByVerdict = Object.values(d).some(
         (v: Json) => v.decision === 'deny' && /tamper|does not match|not the one|signed/i.test(v.reasons.join(' ')),
       );

@@ -2,18 +2,24 @@
 // same digest and environment, and the deployment itself is signed. Also what ran where: a
 // digest's verdicts and deployments, an environment's latest deployment.
 import { AppError } from '../../errors.ts';
-import { deploymentStatement } from '../../intoto/waybill.ts';
+import { deploymentStatement, REBUILD_EXCEPTION_V1 } from '../../intoto/waybill.ts';
+import type { PolicySet } from '../../policy/types.ts';
 import type { DeploymentRepo } from '../../storage/deployment-repo.ts';
-import type { VerdictRepo } from '../../storage/verdict-repo.ts';
+import type { VerdictRepo, VerdictRow } from '../../storage/verdict-repo.ts';
 import { newId } from '../../util/ids.ts';
 import type { AttestService } from '../attest.ts';
+import type { EvidenceReader } from '../evidence.ts';
+import { policyFor } from '../policies.ts';
 import type { Caller } from '../tokens.ts';
+import { vsaInputs, vsaPolicyDigest, vsaRefusal, vsaTime } from './signed-records.ts';
 import { type DeploymentView, deploymentView, type VerdictResult, type VerdictView, verdictView } from './views.ts';
 
 export class DeploymentService {
   readonly #deployments: DeploymentRepo;
   readonly #verdicts: VerdictRepo;
   readonly #attest: AttestService;
+  readonly #evidence: EvidenceReader;
+  readonly #policies: PolicySet;
   readonly #issuer: string;
   readonly #now: () => Date;
 
@@ -21,23 +27,33 @@ export class DeploymentService {
     deployments: DeploymentRepo;
     verdicts: VerdictRepo;
     attest: AttestService;
+    evidence: EvidenceReader;
+    policies: PolicySet;
     issuer: string;
     now?: () => Date;
   }) {
     this.#deployments = opts.deployments;
     this.#verdicts = opts.verdicts;
     this.#attest = opts.attest;
+    this.#evidence = opts.evidence;
+    this.#policies = opts.policies;
     this.#issuer = opts.issuer;
     this.#now = opts.now ?? (() => new Date());
   }
 
-  /** Record a deployment under an unexpired allow verdict for the same digest and environment. */
+  /**
+   * Record a deployment under an unexpired allow verdict for the same digest and environment.
+   * The verdict counts for what its signed VSA says, not what its row says: the VSA must allow
+   * exactly this digest into exactly this environment, under the policy in force, and be younger
+   * than that policy's verdict TTL.
+   */
   async deploy(
     input: { digest: string; environment: string; verdictId: string },
     caller: Caller,
   ): Promise<DeploymentView> {
     const verdict = await this.#verdicts.get(input.verdictId);
     if (!verdict) throw new AppError('NOT_FOUND', `no verdict ${input.verdictId}`);
+    const policy = policyFor(this.#policies, input.environment);
     const now = this.#now();
     const v = verdict.id;
     if (verdict.digest !== input.digest)
@@ -48,18 +64,31 @@ export class DeploymentService {
         `verdict ${v} is for environment ${verdict.environment}, not ${input.environment}`,
       );
     if (verdict.decision !== 'allow') throw new AppError('CONFLICT', `verdict ${v} denied this deployment`);
-    if (!verdict.expiresAt || verdict.expiresAt.getTime() <= now.getTime()) {
-      const expired = verdict.expiresAt?.toISOString() ?? '(never valid)';
-      throw new AppError('CONFLICT', `verdict ${v} expired at ${expired}; ask for a new one`);
+    const vsa = verdict.vsaAttestationId ? await this.#evidence.one(verdict.vsaAttestationId) : undefined;
+    const refusal = vsaRefusal(vsa, input.digest, input.environment, this.#issuer);
+    if (refusal || !vsa) throw new AppError('CONFLICT', `verdict ${v} does not allow this deployment: ${refusal}`);
+    const verified = vsaTime(vsa);
+    if (vsaPolicyDigest(vsa) !== policy.digest.sha256) {
+      throw new AppError(
+        'CONFLICT',
+        `verdict ${v} was made under another ${input.environment} policy; ask for a new one`,
+      );
+    }
+    const expires = verified && new Date(verified.getTime() + policy.verdictTtlMs);
+    if (!expires || !sameTimes(verdict, verified, expires)) {
+      throw new AppError('CONFLICT', `verdict ${v}'s record does not match its signed VSA (edited in storage?)`);
+    }
+    if (expires.getTime() <= now.getTime()) {
+      throw new AppError('CONFLICT', `verdict ${v} expired at ${expires.toISOString()}; ask for a new one`);
     }
     const statement = deploymentStatement({
       issuer: this.#issuer,
       digest: input.digest,
       environment: input.environment,
-      verdict: { id: verdict.id, attestationId: verdict.vsaAttestationId! },
+      verdict: { id: verdict.id, attestationId: vsa.id },
       deployedAt: now,
       deployer: caller.subject,
-      exception: (verdict.result as VerdictResult).exception ?? null,
+      exception: await this.#citedException(verdict, vsaInputs(vsa)),
     });
     const signed = await this.#attest.sign(statement, caller.subject, { environment: input.environment });
     const row = await this.#deployments.insert({
@@ -72,6 +101,14 @@ export class DeploymentService {
       createdAt: now,
     });
     return { ...deploymentView(row), bundle: signed.record.bundle };
+  }
+
+  // The exception the verdict relied on, if the VSA cites it as one of its inputs.
+  async #citedException(verdict: VerdictRow, inputs: readonly string[]) {
+    const named = (verdict.result as VerdictResult).exception;
+    if (!named || !inputs.includes(named.attestationId)) return null;
+    const e = await this.#evidence.one(named.attestationId);
+    return e?.verified && e.predicateType === REBUILD_EXCEPTION_V1 ? { id: named.id, attestationId: e.id } : null;
   }
 
   /** Verdicts and deployments of a digest, oldest first. */
@@ -93,4 +130,14 @@ export class DeploymentService {
   async recent(environment: string, limit: number): Promise<DeploymentView[]> {
     return (await this.#deployments.latest(environment, limit)).map(deploymentView);
   }
+}
+
+// The row's times are copies of the VSA's: created when it was verified, expiring a TTL later.
+function sameTimes(row: VerdictRow, verified: Date, expires: Date): boolean {
+  const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
+  return (
+    seconds(row.createdAt) === seconds(verified) &&
+    row.expiresAt !== null &&
+    seconds(row.expiresAt) === seconds(expires)
+  );
 }

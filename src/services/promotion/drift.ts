@@ -1,15 +1,24 @@
-// Reconciliation: per environment, what runs there by the deployment records, and every
-// deployment without a valid allow verdict, every verdict resting on an exception that has since
-// expired, and every attestation of a running digest whose evidence no longer verifies. The
-// deployments come with their verdicts and exceptions in one query; the running digests'
-// evidence is re-verified, not trusted from the rows.
-import type { PolicySet } from '../../policy/types.ts';
-import type { AttestationRepo } from '../../storage/attestation-repo.ts';
-import type { DeploymentRepo, ReconciledDeployment } from '../../storage/deployment-repo.ts';
-import type { EvidenceVerifier } from '../evidence.ts';
+// Reconciliation: per environment, what runs there by the deployment records, every deployment
+// that did not rest on a signed allow for exactly that digest and environment, every deployment
+// whose rebuild exception has since expired, and every attestation of a running digest whose
+// evidence no longer verifies; then the storage audit (services/integrity.ts): the log recomputed
+// from its entries, and every row against what was signed for it.
+import { REBUILD_EXCEPTION_V1 } from '../../intoto/waybill.ts';
+import type { Evidence, PolicySet } from '../../policy/types.ts';
+import type { DeploymentRepo, DeploymentRow } from '../../storage/deployment-repo.ts';
+import { type EvidenceReader, UntrustedEvidenceError } from '../evidence.ts';
+import type { IntegrityAudit, IntegrityReport } from '../integrity.ts';
+import {
+  signedDeployment,
+  signedException,
+  vsaInputs,
+  vsaPolicyDigest,
+  vsaRefusal,
+  vsaTime,
+} from './signed-records.ts';
 
 export interface DriftFinding {
-  kind: 'deployed-without-allow' | 'exception-expired' | 'evidence-unverifiable';
+  kind: 'deployed-without-allow' | 'exception-expired' | 'evidence-unverifiable' | 'evidence-untrusted';
   digest: string;
   deploymentId?: string;
   attestationId?: string;
@@ -25,37 +34,43 @@ export interface DriftReport {
     ok: boolean;
     findings: DriftFinding[];
   }>;
+  /** Whether storage holds what was signed: the log, and every attestation, verdict, deployment and exception row. */
+  integrity: IntegrityReport;
 }
 
 export class DriftService {
   readonly #policies: PolicySet;
   readonly #deployments: DeploymentRepo;
-  readonly #attestations: AttestationRepo;
-  readonly #evidence: EvidenceVerifier;
+  readonly #evidence: EvidenceReader;
+  readonly #integrity: IntegrityAudit;
+  readonly #issuer: string;
   readonly #now: () => Date;
 
   constructor(opts: {
     policies: PolicySet;
     deployments: DeploymentRepo;
-    attestations: AttestationRepo;
-    evidence: EvidenceVerifier;
+    evidence: EvidenceReader;
+    integrity: IntegrityAudit;
+    issuer: string;
     now?: () => Date;
   }) {
     this.#policies = opts.policies;
     this.#deployments = opts.deployments;
-    this.#attestations = opts.attestations;
     this.#evidence = opts.evidence;
+    this.#integrity = opts.integrity;
+    this.#issuer = opts.issuer;
     this.#now = opts.now ?? (() => new Date());
   }
 
   async report(): Promise<DriftReport> {
     const now = this.#now();
-    const all = await this.#deployments.reconcile(this.#policies.order);
+    const all = await this.#deployments.all();
+    const signed = await this.#signedChain(all);
     const environments: DriftReport['environments'] = [];
     for (const name of this.#policies.order) {
-      const rows = all.filter((r) => r.deployment.environment === name);
-      const findings = rows.flatMap((r) => deploymentFindings(r, now));
-      const current = rows.at(-1)?.deployment ?? null;
+      const rows = all.filter((r) => r.environment === name);
+      const findings = rows.flatMap((d) => this.#deploymentFindings(d, signed, now));
+      const current = rows.at(-1) ?? null;
       if (current) findings.push(...(await this.#evidenceFindings(current.digest)));
       environments.push({
         name,
@@ -66,48 +81,92 @@ export class DriftService {
         findings,
       });
     }
-    return { generatedAt: now.toISOString(), ok: environments.every((e) => e.ok), environments };
+    const integrity = await this.#integrity.run();
+    return {
+      generatedAt: now.toISOString(),
+      ok: environments.every((e) => e.ok) && integrity.ok,
+      environments,
+      integrity,
+    };
   }
 
-  async #evidenceFindings(digest: string): Promise<DriftFinding[]> {
+  // The deployments' attestations, the VSAs they cite and those VSAs' inputs, verified, read in
+  // three batches.
+  async #signedChain(rows: readonly DeploymentRow[]): Promise<Map<string, Evidence>> {
+    const all = await this.#evidence.many(rows.map((d) => d.attestationId));
+    const vsas = [...all.values()].flatMap((e) => {
+      const d = signedDeployment(e, e.subjects[0] ?? '', this.#issuer);
+      return d ? [d.verdictAttestationId] : [];
+    });
+    for (const [id, e] of await this.#evidence.many(vsas)) all.set(id, e);
+    const inputs = vsas.flatMap((id) => {
+      const vsa = all.get(id);
+      return vsa ? vsaInputs(vsa) : [];
+    });
+    for (const [id, e] of await this.#evidence.many(inputs.filter((id) => !all.has(id)))) all.set(id, e);
+    return all;
+  }
+
+  // Judged by what was signed: the deployment attestation, the VSA it cites, the exception the
+  // VSA cites.
+  #deploymentFindings(d: DeploymentRow, signedChain: ReadonlyMap<string, Evidence>, now: Date): DriftFinding[] {
     const findings: DriftFinding[] = [];
-    for (const a of await this.#attestations.about(digest)) {
-      const v = await this.#evidence.verify(a);
-      if (v.verified) continue;
+    const without = (why: string) =>
       findings.push({
-        kind: 'evidence-unverifiable',
-        digest,
-        attestationId: a.id,
-        detail: `attestation ${a.id} (${a.predicateType}) of ${digest} no longer verifies: ${v.error ?? 'unknown'}`,
+        kind: 'deployed-without-allow',
+        digest: d.digest,
+        deploymentId: d.id,
+        detail: `${d.digest} reached ${d.environment} (deployment ${d.id}) but ${why}`,
       });
+    const attestation = signedChain.get(d.attestationId);
+    const signed = attestation && signedDeployment(attestation, d.digest, this.#issuer);
+    if (!signed || signed.environment !== d.environment) {
+      without('its deployment attestation is not a verified deployment of it there');
+      return findings;
+    }
+    const vsa = signedChain.get(signed.verdictAttestationId);
+    const refusal = vsaRefusal(vsa, d.digest, d.environment, this.#issuer);
+    if (refusal || !vsa) {
+      without(`its verdict does not allow it: ${refusal}`);
+      return findings;
+    }
+    const policy = this.#policies.policies.get(d.environment);
+    const verified = vsaTime(vsa);
+    if (policy && verified && vsaPolicyDigest(vsa) === policy.digest.sha256) {
+      if (verified.getTime() + policy.verdictTtlMs < signed.deployedAt.getTime()) {
+        without('its verdict had expired when it was deployed');
+      }
+    }
+    for (const id of vsaInputs(vsa)) {
+      const input = signedChain.get(id);
+      const x = input?.predicateType === REBUILD_EXCEPTION_V1 ? signedException(input, this.#issuer) : undefined;
+      if (x && x.expiresAt.getTime() <= now.getTime()) {
+        findings.push({
+          kind: 'exception-expired',
+          digest: d.digest,
+          deploymentId: d.id,
+          detail: `deployment ${d.id} of ${d.digest} relied on rebuild exception ${id}, which expired at ${x.expiresAt.toISOString()}`,
+        });
+      }
     }
     return findings;
   }
-}
 
-/** Why a deployment lacked a valid allow verdict, or undefined when it had one. */
-function withoutAllow({ deployment: d, verdict: v }: ReconciledDeployment): string | undefined {
-  if (!v) return 'its verdict does not exist';
-  if (v.decision !== 'allow') return `its verdict ${v.id} is a deny`;
-  if (v.digest !== d.digest) return `its verdict ${v.id} is for ${v.digest}`;
-  if (v.environment !== d.environment) return `its verdict ${v.id} is for ${v.environment}`;
-  if (!v.expiresAt || v.expiresAt.getTime() < d.createdAt.getTime())
-    return `its verdict ${v.id} had expired when it was deployed`;
-  return undefined;
-}
-
-function deploymentFindings(r: ReconciledDeployment, now: Date): DriftFinding[] {
-  const d = r.deployment;
-  const findings: DriftFinding[] = [];
-  const why = withoutAllow(r);
-  if (why) {
-    const detail = `${d.digest} reached ${d.environment} (deployment ${d.id}) but ${why}`;
-    findings.push({ kind: 'deployed-without-allow', digest: d.digest, deploymentId: d.id, detail });
+  async #evidenceFindings(digest: string): Promise<DriftFinding[]> {
+    let evidence: Awaited<ReturnType<EvidenceReader['about']>>;
+    try {
+      evidence = await this.#evidence.about(digest);
+    } catch (err) {
+      if (!(err instanceof UntrustedEvidenceError)) throw err;
+      return [{ kind: 'evidence-untrusted', digest, detail: err.message }];
+    }
+    return evidence
+      .filter((e) => !e.verified)
+      .map((e) => ({
+        kind: 'evidence-unverifiable' as const,
+        digest,
+        attestationId: e.id,
+        detail: `attestation ${e.id} (${e.predicateType}) of ${digest} no longer verifies: ${e.verifyError ?? 'unknown'}`,
+      }));
   }
-  const x = r.exception;
-  if (x && (!x.expiresAt || x.expiresAt.getTime() <= now.getTime())) {
-    const detail = `deployment ${d.id} of ${d.digest} relied on rebuild exception ${x.id}, which has expired`;
-    findings.push({ kind: 'exception-expired', digest: d.digest, deploymentId: d.id, detail });
-  }
-  return findings;
 }

@@ -3,27 +3,25 @@
 // an SLSA VSA whether it allows or denies. Everything fails closed: any error is a deny with a
 // reason.
 import type { Logger } from 'pino';
-import { vsaStatement, waybillUris } from '../../intoto/waybill.ts';
+import { TEST_RESULT_V01 } from '../../intoto/predicates.ts';
+import { DEPLOYMENT_V1, REBUILD_EXCEPTION_V1, vsaStatement, waybillUris } from '../../intoto/waybill.ts';
 import { denyAll, evaluate } from '../../policy/evaluate.ts';
-import type { Decision, Deployment, Policy, PolicySet } from '../../policy/types.ts';
-import type { AttestationRepo } from '../../storage/attestation-repo.ts';
-import type { DeploymentRepo } from '../../storage/deployment-repo.ts';
+import type { Decision, Deployment, Evidence, Policy, PolicySet } from '../../policy/types.ts';
 import type { VerdictRepo } from '../../storage/verdict-repo.ts';
 import { newId } from '../../util/ids.ts';
 import type { AttestService } from '../attest.ts';
-import type { EvidenceVerifier } from '../evidence.ts';
+import { type EvidenceReader, UntrustedEvidenceError } from '../evidence.ts';
 import { policyFor } from '../policies.ts';
 import type { RebuildService } from '../rebuilds.ts';
 import type { Caller } from '../tokens.ts';
+import { signedDeployment, signedException, vsaRefusal } from './signed-records.ts';
 import { type UsedException, type VerdictResult, type VerdictView, verdictView } from './views.ts';
 
 export class VerdictService {
   readonly #verdicts: VerdictRepo;
-  readonly #deployments: DeploymentRepo;
-  readonly #attestations: AttestationRepo;
   readonly #policies: PolicySet;
   readonly #attest: AttestService;
-  readonly #evidence: EvidenceVerifier;
+  readonly #evidence: EvidenceReader;
   readonly #rebuilds: RebuildService;
   readonly #issuer: string;
   readonly #logger: Pick<Logger, 'error'>;
@@ -31,19 +29,15 @@ export class VerdictService {
 
   constructor(opts: {
     verdicts: VerdictRepo;
-    deployments: DeploymentRepo;
-    attestations: AttestationRepo;
     policies: PolicySet;
     attest: AttestService;
-    evidence: EvidenceVerifier;
+    evidence: EvidenceReader;
     rebuilds: RebuildService;
     issuer: string;
     logger: Pick<Logger, 'error'>;
     now?: () => Date;
   }) {
     this.#verdicts = opts.verdicts;
-    this.#deployments = opts.deployments;
-    this.#attestations = opts.attestations;
     this.#policies = opts.policies;
     this.#attest = opts.attest;
     this.#evidence = opts.evidence;
@@ -62,12 +56,11 @@ export class VerdictService {
     try {
       ({ decision, exception } = await this.#evaluate(policy, digest, now));
     } catch (err) {
-      // Fail closed: a storage or engine error is a deny, never an allow.
-      this.#logger.error({ err, digest, environment }, 'verdict evaluation failed');
-      decision = {
-        ...denyAll(environment, digest, 'internal error while gathering evidence; denied (fail closed)'),
-        policy: { uri: policy.uri, digest: policy.digest },
-      };
+      // Fail closed: evidence that cannot be trusted, a storage or an engine error is a deny.
+      const untrusted = err instanceof UntrustedEvidenceError;
+      if (!untrusted) this.#logger.error({ err, digest, environment }, 'verdict evaluation failed');
+      const reason = untrusted ? err.message : 'internal error while gathering evidence; denied (fail closed)';
+      decision = { ...denyAll(environment, digest, reason), policy: { uri: policy.uri, digest: policy.digest } };
     }
     decision.policy ??= { uri: policy.uri, digest: policy.digest };
 
@@ -111,33 +104,29 @@ export class VerdictService {
     return verdictView(row, record?.bundle ?? null);
   }
 
-  // The decision and, when the allow relied on one, the rebuild exception it cites.
+  // The decision and, when the allow relied on one, the rebuild exception it cites. Everything it
+  // reads is verified evidence about the digest, as the log's signed subject index vouches for it.
   async #evaluate(
     policy: Policy,
     digest: string,
     now: Date,
   ): Promise<{ decision: Decision; exception: UsedException | undefined }> {
-    const environment = policy.environment;
-    const approved = await this.#rebuilds.approvedFor(digest, environment);
-    let exception: UsedException | undefined = approved && {
-      id: approved.view.id,
-      attestationId: approved.attestationId,
-      original: approved.view.original,
-    };
-    const borrowed = exception && {
-      attestationId: exception.attestationId,
-      original: exception.original,
-      evidence: await this.#evidenceFor(policy, exception.original),
-      deployments: await this.#priorDeployments(policy, exception.original),
-    };
+    const mine = await this.#evidence.about(digest, kindsRead(policy));
+    let exception = await this.#approvedException(policy, digest, mine, now);
+    let borrowed: Parameters<typeof evaluate>[1]['exception'];
+    if (exception) {
+      const theirs = await this.#evidence.about(exception.original, kindsRead(policy));
+      borrowed = {
+        attestationId: exception.attestationId,
+        original: exception.original,
+        evidence: theirs,
+        deployments: await this.#priorDeployments(policy, exception.original, theirs),
+      };
+    }
+    const deployments = await this.#priorDeployments(policy, digest, mine);
     const decision = evaluate(
       policy,
-      {
-        digest,
-        evidence: await this.#evidenceFor(policy, digest),
-        deployments: await this.#priorDeployments(policy, digest),
-        ...(borrowed ? { exception: borrowed } : {}),
-      },
+      { digest, evidence: mine, deployments, ...(borrowed ? { exception: borrowed } : {}) },
       now,
     );
     if (decision.decision === 'deny') decision.reasons.unshift(...(await this.#rebuildReasons(policy, digest)));
@@ -145,22 +134,58 @@ export class VerdictService {
     return { decision, exception };
   }
 
-  // Only what some rule can use is read and re-verified (a digest also carries its VSAs and
-  // deployments, which no rule looks at).
-  async #evidenceFor(policy: Policy, digest: string) {
-    const predicateTypes = [...new Set(policy.rules.map((r) => r.predicateType))];
-    return this.#evidence.evidence(await this.#attestations.about(digest, { predicateTypes }));
+  // The `after` rule's evidence: signed deployments of the digest to the prior stage, each made
+  // under a VSA that waybill signed allowing exactly that digest into exactly that stage.
+  async #priorDeployments(policy: Policy, digest: string, evidence: readonly Evidence[]): Promise<Deployment[]> {
+    if (!policy.after) return [];
+    const out: Deployment[] = [];
+    for (const e of evidence) {
+      const d = signedDeployment(e, digest, this.#issuer);
+      if (!d || d.environment !== policy.after) continue;
+      const vsa = await this.#evidence.one(d.verdictAttestationId);
+      if (vsaRefusal(vsa, digest, policy.after, this.#issuer)) continue;
+      out.push({ environment: d.environment, digest, attestationId: d.attestationId, createdAt: e.createdAt });
+    }
+    return out;
   }
 
-  async #priorDeployments(policy: Policy, digest: string): Promise<Deployment[]> {
-    if (!policy.after) return [];
-    const rows = await this.#deployments.of(digest, policy.after);
-    return rows.map((r) => ({
-      environment: r.environment,
-      digest: r.digest,
-      attestationId: r.attestationId,
-      createdAt: r.createdAt,
-    }));
+  // The newest signed, unexpired exception for this rebuild and environment whose approvals and
+  // required checklist items hold under the policy in force.
+  async #approvedException(
+    policy: Policy,
+    digest: string,
+    evidence: readonly Evidence[],
+    now: Date,
+  ): Promise<UsedException | undefined> {
+    if (!policy.rebuilds.allowWithException) return undefined;
+    // The signed checklist holds what was true at approval; whether the rebuild has test evidence
+    // of its own is asked again now, of verified evidence.
+    const required = new Set<string>(policy.rebuilds.require);
+    const ownTests = required.delete('own-tests');
+    if (
+      ownTests &&
+      !evidence.some((e) => e.verified && e.predicateType === TEST_RESULT_V01 && e.subjects.includes(digest))
+    ) {
+      return undefined;
+    }
+    const usable = evidence
+      .map((e) => ({ e, x: signedException(e, this.#issuer) }))
+      .filter(({ x }) => {
+        if (!x || x.rebuild !== digest || x.environment !== policy.environment) return false;
+        const approvers = new Set(x.approvers);
+        return (
+          x.expiresAt.getTime() > now.getTime() &&
+          approvers.size >= policy.rebuilds.minApprovals &&
+          !approvers.has(x.requestedBy) &&
+          x.checklist.every((c) => !required.has(c.item) || c.ok) &&
+          [...required].every((item) => x.checklist.some((c) => c.item === item))
+        );
+      })
+      .sort((a, b) => b.e.createdAt.getTime() - a.e.createdAt.getTime());
+    const chosen = usable[0]?.x;
+    if (!chosen) return undefined;
+    const id = (await this.#rebuilds.exceptionIdOf(chosen.attestationId)) ?? chosen.attestationId;
+    return { id, attestationId: chosen.attestationId, original: chosen.original };
   }
 
   // A deny for a rebuild says so: the evidence it lacks exists, for another digest.
@@ -168,15 +193,15 @@ export class VerdictService {
     const rel = await this.#rebuilds.relations(digest);
     const out: string[] = [];
     for (const original of rel.rebuildOf) {
-      const theirs = evaluate(
-        policy,
-        {
-          digest: original.digest,
-          evidence: await this.#evidenceFor(policy, original.digest),
-          deployments: await this.#priorDeployments(policy, original.digest),
-        },
-        this.#now(),
-      );
+      let evidence: Evidence[];
+      try {
+        evidence = await this.#evidence.about(original.digest, kindsRead(policy));
+      } catch (err) {
+        if (err instanceof UntrustedEvidenceError) continue;
+        throw err;
+      }
+      const deployments = await this.#priorDeployments(policy, original.digest, evidence);
+      const theirs = evaluate(policy, { digest: original.digest, evidence, deployments }, this.#now());
       const has =
         theirs.decision === 'allow'
           ? `which has the ${policy.after ?? policy.environment} evidence`
@@ -186,6 +211,17 @@ export class VerdictService {
     }
     return out;
   }
+}
+
+/** The predicate types a verdict under `policy` reads: its rules', deployments and exceptions. */
+function kindsRead(policy: Policy): string[] {
+  const kinds = new Set(policy.rules.map((r) => r.predicateType));
+  if (policy.after) kinds.add(DEPLOYMENT_V1);
+  if (policy.rebuilds.allowWithException) {
+    kinds.add(REBUILD_EXCEPTION_V1);
+    kinds.add(TEST_RESULT_V01);
+  }
+  return [...kinds];
 }
 
 // A waybill VSA claims Build L1 (provenance exists and was verified) when a provenance rule

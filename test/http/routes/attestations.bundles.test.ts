@@ -22,7 +22,8 @@ describe.each(backends)('POST /v1/bundles on $name', (backend) => {
       WAYBILL_EXTERNAL_IDENTITIES: `${FIX}identities.json`,
       WAYBILL_EXTERNAL_KEYS: `${manifest.keyHint}=${FIX}signing-key.pub.pem`,
     });
-    tester = await t.mint(['tester'], 'https://ci.example.com/ingest');
+    // Builders ingest provenance, testers test results: this caller brings in both.
+    tester = await t.mint(['tester', 'builder'], 'https://ci.example.com/ingest');
   });
   afterAll(async () => database.close());
 
@@ -34,10 +35,7 @@ describe.each(backends)('POST /v1/bundles on $name', (backend) => {
     'dsse-v0.3-statement-v0.1.json',
     'message-v0.3-hashedrekord.json',
   ])("ingests %s, logs it in waybill's log, and answers a second submission with the same record", async (name) => {
-    const res = await t.call('POST', '/v1/bundles', {
-      token: tester,
-      body: { bundle: bundle(name), environment: 'staging' },
-    });
+    const res = await t.call('POST', '/v1/bundles', { token: tester, body: { bundle: bundle(name) } });
     expect(res.status).toBe(201);
     const rec = (await res.json()) as {
       id: string;
@@ -47,13 +45,11 @@ describe.each(backends)('POST /v1/bundles on $name', (backend) => {
       signer: { subject: string };
     };
     expect(rec.origin).toBe('ingested');
-    expect(rec.environment).toBe('staging');
+    // The environment is the one the signed statement names (only the test result names one).
+    expect(rec.environment).toBe(name === 'dsse-v0.2-chain-intoto.json' ? 'dev' : null);
     const entry = (await (await t.call('GET', `/v1/log/entries/${rec.logIndex}`)).json()) as { attestationId: string };
     expect(entry.attestationId).toBe(rec.id);
-    const again = await t.call('POST', '/v1/bundles', {
-      token: tester,
-      body: { bundle: bundle(name), environment: 'staging' },
-    });
+    const again = await t.call('POST', '/v1/bundles', { token: tester, body: { bundle: bundle(name) } });
     expect(again.status).toBe(200);
     expect(((await again.json()) as { id: string }).id).toBe(rec.id);
   });

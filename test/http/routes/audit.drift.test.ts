@@ -88,6 +88,12 @@ describe.each(backends)('drift report on $name', (backend) => {
     const report = await drift();
     const staging = report.environments.find((e: Json) => e.name === 'staging');
     expect(staging.ok).toBe(false);
-    expect(staging.findings.find((f: Json) => f.kind === 'deployed-without-allow').detail).toMatch(/is a deny/);
+    // The row points at the deny's VSA: no signed deployment, let alone one under an allow.
+    expect(staging.findings.find((f: Json) => f.kind === 'deployed-without-allow').detail).toMatch(
+      /not a verified deployment/,
+    );
+    expect(report.integrity.findings).toContainEqual(
+      expect.objectContaining({ kind: 'deployment-row', detail: expect.stringMatching(/^deployment dp_forged/) }),
+    );
   });
 });
