@@ -4,7 +4,7 @@
 import { AppError } from '../errors.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
 import { type ExceptionRequest, exceptionStatement, waybillUris } from '../intoto/waybill.ts';
-import type { PolicySet, RebuildRequirement } from '../policy/types.ts';
+import type { PolicySet } from '../policy/types.ts';
 import {
   buildInputs,
   type ChecklistResult,
