@@ -133,8 +133,13 @@ export async function wireServices(
   });
   const external = loadExternalTrust(config.external);
   const ingest = new IngestService({ attestations, log, external, issuer });
-  const idempotency = new IdempotencyStore(repos.idempotency, attest);
-  const tokens = new TokenService(repos.tokens, { adminToken: config.adminToken, issuer });
+  const idempotency = new IdempotencyStore(repos.idempotency, { attestations, ...clock });
+  const tokens = new TokenService(repos.tokens, {
+    adminToken: config.adminToken,
+    issuer,
+    environments: policies.order,
+  });
+  await tokens.syncBootstrap();
   const trustedRoot = trustedRootFor(config, keys, log.identity.keyName);
   const verifier = new EvidenceVerifier({ trustedRoot, external, issuer, logKeys: log.indexKeys.values() });
   const evidence = new EvidenceReader({

@@ -17,6 +17,9 @@ import type { TransparencyLog } from '../tlog/log.ts';
 import { toBase64 as b64 } from '../util/encoding.ts';
 import type { DeploymentService } from './promotion/deployments.ts';
 
+/** The kinds of a digest's own attestations a pack is built from (provenance, tests, verdicts, deployments, exceptions). */
+const PACK_KINDS = [PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01, VSA_V1, DEPLOYMENT_V1, REBUILD_EXCEPTION_V1];
+
 function roleOf(predicateType: string): PackRole {
   if (predicateType === PROVENANCE_V1 || predicateType === PROVENANCE_V02) return 'provenance';
   if (predicateType === TEST_RESULT_V01) return 'test-result';
@@ -76,7 +79,8 @@ export class AuditService {
 
   /** The pack for a digest: its whole chain, up to `environment` when given. */
   async artifactPack(digest: string, environment: string | null = null): Promise<EvidencePack> {
-    const own = await this.#attestations.about(digest);
+    // What a pack carries of a digest's own attestations; anything else the chain cites is added by id.
+    const own = await this.#attestations.about(digest, { predicateTypes: PACK_KINDS });
     if (own.length === 0) throw new AppError('NOT_FOUND', `nothing is known about ${digest}`);
     const byId = new Map<string, AttestationRecord>(own.map((a) => [a.id, a]));
     const roles = new Map<string, PackRole>();
@@ -125,7 +129,7 @@ export class AuditService {
       roles.set(exc.id, 'rebuild-exception');
       const original = (payloadOf(exc).predicate as { original?: string }).original;
       if (original && !originals.some((o) => o.digest === original)) {
-        const theirs = await this.#attestations.about(original);
+        const theirs = await this.#attestations.about(original, { predicateTypes: PACK_KINDS });
         const provenance = theirs.filter((a) => roleOf(a.predicateType) === 'provenance');
         for (const p of provenance) {
           byId.set(p.id, p);

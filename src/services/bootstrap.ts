@@ -15,7 +15,7 @@ export async function ensureAdminToken(opts: {
 }): Promise<string | undefined> {
   if (opts.adminTokenConfigured) return undefined;
   if (await opts.tokens.hasAdmin()) return undefined;
-  const created = await opts.tokens.create({ subject: `${opts.issuer}/callers/admin`, roles: ['admin'] });
+  const created = await opts.tokens.createFirstAdmin();
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(opts.dataDir, 'admin-token');
   writeFileSync(file, `${created.token}\n`, { mode: 0o600 });

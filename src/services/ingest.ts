@@ -20,6 +20,7 @@ import { dsseEntryBody, hashedrekordEntryBody } from '../tlog/entry.ts';
 import type { TransparencyLog } from '../tlog/log.ts';
 import { jcs, sha256hex } from '../util/encoding.ts';
 import { loggedRow, type Signed } from './attest.ts';
+import { assertEnvironment, type Caller } from './tokens.ts';
 
 export interface IngestOptions {
   environment?: string | null;
@@ -56,7 +57,7 @@ export class IngestService {
    */
   async ingest(
     bundleJson: unknown,
-    caller: { subject: string; roles: readonly string[] },
+    caller: Pick<Caller, 'subject' | 'roles' | 'environments'>,
     opts: IngestOptions = {},
   ): Promise<Signed> {
     const bundle = parseBundle(bundleJson);
@@ -99,6 +100,7 @@ export class IngestService {
     }
 
     const environment = this.#environment(statement, opts.environment);
+    if (environment !== null) assertEnvironment(caller, environment);
     const statementSha256 = sha256hex(jcs(statement));
     const subjects = subjectDigests(statement);
     const { body, kind } = content.entry(verified.verifierPem);

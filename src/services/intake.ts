@@ -12,7 +12,7 @@ import type { PolicySet } from '../policy/types.ts';
 import type { AttestationRecord, AttestationRepo } from '../storage/attestation-repo.ts';
 import type { AttestService } from './attest.ts';
 import { policyFor } from './policies.ts';
-import type { Caller } from './tokens.ts';
+import { assertBuilderId, assertEnvironment, type Caller } from './tokens.ts';
 
 function validated(json: unknown, allowedPredicates?: string[]): Statement {
   const result = validateStatement(json, allowedPredicates ? { allowedPredicates } : {});
@@ -75,12 +75,17 @@ export class IntakeService {
   async provenance(body: { statement: unknown } | BuildFacts, caller: Caller) {
     const json = 'statement' in body ? body.statement : provenanceStatement(body);
     const statement = validated(json, [PROVENANCE_V1]);
+    assertBuilderId(
+      caller,
+      (statement.predicate as { runDetails?: { builder?: { id?: unknown } } }).runDetails?.builder?.id,
+    );
     return this.#attest.sign(statement, caller.subject);
   }
 
   /** POST /v1/attestations: test results and other allowed evidence for an environment. */
   async evidence(body: { environment: string; statement: unknown }, caller: Caller) {
     this.checkEnvironment(body.environment);
+    assertEnvironment(caller, body.environment);
     const predicateType = (body.statement as { predicateType?: unknown } | null)?.predicateType;
     if (predicateType === PROVENANCE_V1 || predicateType === PROVENANCE_V02) {
       if (!caller.roles.includes('builder')) throw new AppError('FORBIDDEN', 'only a builder may submit provenance');
@@ -141,11 +146,21 @@ export class IntakeService {
   /** GET /v1/artifacts/{digest}: the digest, its names, its attestations newest first. */
   async artifact(
     digest: string,
-  ): Promise<{ digest: string; names: string[]; attestations: AttestationRecord[] } | undefined> {
-    const items = await this.#attestations.about(digest);
-    if (items.length === 0) return undefined;
-    const names = new Set<string>();
-    for (const a of items) for (const s of a.subjects) if (s.digest === digest && s.name) names.add(s.name);
-    return { digest, names: [...names].sort(), attestations: items };
+    page: { cursor?: string | undefined; limit: number },
+  ): Promise<
+    { digest: string; names: string[]; attestations: AttestationRecord[]; nextCursor: string | null } | undefined
+  > {
+    const before = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    const [items, names] = await Promise.all([
+      this.#attestations.page({ digest }, { before, limit: page.limit }),
+      this.#attestations.namesOf(digest),
+    ]);
+    if (items.items.length === 0 && before === undefined) return undefined;
+    return {
+      digest,
+      names,
+      attestations: items.items,
+      nextCursor: items.next === null ? null : String(items.next),
+    };
   }
 }

@@ -20,7 +20,7 @@ import { parseDuration } from '../util/duration.ts';
 import { newId } from '../util/ids.ts';
 import type { AttestService } from './attest.ts';
 import { policyFor } from './policies.ts';
-import type { Caller } from './tokens.ts';
+import { assertEnvironment, type Caller } from './tokens.ts';
 
 const PROVENANCE_TYPES = [PROVENANCE_V1, PROVENANCE_V02];
 const DEFAULT_EXCEPTION_TTL = '7d';
@@ -136,6 +136,7 @@ export class RebuildService {
     caller: Caller,
   ): Promise<ExceptionView> {
     const policy = policyFor(this.#policies, input.environment);
+    assertEnvironment(caller, input.environment);
     if (!policy.rebuilds.allowWithException) {
       throw new AppError(
         'CONFLICT',

@@ -47,12 +47,6 @@ export interface StoredAttestation {
 /** The largest page `page` answers. */
 export const MAX_PAGE = 500;
 
-/**
- * The most attestations `about` reads for one digest (a digest carries tens, not thousands).
- * Removing the cap is this line: `undefined` reads them all.
- */
-export const ABOUT_CAP: number | undefined = 10_000;
-
 /** Which attestations: about a digest, of some predicate types, for an environment. */
 export interface AttestationFilter {
   digest?: string | undefined;
@@ -108,12 +102,24 @@ export class AttestationRepo {
   }
 
   /**
-   * Every attestation about `digest` (of the given predicate types, for the environment), newest
-   * first, up to ABOUT_CAP: one query on the subject digest index, one for the subjects.
+   * Every attestation about `digest` of the given predicate types (for the environment), newest
+   * first, however many: one query on the subject digest index, one for the subjects. Callers
+   * name the kinds they read; an unbounded listing goes through `page`.
    */
-  async about(digest: string, filter: Omit<AttestationFilter, 'digest'> = {}): Promise<AttestationRecord[]> {
-    const query = this.#select(this.#where({ ...filter, digest })).$dynamic();
-    return this.#records(await (ABOUT_CAP === undefined ? query : query.limit(ABOUT_CAP)));
+  async about(
+    digest: string,
+    filter: Omit<AttestationFilter, 'digest'> & { predicateTypes: readonly string[] },
+  ): Promise<AttestationRecord[]> {
+    return this.#records(await this.#select(this.#where({ ...filter, digest })));
+  }
+
+  /** The subject names `digest` is known by. */
+  async namesOf(digest: string): Promise<string[]> {
+    const rows = await this.#database.sql.query<{ name: string }>(
+      'select distinct name from attestation_subjects where digest = $1 and name is not null order by name limit 100',
+      [digest],
+    );
+    return rows.map((r) => r.name);
   }
 
   /**

@@ -25,6 +25,11 @@ export class DeploymentRepo {
     return stored!;
   }
 
+  async get(id: string): Promise<DeploymentRow | undefined> {
+    const [row] = await this.#database.db.select().from(deployments).where(eq(deployments.id, id));
+    return row;
+  }
+
   /** Every deployment, oldest first. */
   async all(): Promise<DeploymentRow[]> {
     return this.#database.db.select().from(deployments).orderBy(asc(deployments.createdAt), asc(deployments.id));
@@ -39,12 +44,15 @@ export class DeploymentRepo {
   }
 
   /** A digest's deployments, oldest first. */
-  async ofDigest(digest: string): Promise<DeploymentRow[]> {
+  /** (At most the latest `limit`, when given.) */
+  async ofDigest(digest: string, limit?: number): Promise<DeploymentRow[]> {
     return this.#database.db
       .select()
       .from(deployments)
       .where(eq(deployments.digest, digest))
-      .orderBy(asc(deployments.createdAt), asc(deployments.id));
+      .orderBy(desc(deployments.createdAt), desc(deployments.id))
+      .limit(limit ?? Number.MAX_SAFE_INTEGER)
+      .then((rows) => rows.reverse());
   }
 
   /** An environment's latest deployments, newest first. */

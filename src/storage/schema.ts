@@ -32,6 +32,10 @@ export const tokens = pgTable('tokens', {
   createdAt: createdAt(),
   expiresAt: tstz('expires_at'),
   revokedAt: tstz('revoked_at'),
+  // What the holder may act for: null means any environment; for builders, the builder.id values
+  // (exact URIs or anchored ^...$ patterns) its provenance may claim, null meaning any.
+  environments: text('environments').array(),
+  builderIds: text('builder_ids').array(),
 });
 
 // One row per signed (or ingested) bundle. id = hex SHA-256 of the DSSE envelope JSON.
@@ -214,10 +218,12 @@ export const idempotencyKeys = pgTable(
     key: text('key').notNull(),
     route: text('route').notNull(),
     requestSha256: text('request_sha256').notNull(),
-    status: smallint('status').notNull(),
-    attestationId: text('attestation_id')
-      .notNull()
-      .references(() => attestations.id),
+    // Null while the first request with the key is still being served (the key is reserved before
+    // any work, so racing requests wait or are refused instead of signing twice).
+    status: smallint('status'),
+    // What the first request created, `<kind>:<id>` (attestation, verdict, deployment, token, exception).
+    resource: text('resource'),
+    attestationId: text('attestation_id').references(() => attestations.id),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.callerSubject, t.key] })],

@@ -1,5 +1,5 @@
 // Verdicts: one row per decision, pointing at the VSA that was signed for it.
-import { asc, eq } from 'drizzle-orm';
+import { asc, desc, eq } from 'drizzle-orm';
 import type { Database } from './database.ts';
 import { verdicts } from './schema.ts';
 
@@ -27,11 +27,14 @@ export class VerdictRepo {
   }
 
   /** A digest's verdicts, oldest first. */
-  async ofDigest(digest: string): Promise<VerdictRow[]> {
+  /** (At most the latest `limit`, when given.) */
+  async ofDigest(digest: string, limit?: number): Promise<VerdictRow[]> {
     return this.#database.db
       .select()
       .from(verdicts)
       .where(eq(verdicts.digest, digest))
-      .orderBy(asc(verdicts.createdAt), asc(verdicts.id));
+      .orderBy(desc(verdicts.createdAt), desc(verdicts.id))
+      .limit(limit ?? Number.MAX_SAFE_INTEGER)
+      .then((rows) => rows.reverse());
   }
 }

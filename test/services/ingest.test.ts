@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.ts';
 import { SIGNATURE_V1 as SIGNATURE_PREDICATE_TYPE } from '../../src/intoto/waybill.ts';
 import { IngestService } from '../../src/services/ingest.ts';
+import type { Role } from '../../src/services/tokens.ts';
 import { verifyBundle } from '../../src/signing/verify.ts';
 import { AttestationRepo } from '../../src/storage/attestation-repo.ts';
 import type { Database } from '../../src/storage/database.ts';
@@ -19,7 +20,11 @@ import type { BundleName } from '../helpers/external.ts';
 import { bundle, externalTrust, fixturePath, flipBase64, manifest } from '../helpers/external.ts';
 import type { Json } from '../helpers/json.ts';
 
-const CALLER = { subject: 'https://ci.example.com/ingester', roles: ['builder', 'tester'] };
+const CALLER = {
+  subject: 'https://ci.example.com/ingester',
+  roles: ['builder', 'tester'] as Role[],
+  environments: null,
+};
 const externalRoot = JSON.parse(readFileSync(fixturePath('trusted_root.json'), 'utf8'));
 
 describe.each(backends)('ingesting external bundles on $name', (backend) => {
@@ -173,7 +178,7 @@ describe.each(backends)('ingesting external bundles on $name', (backend) => {
     // as JSON text, by another caller: still the same attestation
     const again = await ingest.ingest(
       JSON.stringify(bundle('dsse-v0.2-chain-intoto')),
-      { subject: 'https://someone.else', roles: ['tester'] },
+      { subject: 'https://someone.else', roles: ['tester'], environments: null },
       {},
     );
     expect(again).toEqual({ record: first.record, created: false });

@@ -233,18 +233,18 @@ export function attestationRoutes(
       path: '/v1/artifacts/{digest}',
       summary: 'Everything known about an artifact digest (sha256:<hex>)',
       ...behind(anyRole),
-      request: { params: z.object({ digest: DigestParam }) },
+      request: { params: z.object({ digest: DigestParam }), query: PageQuery },
       responses: {
-        200: jsonResponse('the artifact', Artifact),
+        200: jsonResponse('the artifact: a page of its attestations (newest first), its latest verdicts and deployments', Artifact),
         ...problemResponses(400, 401, 404),
       },
     }),
     async (c) => {
       const { digest } = c.req.valid('param');
-      const artifact = await deps.intake.artifact(digest);
+      const artifact = await deps.intake.artifact(digest, c.req.valid('query'));
       if (!artifact) throw new AppError('NOT_FOUND', `nothing is known about ${digest}`);
       const [history, relations] = await Promise.all([
-        deps.deployments.historyOf(digest),
+        deps.deployments.historyOf(digest, { latest: 100 }),
         deps.rebuilds.relations(digest),
       ]);
       return c.json({ ...artifact, ...history, ...relations }, 200);

@@ -8,7 +8,9 @@ import { requireJson } from '../middleware.ts';
 import { behind, DigestParam, EnvironmentName, jsonResponse, problemResponses, router, z } from '../openapi.ts';
 import { Deployment, EnvironmentDetail, EnvironmentSummary, Verdict } from '../schemas.ts';
 
-export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deployments' | 'environments'>) {
+export function promotionRoutes(
+  deps: Pick<Deps, 'tokens' | 'verdicts' | 'deployments' | 'environments' | 'idempotency'>,
+) {
   const app = router();
   const anyRole = requireRole(deps.tokens);
   const deployer = requireRole(deps.tokens, 'deployer');
@@ -33,8 +35,20 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deploy
       },
     }),
     async (c) => {
-      const { digest, environment } = c.req.valid('json');
-      return c.json(await deps.verdicts.decide(digest, environment, callerOf(c)), 200);
+      const body = c.req.valid('json');
+      const caller = callerOf(c);
+      const { value } = await deps.idempotency.once(
+        caller.subject,
+        c.req.header('idempotency-key'),
+        'verdicts',
+        body,
+        async () => {
+          const v = await deps.verdicts.decide(body.digest, body.environment, caller);
+          return { value: v, status: 200, resource: `verdict:${v.id}` };
+        },
+        (resource) => deps.verdicts.get(resource.slice('verdict:'.length)),
+      );
+      return c.json(value, 200);
     },
   );
 
@@ -80,7 +94,22 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'verdicts' | 'deploy
         ...problemResponses(400, 401, 403, 404, 409, 413, 415),
       },
     }),
-    async (c) => c.json(await deps.deployments.deploy(c.req.valid('json'), callerOf(c)), 201),
+    async (c) => {
+      const body = c.req.valid('json');
+      const caller = callerOf(c);
+      const { value } = await deps.idempotency.once(
+        caller.subject,
+        c.req.header('idempotency-key'),
+        'deployments',
+        body,
+        async () => {
+          const d = await deps.deployments.deploy(body, caller);
+          return { value: d, status: 201, resource: `deployment:${d.id}` };
+        },
+        (resource) => deps.deployments.get(resource.slice('deployment:'.length)),
+      );
+      return c.json(value, 201);
+    },
   );
 
   app.openapi(

@@ -13,7 +13,7 @@ const ok = <T extends z.ZodType>(description: string, schema: T) => ({
 });
 const ExceptionList = z.object({ items: z.array(RebuildException) });
 
-export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
+export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds' | 'idempotency'>) {
   const app = router();
   const anyRole = requireRole(deps.tokens);
 
@@ -67,7 +67,22 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
       },
       responses: { 201: ok('pending', RebuildException), ...problemResponses(400, 401, 403, 404, 409, 415, 422) },
     }),
-    async (c) => c.json(await deps.rebuilds.request(c.req.valid('json'), callerOf(c)), 201),
+    async (c) => {
+      const body = c.req.valid('json');
+      const caller = callerOf(c);
+      const { value } = await deps.idempotency.once(
+        caller.subject,
+        c.req.header('idempotency-key'),
+        'rebuild-exceptions',
+        body,
+        async () => {
+          const x = await deps.rebuilds.request(body, caller);
+          return { value: x, status: 201, resource: `exception:${x.id}` };
+        },
+        (resource) => deps.rebuilds.get(resource.slice('exception:'.length)),
+      );
+      return c.json(value, 201);
+    },
   );
 
   app.openapi(
@@ -82,7 +97,19 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds'>) {
         ...problemResponses(401, 403, 404, 409),
       },
     }),
-    async (c) => c.json(await deps.rebuilds.approve(c.req.valid('param').id, callerOf(c)), 200),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const caller = callerOf(c);
+      const { value } = await deps.idempotency.once(
+        caller.subject,
+        c.req.header('idempotency-key'),
+        `approvals/${id}`,
+        {},
+        async () => ({ value: await deps.rebuilds.approve(id, caller), status: 200, resource: `exception:${id}` }),
+        (resource) => deps.rebuilds.get(resource.slice('exception:'.length)),
+      );
+      return c.json(value, 200);
+    },
   );
 
   app.openapi(

@@ -2,9 +2,9 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Deps } from '../../deps.ts';
 import { ROLES } from '../../services/tokens.ts';
 import { DURATION_PATTERN, isDuration, parseDuration } from '../../util/duration.ts';
-import { requireRole } from '../auth.ts';
+import { callerOf, requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
-import { behind, jsonBody, jsonResponse, PageQuery, pageOf, problemResponses, router, z } from '../openapi.ts';
+import { behind, EnvironmentName, jsonBody, jsonResponse, PageQuery, pageOf, problemResponses, router, z } from '../openapi.ts';
 
 const SubjectUri = z
   .string()
@@ -15,6 +15,14 @@ const CreateToken = z
   .object({
     subject: SubjectUri,
     roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length),
+    environments: z
+      .array(EnvironmentName)
+      .max(64)
+      .optional()
+      .openapi({ description: 'the environments the holder may act for (default: any)' }),
+    builderIds: z.array(z.string().min(1).max(1024)).max(100).optional().openapi({
+      description: 'for builders: the builder.id values its provenance may claim, exact or ^...$ (default: any)',
+    }),
     expiresIn: z
       .string()
       .regex(DURATION_PATTERN, 'a duration such as 15m, 12h, 30d')
@@ -29,15 +37,19 @@ const TokenInfo = z
     id: z.string(),
     subject: z.string(),
     roles: z.array(z.enum(ROLES)),
+    environments: z.array(z.string()).nullable(),
+    builderIds: z.array(z.string()).nullable(),
     createdAt: z.string(),
     expiresAt: z.string().nullable(),
     revokedAt: z.string().nullable(),
   })
   .openapi('TokenInfo');
 
-const CreatedToken = TokenInfo.extend({ token: z.string() }).openapi('CreatedToken');
+const CreatedToken = TokenInfo.extend({ token: z.string().optional() }).openapi('CreatedToken');
 
-export function tokenRoutes(deps: Pick<Deps, 'tokens'>) {
+type TokenInfoJson = z.infer<typeof CreatedToken>;
+
+export function tokenRoutes(deps: Pick<Deps, 'tokens' | 'idempotency'>) {
   const app = router();
   const admin = requireRole(deps.tokens, 'admin');
 
@@ -55,12 +67,25 @@ export function tokenRoutes(deps: Pick<Deps, 'tokens'>) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const created = await deps.tokens.create({
-        subject: body.subject,
-        roles: body.roles,
-        expiresInMs: body.expiresIn ? parseDuration(body.expiresIn) : undefined,
-      });
-      return c.json(created, 201);
+      // A retry names the token it created but cannot show its secret again: secrets are shown once.
+      const { value } = await deps.idempotency.once<TokenInfoJson>(
+        callerOf(c).subject,
+        c.req.header('idempotency-key'),
+        'tokens',
+        body,
+        async () => {
+          const created = await deps.tokens.create({
+            subject: body.subject,
+            roles: body.roles,
+            expiresInMs: body.expiresIn ? parseDuration(body.expiresIn) : undefined,
+            environments: body.environments,
+            builderIds: body.builderIds,
+          });
+          return { value: created, status: 201, resource: `token:${created.id}` };
+        },
+        (resource) => deps.tokens.get(resource.slice('token:'.length)),
+      );
+      return c.json(value, 201);
     },
   );
 

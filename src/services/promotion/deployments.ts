@@ -10,7 +10,7 @@ import { newId } from '../../util/ids.ts';
 import type { AttestService } from '../attest.ts';
 import type { EvidenceReader } from '../evidence.ts';
 import { policyFor } from '../policies.ts';
-import type { Caller } from '../tokens.ts';
+import { assertEnvironment, type Caller } from '../tokens.ts';
 import { vsaInputs, vsaPolicyDigest, vsaRefusal, vsaTime } from './signed-records.ts';
 import { type DeploymentView, deploymentView, type VerdictResult, type VerdictView, verdictView } from './views.ts';
 
@@ -54,6 +54,7 @@ export class DeploymentService {
     const verdict = await this.#verdicts.get(input.verdictId);
     if (!verdict) throw new AppError('NOT_FOUND', `no verdict ${input.verdictId}`);
     const policy = policyFor(this.#policies, input.environment);
+    assertEnvironment(caller, input.environment);
     const now = this.#now();
     const v = verdict.id;
     if (verdict.digest !== input.digest)
@@ -111,11 +112,22 @@ export class DeploymentService {
     return e?.verified && e.predicateType === REBUILD_EXCEPTION_V1 ? { id: named.id, attestationId: e.id } : null;
   }
 
-  /** Verdicts and deployments of a digest, oldest first. */
-  async historyOf(digest: string): Promise<{ verdicts: VerdictView[]; deployments: DeploymentView[] }> {
+  /** One deployment with its signed attestation's bundle. */
+  async get(id: string): Promise<DeploymentView | undefined> {
+    const row = await this.#deployments.get(id);
+    if (!row) return undefined;
+    const attestation = await this.#attest.get(row.attestationId);
+    return { ...deploymentView(row), bundle: attestation?.bundle };
+  }
+
+  /** Verdicts and deployments of a digest, oldest first (only the latest `latest` of each, when given). */
+  async historyOf(
+    digest: string,
+    opts: { latest?: number } = {},
+  ): Promise<{ verdicts: VerdictView[]; deployments: DeploymentView[] }> {
     const [verdicts, deployments] = await Promise.all([
-      this.#verdicts.ofDigest(digest),
-      this.#deployments.ofDigest(digest),
+      this.#verdicts.ofDigest(digest, opts.latest),
+      this.#deployments.ofDigest(digest, opts.latest),
     ]);
     return { verdicts: verdicts.map((row) => verdictView(row)), deployments: deployments.map(deploymentView) };
   }

@@ -22,7 +22,7 @@ export interface EnvironmentChain {
   provenance: AttestationRecord[];
   /** Test results by environment. */
   testResults: Record<string, AttestationRecord[]>;
-  /** Every attestation about the digest, oldest first. */
+  /** The latest attestations about the digest (at most CHAIN_ATTESTATIONS), oldest first; the artifact view pages through all. */
   attestations: AttestationRecord[];
   verdicts: VerdictView[];
   deployments: DeploymentView[];
@@ -34,6 +34,8 @@ export interface EnvironmentDetail extends EnvironmentSummary {
 }
 
 const HISTORY = 100;
+const CHAIN_ATTESTATIONS = 100;
+const PROVENANCE_TYPES = ['https://slsa.dev/provenance/v1', 'https://slsa.dev/provenance/v0.2'];
 
 export class EnvironmentService {
   readonly #policies: PolicySet;
@@ -78,20 +80,21 @@ export class EnvironmentService {
   }
 
   async #chain(digest: string): Promise<EnvironmentChain> {
-    const attestations = (await this.#attestations.about(digest)).reverse(); // oldest first
-    const { verdicts, deployments } = await this.#deployments.historyOf(digest);
-    // Any SLSA provenance version, ingested ones included.
-    const isProvenance = (a: AttestationRecord) => a.predicateType.startsWith('https://slsa.dev/provenance/');
+    const [latest, provenance, tests, history] = await Promise.all([
+      this.#attestations.page({ digest }, { limit: CHAIN_ATTESTATIONS }),
+      this.#attestations.about(digest, { predicateTypes: PROVENANCE_TYPES }),
+      this.#attestations.about(digest, { predicateTypes: [TEST_RESULT_V01] }),
+      this.#deployments.historyOf(digest, { latest: HISTORY }),
+    ]);
+    const { verdicts, deployments } = history;
+    const oldestFirst = (a: AttestationRecord[]) => [...a].reverse();
     return {
       digest,
-      provenance: attestations.filter(isProvenance),
+      provenance: oldestFirst(provenance),
       testResults: Object.fromEntries(
-        this.#policies.order.map((env) => [
-          env,
-          attestations.filter((a) => a.predicateType === TEST_RESULT_V01 && a.environment === env),
-        ]),
+        this.#policies.order.map((env) => [env, oldestFirst(tests.filter((a) => a.environment === env))]),
       ),
-      attestations,
+      attestations: oldestFirst(latest.items),
       verdicts,
       deployments,
     };

@@ -13,7 +13,7 @@ import type { AttestService } from '../attest.ts';
 import { type EvidenceReader, UntrustedEvidenceError } from '../evidence.ts';
 import { policyFor } from '../policies.ts';
 import type { RebuildService } from '../rebuilds.ts';
-import type { Caller } from '../tokens.ts';
+import { assertEnvironment, type Caller } from '../tokens.ts';
 import { signedDeployment, signedException, vsaRefusal } from './signed-records.ts';
 import { type UsedException, type VerdictResult, type VerdictView, verdictView } from './views.ts';
 
@@ -50,6 +50,7 @@ export class VerdictService {
   /** Decide, sign the VSA, store the verdict. */
   async decide(digest: string, environment: string, caller: Caller): Promise<VerdictView> {
     const policy = policyFor(this.#policies, environment);
+    assertEnvironment(caller, environment);
     const now = this.#now();
     let decision: Decision;
     let exception: UsedException | undefined;
