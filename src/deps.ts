@@ -91,7 +91,10 @@ function repositories(database: Database) {
   };
 }
 
-/** The public keys of log keys retired by rotation (WAYBILL_TRUST_HISTORY_FILE): old index heads and SETs verify with them. */
+/**
+ * The public keys of log keys retired by rotation (WAYBILL_TRUST_HISTORY_FILE): index heads and
+ * SETs signed before the rotation verify with them.
+ */
 function retiredLogKeys(config: Pick<Config, 'trustHistory'>): KeyObject[] {
   return (config.trustHistory?.tlogs ?? []).flatMap((t) => {
     const raw = (t as { publicKey?: { rawBytes?: unknown } }).publicKey?.rawBytes;

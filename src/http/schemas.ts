@@ -189,7 +189,12 @@ export const DriftReport = z
         ok: z.boolean(),
         findings: z.array(
           z.object({
-            kind: z.enum(['deployed-without-allow', 'exception-expired', 'evidence-unverifiable']),
+            kind: z.enum([
+              'deployed-without-allow',
+              'exception-expired',
+              'evidence-unverifiable',
+              'evidence-untrusted',
+            ]),
             digest: z.string(),
             deploymentId: z.string().optional(),
             attestationId: z.string().optional(),
@@ -198,6 +203,32 @@ export const DriftReport = z
         ),
       }),
     ),
+    integrity: z
+      .object({
+        ok: z.boolean(),
+        log: z.object({ size: z.number().int(), checkpoints: z.number().int() }),
+        attestations: z.number().int(),
+        findings: z.array(
+          z.object({
+            kind: z.enum([
+              'log-entries',
+              'log-leaf',
+              'log-node',
+              'log-checkpoint',
+              'attestation-row',
+              'attestation-subjects',
+              'subject-index',
+              'verdict-row',
+              'deployment-row',
+              'exception-row',
+            ]),
+            detail: z.string(),
+            attestationId: z.string().optional(),
+            digest: z.string().optional(),
+          }),
+        ),
+      })
+      .openapi({ description: 'whether storage holds what was signed: the log recomputed, every row checked' }),
   })
   .openapi('DriftReport');
 

@@ -132,10 +132,8 @@ export function environmentOf(statement: unknown, issuer: string, expected?: str
     );
   }
   if (expected !== undefined && signed.environment !== expected) {
-    throw new AppError(
-      'VALIDATION_FAILED',
-      `the statement names ${signed.environment === null ? 'no environment' : `environment ${signed.environment}`}, not ${expected ?? 'none'}`,
-    );
+    const names = signed.environment === null ? 'no environment' : `environment ${signed.environment}`;
+    throw new AppError('VALIDATION_FAILED', `the statement names ${names}, not ${expected ?? 'none'}`);
   }
   return signed.environment;
 }

@@ -17,7 +17,8 @@ import type { TransparencyLog } from '../tlog/log.ts';
 import { toBase64 as b64 } from '../util/encoding.ts';
 import type { DeploymentService } from './promotion/deployments.ts';
 
-/** The kinds of a digest's own attestations a pack is built from (provenance, tests, verdicts, deployments, exceptions). */
+// The kinds of a digest's own attestations a pack is built from: provenance, tests, verdicts,
+// deployments and exceptions.
 const PACK_KINDS = [PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01, VSA_V1, DEPLOYMENT_V1, REBUILD_EXCEPTION_V1];
 
 function roleOf(predicateType: string): PackRole {

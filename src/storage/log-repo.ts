@@ -105,10 +105,10 @@ const SQL = {
     ),
     e as (
       insert into log_entries (log_index, body, leaf_hash, integrated_time, kind, attestation_id, set)
-      select r.log_index, decode(r.body, 'base64'), decode(r.leaf_hash, 'base64'), r.integrated_time, r.kind, r.attestation_id,
-        decode(r.set, 'base64')
-      from d, jsonb_to_recordset(d.j -> 'e') as r(log_index int8, body text, leaf_hash text, integrated_time int8, kind text,
-        attestation_id text, set text)
+      select r.log_index, decode(r.body, 'base64'), decode(r.leaf_hash, 'base64'), r.integrated_time, r.kind,
+        r.attestation_id, decode(r.set, 'base64')
+      from d, jsonb_to_recordset(d.j -> 'e') as r(log_index int8, body text, leaf_hash text, integrated_time int8,
+        kind text, attestation_id text, set text)
     ),
     n as (
       insert into log_nodes (level, idx, hash)
@@ -352,7 +352,8 @@ export class LogRepo {
         `select n.level, n.idx from log_nodes n
          left join log_nodes l on l.level = n.level - 1 and l.idx = 2 * n.idx
          left join log_nodes r on r.level = n.level - 1 and r.idx = 2 * n.idx + 1
-         where n.level > 0 and (l.hash is null or r.hash is null or n.hash <> sha256(decode('01', 'hex') || l.hash || r.hash))
+         where n.level > 0 and (l.hash is null or r.hash is null
+           or n.hash <> sha256(decode('01', 'hex') || l.hash || r.hash))
          order by n.level, n.idx limit $1::int8`,
         [limit],
       ),

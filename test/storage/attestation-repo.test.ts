@@ -2,6 +2,7 @@
 // predicate type and environment in the query, and pages in log order, newest first.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROVENANCE_V1 } from '../../src/intoto/provenance.ts';
 import { TEST_RESULT_V01 } from '../../src/intoto/test-result.ts';
 import { AttestationRepo } from '../../src/storage/attestation-repo.ts';
 import type { Database } from '../../src/storage/database.ts';
@@ -41,8 +42,8 @@ describe.each(backends)('attestation repository on $name', (backend) => {
   });
   afterAll(async () => database.close());
 
-  it('reads everything about a digest, newest first, and nothing about another', async () => {
-    const all = await repo.about(`sha256:${digest}`);
+  it('reads every attestation of the kinds asked about a digest, newest first, and nothing about another', async () => {
+    const all = await repo.about(`sha256:${digest}`, { predicateTypes: [TEST_RESULT_V01, PROVENANCE_V1] });
     expect(all.map((a) => a.id)).toEqual([ids.staging, ids.dev, ids.provenance]);
     expect(all[0]!.subjects).toEqual([{ digest: `sha256:${digest}`, name: 'ghcr.io/example/app' }]);
   });

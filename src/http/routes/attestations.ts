@@ -235,7 +235,10 @@ export function attestationRoutes(
       ...behind(anyRole),
       request: { params: z.object({ digest: DigestParam }), query: PageQuery },
       responses: {
-        200: jsonResponse('the artifact: a page of its attestations (newest first), its latest verdicts and deployments', Artifact),
+        200: jsonResponse(
+          'the artifact: a page of its attestations (newest first), its latest verdicts and deployments',
+          Artifact,
+        ),
         ...problemResponses(400, 401, 404),
       },
     }),

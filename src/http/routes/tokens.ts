@@ -4,7 +4,17 @@ import { ROLES } from '../../services/tokens.ts';
 import { DURATION_PATTERN, isDuration, parseDuration } from '../../util/duration.ts';
 import { callerOf, requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
-import { behind, EnvironmentName, jsonBody, jsonResponse, PageQuery, pageOf, problemResponses, router, z } from '../openapi.ts';
+import {
+  behind,
+  EnvironmentName,
+  jsonBody,
+  jsonResponse,
+  PageQuery,
+  pageOf,
+  problemResponses,
+  router,
+  z,
+} from '../openapi.ts';
 
 const SubjectUri = z
   .string()

@@ -145,7 +145,9 @@ export class DriftService {
           kind: 'exception-expired',
           digest: d.digest,
           deploymentId: d.id,
-          detail: `deployment ${d.id} of ${d.digest} relied on rebuild exception ${id}, which expired at ${x.expiresAt.toISOString()}`,
+          detail:
+            `deployment ${d.id} of ${d.digest} relied on rebuild exception ${id}, ` +
+            `which expired at ${x.expiresAt.toISOString()}`,
         });
       }
     }
@@ -166,7 +168,7 @@ export class DriftService {
         kind: 'evidence-unverifiable' as const,
         digest,
         attestationId: e.id,
-        detail: `attestation ${e.id} (${e.predicateType}) of ${digest} no longer verifies: ${e.verifyError ?? 'unknown'}`,
+        detail: `attestation ${e.id} (${e.predicateType}) of ${digest} no longer verifies: ${e.verifyError ?? '?'}`,
       }));
   }
 }

@@ -22,7 +22,7 @@ export interface EnvironmentChain {
   provenance: AttestationRecord[];
   /** Test results by environment. */
   testResults: Record<string, AttestationRecord[]>;
-  /** The latest attestations about the digest (at most CHAIN_ATTESTATIONS), oldest first; the artifact view pages through all. */
+  /** The latest attestations about the digest (at most 100), oldest first; the artifact view pages through all. */
   attestations: AttestationRecord[];
   verdicts: VerdictView[];
   deployments: DeploymentView[];

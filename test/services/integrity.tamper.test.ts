@@ -645,9 +645,9 @@ describe.each(backends)('the tamper table on $name', (backend) => {
       );
       if ('found' in edit.expect) {
         expect(report.ok === false || deniedByVerdict, `${edit.table}.${edit.what} went unnoticed`).toBe(true);
-        results.push(
-          `  ${edit.table}.${edit.what}: ${[report.ok ? '' : `drift (${findings.map((f: Json) => f.kind).join(', ')})`, deniedByVerdict ? 'verdict deny' : ''].filter(Boolean).join(' + ')}`,
-        );
+        const how = [report.ok ? '' : `drift (${findings.map((f: Json) => f.kind).join(', ')})`];
+        if (deniedByVerdict) how.push('verdict deny');
+        results.push(`  ${edit.table}.${edit.what}: ${how.filter(Boolean).join(' + ')}`);
       } else {
         expect(d.promotedToProduction.decision).toBe('allow');
         results.push(`  ${edit.table}.${edit.what}: cannot matter (${edit.expect.inert})`);

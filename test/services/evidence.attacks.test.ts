@@ -43,7 +43,7 @@ describe.each(backends)('verdicts that cannot be fooled, on $name', (backend) =>
     return { status: res.status, body: (await res.json()) as Json };
   };
 
-  it('sees all the evidence: 10,100 unrelated attestations on a digest do not hide its FAILED staging test', async () => {
+  it('sees all the evidence: 10,100 other attestations about a digest do not hide its FAILED test', async () => {
     const subject = [{ name: 'ghcr.io/example/app', digest: { sha256: story.failedStaging } }];
     const spdx = (i: number) => ({
       _type: 'https://in-toto.io/Statement/v1',
@@ -82,7 +82,7 @@ describe.each(backends)('verdicts that cannot be fooled, on $name', (backend) =>
     expect(big.status).toBe(400);
   }, 180_000);
 
-  it('binds an ingested test result to the environment its signed statement names, and only testers ingest them', async () => {
+  it('binds an ingested test result to the environment its statement names; only testers ingest them', async () => {
     // A test result signed by an external CI for this waybill's dev environment.
     const testResult = externalBundle('dsse-v0.2-chain-intoto.json');
     const builderOnly = await t.mint(['builder'], 'https://ci.example.com/pipelines/build-only');
@@ -149,7 +149,7 @@ describe.each(backends)('verdicts that cannot be fooled, on $name', (backend) =>
     );
   });
 
-  it('limits a token to environments: a staging tester cannot sign dev results, a dev deployer cannot ask for production', async () => {
+  it('limits tokens to environments: no dev results from a staging tester, no production verdict for dev', async () => {
     const stagingTester = await mintVia({
       subject: 'https://ci.example.com/staging-tests',
       roles: ['tester'],
