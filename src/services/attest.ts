@@ -17,7 +17,7 @@ import { and, eq } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
 import { fieldErrors } from '../http/openapi.ts';
 import { INTOTO_PAYLOAD_TYPE, type Statement, StatementV1, subjectDigests } from '../intoto/statement.ts';
-import { type CaMaterial, pemCertificatesToDer } from '../signing/ca.ts';
+import { type CaMaterial, type ExtraExtension, pemCertificatesToDer } from '../signing/ca.ts';
 import { caSigner } from '../signing/signer.ts';
 import type { Database } from '../storage/database.ts';
 import { attestationSubjects, attestations } from '../storage/schema.ts';
@@ -27,6 +27,16 @@ import { DuplicateAttestationError, type TlogEntryJson, type TransparencyLog } f
 export interface SignerIdentity {
   subject: string;
   issuer: string;
+}
+
+/**
+ * Whom a statement is signed as: the leaf's URI SAN, its issuer extensions (null or absent:
+ * waybill's own issuer) and any further certificate extensions (a CI workload's Fulcio ones).
+ */
+export interface SigningIdentity {
+  subject: string;
+  issuer?: string | null;
+  extensions?: readonly ExtraExtension[];
 }
 
 export interface AttestationRecord {
@@ -93,14 +103,18 @@ export class AttestService {
   }
 
   /**
-   * Sign `statement` as `callerSubject`, log it and store it. The same caller submitting the
-   * same statement content again gets the existing record (`created: false`).
+   * Sign `statement` as `signer` (a subject alone: waybill's issuer), log it and store it. The
+   * same caller submitting the same statement content again gets the existing record
+   * (`created: false`).
    */
   async sign(
     input: unknown,
-    callerSubject: string,
+    signer: string | SigningIdentity,
     opts: { environment?: string | null } = {},
   ): Promise<{ record: AttestationRecord; created: boolean }> {
+    const identity = typeof signer === 'string' ? { subject: signer } : signer;
+    const callerSubject = identity.subject;
+    const issuer = identity.issuer ?? this.#issuer;
     const parsed = StatementV1.safeParse(input);
     if (!parsed.success) {
       throw new AppError('VALIDATION_FAILED', 'invalid in-toto Statement v1', {
@@ -156,7 +170,7 @@ export class AttestService {
               statementSha256,
               bundle: bundleToJSON(unlogged),
               signerSubject: callerSubject,
-              signerIssuer: this.#issuer,
+              signerIssuer: issuer,
               environment,
               origin: 'signed',
               logIndex: Number(tlogEntry.logIndex),
@@ -173,7 +187,12 @@ export class AttestService {
     };
 
     const builder = new DSSEBundleBuilder({
-      signer: caSigner(this.#ca, { subjectUri: callerSubject, issuer: this.#issuer, now: this.#now }),
+      signer: caSigner(this.#ca, {
+        subjectUri: callerSubject,
+        issuer,
+        now: this.#now,
+        ...(identity.extensions ? { extraExtensions: identity.extensions } : {}),
+      }),
       witnesses: [witness],
     });
     try {
