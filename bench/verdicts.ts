@@ -85,7 +85,13 @@ export async function runVerdictBench(log: (s: string) => void = console.log) {
       LOG_LEVEL: 'silent',
     });
     const s = await wireServices(config, db.database, createLogger('silent'));
-    const caller = { tokenId: 'bench', subject: 'https://cd.example.com/bench', roles: ['deployer' as const] };
+    const caller = {
+      tokenId: 'bench',
+      subject: 'https://cd.example.com/bench',
+      roles: ['deployer' as const],
+      issuer: null,
+      environments: null,
+    };
 
     // Real chains for the digests the verdicts ask about: provenance + a deployment to dev +
     // a passing dev test, so staging verdicts evaluate every rule (and allow).

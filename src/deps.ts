@@ -1,6 +1,9 @@
 // The one composition root: config in, concrete implementations out. Nothing else picks a
 // driver, a key or a clock.
 import type { Config } from './config.ts';
+import { WorkloadAuthenticator } from './identity/authenticate.ts';
+import { loadOidcConfig } from './identity/config.ts';
+import { httpJwks, type JwksSource } from './identity/jwks.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { loadPolicies } from './policy/load.ts';
 import type { PolicySet } from './policy/types.ts';
@@ -13,7 +16,7 @@ import { IngestService } from './services/ingest.ts';
 import { IntakeService } from './services/intake.ts';
 import { PromotionService } from './services/promotion.ts';
 import { RebuildService } from './services/rebuilds.ts';
-import { TokenService } from './services/tokens.ts';
+import { ROLES, TokenService } from './services/tokens.ts';
 import { loadExternalTrust } from './signing/external.ts';
 import { loadSigningKeys, type SigningKeys } from './signing/keys.ts';
 import { buildTrustedRoot, type TrustedRootJson } from './signing/trusted-root.ts';
@@ -70,7 +73,7 @@ export async function wireServices(
   config: Config,
   database: Database,
   logger: Logger,
-  opts: { now?: () => Date } = {},
+  opts: { now?: () => Date; jwks?: JwksSource } = {},
 ) {
   const keys = await loadSigningKeys(config, logger);
   const log = new TransparencyLog({
@@ -94,6 +97,14 @@ export async function wireServices(
   const ingest = new IngestService({ database, log, external, issuer: config.issuer });
   const idempotency = new IdempotencyStore(database, attest);
   const tokens = new TokenService(database, { adminToken: config.adminToken, issuer: config.issuer });
+  // Workload identity: OIDC ID tokens from CI are callers when WAYBILL_OIDC_CONFIG names issuers.
+  const workloads = config.oidcConfigFile
+    ? new WorkloadAuthenticator(
+        loadOidcConfig(config.oidcConfigFile, { roles: ROLES, environments: policies.order }),
+        opts.jwks ?? httpJwks(),
+      )
+    : undefined;
+  if (workloads) tokens.useWorkloads(workloads);
   const trustedRoot = trustedRootFor(config, keys, log.identity.keyName);
   const evidence = new EvidenceVerifier({ trustedRoot, external });
   const promotion = new PromotionService({
@@ -116,7 +127,20 @@ export async function wireServices(
   });
   promotion.useRebuilds(rebuilds);
   const audit = new AuditService({ attest, intake, promotion, log, policies, trustedRoot, issuer: config.issuer });
-  return { keys, log, attest, intake, ingest, idempotency, tokens, trustedRoot, policies, promotion, rebuilds, audit };
+  return {
+    keys,
+    log,
+    attest,
+    intake,
+    ingest,
+    idempotency,
+    tokens,
+    trustedRoot,
+    policies,
+    promotion,
+    rebuilds,
+    audit,
+  };
 }
 
 export async function buildDeps(config: Config, opts: { logger?: Logger } = {}): Promise<Deps> {

@@ -4,6 +4,8 @@
 // signed, so a bad request stores nothing and logs nothing.
 import { and, desc, eq, lt, type SQL, sql } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
+import { signingIdentityOf } from '../identity/caller.ts';
+import { bindProvenance, completeFacts } from '../identity/provenance.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
 import { type Statement, validateStatement } from '../intoto/statement.ts';
 import type { Database } from '../storage/database.ts';
@@ -121,9 +123,14 @@ export class IntakeService {
 
   /** POST /v1/provenance: sign SLSA v1 provenance as the caller. */
   async provenance(body: { statement: unknown } | BuildFacts, caller: Caller) {
-    const json = 'statement' in body ? body.statement : provenanceFromFacts(body);
+    // Hook (workload identity): a CI identity's verified claims fill in and bind the provenance
+    // (identity/provenance.ts); other callers give builder, buildType and externalParameters.
+    const json =
+      'statement' in body ? structuredClone(body.statement) : provenanceFromFacts(completeFacts(body, caller.workload));
+    if (caller.workload && json !== null && typeof json === 'object' && !Array.isArray(json))
+      bindProvenance(json as Record<string, unknown>, caller.workload);
     const statement = validated(json, [PROVENANCE_V1]);
-    return this.#attest.sign(statement, caller.subject);
+    return this.#attest.sign(statement, signingIdentityOf(caller));
   }
 
   /** POST /v1/attestations: test results and other allowed evidence for an environment. */
@@ -141,7 +148,7 @@ export class IntakeService {
     }
     const statement = validated(body.statement, this.#allowedPredicates);
     if (statement.predicateType === TEST_RESULT_V01) this.#bindEnvironment(statement, body.environment);
-    return this.#attest.sign(statement, caller.subject, { environment: body.environment });
+    return this.#attest.sign(statement, signingIdentityOf(caller), { environment: body.environment });
   }
 
   // The environment the tests ran in becomes part of what is signed, so a test result cannot be

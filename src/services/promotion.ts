@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.ts';
+import { signingIdentityOf } from '../identity/caller.ts';
 import { VSA_V1 } from '../intoto/predicates.ts';
 import { denyAll, evaluate } from '../policy/evaluate.ts';
 import type { Decision, Deployment, PolicySet } from '../policy/types.ts';
@@ -306,7 +307,8 @@ export class PromotionService {
           : [],
       },
     };
-    const signed = await this.#attest.sign(statement, caller.subject, { environment: input.environment });
+    // A CI workload signs its deployment with its own certificate (workload identity).
+    const signed = await this.#attest.sign(statement, signingIdentityOf(caller), { environment: input.environment });
     const id = newId('dp');
     const [row] = await this.#database.db
       .insert(deployments)

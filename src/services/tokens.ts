@@ -3,6 +3,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
+import type { WorkloadAuthenticator } from '../identity/authenticate.ts';
+import { looksLikeJwt } from '../identity/token.ts';
+import type { Workload } from '../identity/types.ts';
 import type { Database } from '../storage/database.ts';
 import { tokens } from '../storage/schema.ts';
 
@@ -13,6 +16,12 @@ export interface Caller {
   tokenId: string;
   subject: string;
   roles: Role[];
+  /** The certificate issuer to sign with; null = waybill's own issuer (bearer tokens). */
+  issuer: string | null;
+  /** The environments the caller may act for; null = unrestricted (see identity/grants.ts assertMayActFor). */
+  environments: readonly string[] | null;
+  /** A caller authenticated by a CI's OIDC ID token: its verified claims and what they imply. */
+  workload?: Workload;
 }
 
 export interface TokenInfo {
@@ -48,6 +57,7 @@ export class TokenService {
   readonly #database: Database;
   readonly #bootstrapHash: Buffer | undefined;
   readonly #bootstrapSubject: string;
+  #workloads: WorkloadAuthenticator | undefined;
 
   constructor(database: Database, opts: { adminToken?: string | undefined; issuer: string }) {
     this.#database = database;
@@ -106,8 +116,21 @@ export class TokenService {
     if (this.#bootstrapHash) {
       const h = createHash('sha256').update(secret).digest();
       if (timingSafeEqual(h, this.#bootstrapHash)) {
-        return { tokenId: BOOTSTRAP_TOKEN_ID, subject: this.#bootstrapSubject, roles: ['admin'] };
+        return {
+          tokenId: BOOTSTRAP_TOKEN_ID,
+          subject: this.#bootstrapSubject,
+          roles: ['admin'],
+          issuer: null,
+          environments: null,
+        };
       }
+    }
+    // Hook (workload identity): an OIDC ID token is verified against WAYBILL_OIDC_CONFIG; it
+    // throws 401/403 with the reason instead of answering undefined.
+    if (looksLikeJwt(secret)) {
+      if (!this.#workloads) throw new AppError('UNAUTHENTICATED', 'this waybill accepts no OIDC ID tokens');
+      const caller = await this.#workloads.authenticate(secret, now);
+      return { ...caller, roles: caller.roles as Role[] };
     }
     if (!secret.startsWith(TOKEN_PREFIX) || secret.length > 128) return undefined;
     // Every authenticated request runs this: a prepared statement, without the query builder.
@@ -118,7 +141,12 @@ export class TokenService {
       [sha256hex(secret), now.toISOString()],
     );
     if (!row) return undefined;
-    return { tokenId: row.id, subject: row.subject, roles: row.roles as Role[] };
+    return { tokenId: row.id, subject: row.subject, roles: row.roles as Role[], issuer: null, environments: null };
+  }
+
+  /** Accept OIDC ID tokens from CI as callers (set once at wiring, when WAYBILL_OIDC_CONFIG is). */
+  useWorkloads(workloads: WorkloadAuthenticator): void {
+    this.#workloads = workloads;
   }
 
   /** Whether a usable admin token exists in storage. */

@@ -4,6 +4,7 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Deps } from '../../deps.ts';
 import { AppError, type FieldError } from '../../errors.ts';
+import { assertMayActFor } from '../../identity/grants.ts';
 import { normalizeDigest } from '../../intoto/statement.ts';
 import type { AttestationRecord } from '../../services/attest.ts';
 import { callerOf, requireRole } from '../auth.ts';
@@ -61,7 +62,9 @@ const ProvenanceRequest = z
       }
       return;
     }
-    for (const k of ['subjects', 'buildType', 'externalParameters', 'builder'] as const) {
+    // buildType, externalParameters and builder are required too, unless a CI identity's claims
+    // supply them: IntakeService.provenance checks (identity/provenance.ts completeFacts).
+    for (const k of ['subjects'] as const) {
       if (b[k] === undefined)
         ctx.addIssue({ code: 'custom', path: [k], message: 'required (or give a complete `statement`)' });
     }
@@ -177,6 +180,7 @@ export function attestationRoutes(
     async (c) => {
       const body = c.req.valid('json');
       const caller = callerOf(c);
+      assertMayActFor(caller, body.environment); // workload identity: grants may limit environments
       const outcome = await deps.idempotency.run(
         caller.subject,
         c.req.header('idempotency-key'),
@@ -204,7 +208,10 @@ export function attestationRoutes(
     async (c) => {
       const body = c.req.valid('json');
       const caller = callerOf(c);
-      if (body.environment !== undefined) deps.intake.checkEnvironment(body.environment);
+      if (body.environment !== undefined) {
+        deps.intake.checkEnvironment(body.environment);
+        assertMayActFor(caller, body.environment); // workload identity: grants may limit environments
+      }
       const outcome = await deps.idempotency.run(caller.subject, c.req.header('idempotency-key'), 'bundles', body, () =>
         deps.ingest.ingest(body.bundle, caller, { environment: body.environment ?? null }),
       );

@@ -3,6 +3,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
+import { assertMayActFor } from '../../identity/grants.ts';
 import { callerOf, requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
 import { bearerSecurity, DigestParam, problemResponses, router, z } from '../openapi.ts';
@@ -71,6 +72,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'promotion'>) {
     }),
     async (c) => {
       const { digest, environment } = c.req.valid('json');
+      assertMayActFor(callerOf(c), environment); // workload identity: grants may limit environments
       return c.json(await deps.promotion.verdict(digest, environment, callerOf(c)), 200) as never;
     },
   );
@@ -119,7 +121,11 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'promotion'>) {
         ...problemResponses(400, 401, 403, 404, 409, 413, 415),
       },
     }),
-    async (c) => c.json(await deps.promotion.deploy(c.req.valid('json'), callerOf(c)), 201) as never,
+    async (c) => {
+      const body = c.req.valid('json');
+      assertMayActFor(callerOf(c), body.environment); // workload identity: grants may limit environments
+      return c.json(await deps.promotion.deploy(body, callerOf(c)), 201) as never;
+    },
   );
 
   app.openapi(
