@@ -16,6 +16,7 @@ import { IngestService } from './services/ingest.ts';
 import { IntakeService } from './services/intake.ts';
 import { PromotionService } from './services/promotion.ts';
 import { RebuildService } from './services/rebuilds.ts';
+import { SigstoreService } from './services/sigstore.ts';
 import { ROLES, TokenService } from './services/tokens.ts';
 import { loadExternalTrust } from './signing/external.ts';
 import { loadSigningKeys, type SigningKeys } from './signing/keys.ts';
@@ -39,6 +40,7 @@ export interface Deps {
   promotion: PromotionService;
   rebuilds: RebuildService;
   audit: AuditService;
+  sigstore: SigstoreService;
   trustedRoot: TrustedRootJson;
   close(): Promise<void>;
 }
@@ -105,6 +107,15 @@ export async function wireServices(
       )
     : undefined;
   if (workloads) tokens.useWorkloads(workloads);
+  const sigstore = new SigstoreService({
+    database,
+    log,
+    ca: keys.ca,
+    workloads,
+    intake,
+    allowedPredicates: config.allowedPredicates,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   const trustedRoot = trustedRootFor(config, keys, log.identity.keyName);
   const evidence = new EvidenceVerifier({ trustedRoot, external });
   const promotion = new PromotionService({
@@ -140,6 +151,7 @@ export async function wireServices(
     promotion,
     rebuilds,
     audit,
+    sigstore,
   };
 }
 

@@ -75,17 +75,22 @@ export const attestationSubjects = pgTable(
 
 // The transparency log. Entries are the Rekor-style canonical bodies; the tree is stored as
 // complete subtree nodes (level, index), so any proof needs O(log n) indexed reads.
-export const logEntries = pgTable('log_entries', {
-  logIndex: bigint('log_index', { mode: 'number' }).primaryKey(),
-  body: bytea('body').notNull(),
-  leafHash: bytea('leaf_hash').notNull(),
-  integratedTime: bigint('integrated_time', { mode: 'number' }).notNull(),
-  kind: text('kind').notNull(),
-  attestationId: text('attestation_id')
-    .notNull()
-    .unique()
-    .references(() => attestations.id),
-});
+export const logEntries = pgTable(
+  'log_entries',
+  {
+    logIndex: bigint('log_index', { mode: 'number' }).primaryKey(),
+    body: bytea('body').notNull(),
+    leafHash: bytea('leaf_hash').notNull(),
+    integratedTime: bigint('integrated_time', { mode: 'number' }).notNull(),
+    kind: text('kind').notNull(),
+    attestationId: text('attestation_id')
+      .notNull()
+      .unique()
+      .references(() => attestations.id),
+  },
+  // The Rekor-compatible API finds entries by UUID, which is the leaf hash.
+  (t) => [index('log_entries_leaf_hash_idx').on(t.leafHash)],
+);
 
 export const logNodes = pgTable(
   'log_nodes',
@@ -198,4 +203,23 @@ export const idempotencyKeys = pgTable(
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.callerSubject, t.key] })],
+);
+
+// Certificates issued through the Fulcio-compatible API (POST /api/v2/signingCert) and the
+// workload they were issued to: an entry logged under one (POST /api/v1/log/entries) is stored
+// as that workload's attestation, with the roles and environments its grants gave.
+export const workloadCertificates = pgTable(
+  'workload_certificates',
+  {
+    // hex SHA-256 of the certificate's DER
+    fingerprint: text('fingerprint').primaryKey(),
+    subject: text('subject').notNull(),
+    issuer: text('issuer').notNull(),
+    roles: text('roles').array().notNull(),
+    environments: text('environments').array(),
+    workload: jsonb('workload').notNull(),
+    createdAt: createdAt(),
+    expiresAt: tstz('expires_at').notNull(),
+  },
+  (t) => [index('workload_certificates_expires_idx').on(t.expiresAt)],
 );

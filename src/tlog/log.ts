@@ -389,7 +389,7 @@ export class TransparencyLog {
     const entry: TlogEntryJson = {
       logIndex: String(logIndex),
       logId: { keyId: b64(this.identity.logId) },
-      kindVersion: { kind: stored.kind, version: '0.0.1' },
+      kindVersion: { kind: stored.kind, version: apiVersionOf(stored.body) },
       integratedTime: String(stored.integratedTime),
       inclusionPromise: { signedEntryTimestamp: b64(set) },
       inclusionProof: {
@@ -424,6 +424,17 @@ export class TransparencyLog {
 }
 
 type Outcome = TlogEntryJson | DuplicateAttestationError;
+
+// The entry's kind version is its body's apiVersion: 0.0.1 for dsse and hashedrekord, 0.0.2 for
+// the intoto entries the Rekor-compatible API logs.
+function apiVersionOf(body: Uint8Array): string {
+  try {
+    const v = (JSON.parse(Buffer.from(body).toString('utf8')) as { apiVersion?: unknown }).apiVersion;
+    return typeof v === 'string' ? v : '0.0.1';
+  } catch {
+    return '0.0.1';
+  }
+}
 
 function settle(p: Pending, outcome: Outcome): void {
   if (outcome instanceof DuplicateAttestationError) p.reject(outcome);
