@@ -4,6 +4,7 @@ CREATE TABLE "workload_certificates" (
 	"issuer" text NOT NULL,
 	"roles" text[] NOT NULL,
 	"environments" text[],
+	"scopes" jsonb NOT NULL,
 	"workload" jsonb NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"expires_at" timestamp with time zone NOT NULL

@@ -106,7 +106,11 @@ export async function wireServices(
         opts.jwks ?? httpJwks(),
       )
     : undefined;
-  if (workloads) tokens.useWorkloads(workloads);
+  if (workloads) {
+    tokens.useWorkloads(workloads);
+    const { issuers, grants } = workloads.config;
+    logger.info({ issuers: issuers.map((i) => i.issuer), grants: grants.length }, 'accepting OIDC ID tokens');
+  }
   const sigstore = new SigstoreService({
     database,
     log,

@@ -59,6 +59,7 @@ export class WorkloadAuthenticator {
       roles: granted.roles,
       issuer: workload.issuer,
       environments: granted.environments,
+      scopes: granted.scopes,
       workload,
     };
   }

@@ -47,12 +47,23 @@ export interface Workload {
   expiresAt: string;
 }
 
+/** Roles held for some environments (null: any), as one grant gives them. */
+export interface RoleScope {
+  roles: readonly string[];
+  environments: readonly string[] | null;
+}
+
 /** What identity/ needs of a caller (services/tokens.ts `Caller` has these and more). */
 export interface CallerScope {
   subject: string;
   /** The certificate issuer to sign with; null = waybill's own issuer. */
   issuer: string | null;
-  /** The environments the caller may act for; null = unrestricted. */
+  /** The environments the caller may act for with any of its roles; null = unrestricted. */
   environments: readonly string[] | null;
+  /**
+   * Which roles hold for which environments, when that differs by role (a workload matching
+   * several grants); absent: every role holds for `environments`.
+   */
+  scopes?: readonly RoleScope[] | undefined;
   workload?: Workload | undefined;
 }

@@ -26,7 +26,7 @@ import { AppError } from '../errors.ts';
 import type { WorkloadAuthenticator } from '../identity/authenticate.ts';
 import { assertMayActFor } from '../identity/grants.ts';
 import { assertConsistent, claimedBuild } from '../identity/provenance.ts';
-import type { Workload } from '../identity/types.ts';
+import type { RoleScope, Workload } from '../identity/types.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
 import {
   INTOTO_PAYLOAD_TYPE,
@@ -87,6 +87,7 @@ interface IssuedTo {
   issuer: string;
   roles: Role[];
   environments: string[] | null;
+  scopes: RoleScope[];
   workload: Workload;
   notBefore: Date;
   notAfter: Date;
@@ -168,6 +169,7 @@ export class SigstoreService {
       issuer: caller.issuer,
       roles,
       environments: caller.environments === null ? null : [...caller.environments],
+      scopes: caller.scopes ?? [],
       // The extensions are in the certificate itself; the rest is what a logged entry is checked against.
       workload: { ...caller.workload, extensions: [] },
       createdAt: notBefore,
@@ -303,6 +305,7 @@ export class SigstoreService {
       issuer: row.issuer,
       roles: row.roles as Role[],
       environments: row.environments,
+      scopes: row.scopes as RoleScope[],
       workload: row.workload as Workload,
       notBefore: row.createdAt,
       notAfter: row.expiresAt,
@@ -399,7 +402,7 @@ export class SigstoreService {
     } else if (type === TEST_RESULT_V01) {
       need(['tester'], 'test results');
       environment = this.#testEnvironment(statement);
-      if (environment !== null) assertMayActFor(issued, environment);
+      if (environment !== null) assertMayActFor(issued, environment, ['tester']);
     } else if (message || this.#allowedPredicates.includes(type)) {
       need(['tester', 'builder'], 'evidence');
     } else {

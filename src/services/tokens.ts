@@ -5,7 +5,7 @@ import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import { AppError } from '../errors.ts';
 import type { WorkloadAuthenticator } from '../identity/authenticate.ts';
 import { looksLikeJwt } from '../identity/token.ts';
-import type { Workload } from '../identity/types.ts';
+import type { RoleScope, Workload } from '../identity/types.ts';
 import type { Database } from '../storage/database.ts';
 import { tokens } from '../storage/schema.ts';
 
@@ -20,6 +20,8 @@ export interface Caller {
   issuer: string | null;
   /** The environments the caller may act for; null = unrestricted (see identity/grants.ts assertMayActFor). */
   environments: readonly string[] | null;
+  /** Per-grant roles and environments of a workload (identity/grants.ts environmentsFor). */
+  scopes?: readonly RoleScope[];
   /** A caller authenticated by a CI's OIDC ID token: its verified claims and what they imply. */
   workload?: Workload;
 }

@@ -217,6 +217,8 @@ export const workloadCertificates = pgTable(
     issuer: text('issuer').notNull(),
     roles: text('roles').array().notNull(),
     environments: text('environments').array(),
+    // Each matching grant's roles and environments (identity/grants.ts RoleScope).
+    scopes: jsonb('scopes').notNull(),
     workload: jsonb('workload').notNull(),
     createdAt: createdAt(),
     expiresAt: tstz('expires_at').notNull(),

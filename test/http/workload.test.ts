@@ -220,7 +220,7 @@ describe.each(backends)('workload identity (OIDC ID tokens as callers) on $name'
     const production = await testResult('production');
     expect(production.status).toBe(403);
     expect(((await production.json()) as { detail: string }).detail).toMatch(
-      /may not act for environment "production" \(its grants allow: dev, staging\)$/,
+      /may not act for environment "production" as tester \(its grants allow: dev, staging\)$/,
     );
     const verdict = (environment: string) =>
       t.call('POST', '/v1/verdicts', { token, body: { digest: `sha256:${DIGEST}`, environment } });
@@ -228,6 +228,18 @@ describe.each(backends)('workload identity (OIDC ID tokens as callers) on $name'
     expect((await verdict('dev')).status).toBe(200);
     const bundle = await t.call('POST', '/v1/bundles', { token, body: { bundle: {}, environment: 'production' } });
     expect(bundle.status).toBe(403);
+
+    // A main-branch job in the dev deployment environment also holds the unrestricted builder
+    // and tester grant; its deployer role still holds only where its own grant says.
+    const main = await github.mint(githubClaims({ environment: 'dev' }));
+    const prodVerdict = await t.call('POST', '/v1/verdicts', {
+      token: main,
+      body: { digest: `sha256:${DIGEST}`, environment: 'production' },
+    });
+    expect(prodVerdict.status).toBe(403);
+    expect(((await prodVerdict.json()) as { detail: string }).detail).toMatch(
+      /as deployer \(its grants allow: dev, staging\)$/,
+    );
   });
 
   it('provenance signed by a workload counts in policies that name its issuer and workflow', async () => {

@@ -2,7 +2,7 @@
 // environments, by repository, ref and environment claims.
 import { describe, expect, it } from 'vitest';
 import { parseOidcConfig } from '../../src/identity/config.ts';
-import { assertMayActFor, matchGrants } from '../../src/identity/grants.ts';
+import { assertMayActFor, environmentsFor, matchGrants } from '../../src/identity/grants.ts';
 import { ROLES } from '../../src/services/tokens.ts';
 import { githubClaims } from '../helpers/oidc-issuer.ts';
 
@@ -35,6 +35,7 @@ describe('grants', () => {
     expect(matchGrants(config.grants, GH, githubClaims())).toEqual({
       roles: ['builder'],
       environments: null,
+      scopes: [{ roles: ['builder'], environments: null }],
       grants: [0],
     });
   });
@@ -67,9 +68,17 @@ describe('grants', () => {
     expect(matchGrants(config.grants, GH, githubClaims({ ref: 'refs/tags/v1.2.3-rc1' }))).toBeUndefined();
   });
 
-  it('grants add up: an unrestricted grant lifts an environment limit', () => {
+  it("grants add up, and an environment limit binds its own grant's roles: a builder anywhere is a deployer only in dev and staging", () => {
     const granted = matchGrants(config.grants, GH, githubClaims({ environment: 'dev' }))!;
-    expect(granted).toEqual({ roles: ['builder', 'deployer', 'tester'], environments: null, grants: [0, 1] });
+    expect(granted).toMatchObject({ roles: ['builder', 'deployer', 'tester'], environments: null, grants: [0, 1] });
+    const caller = { subject: 'https://github.com/acme/app/x', ...granted };
+    expect(environmentsFor(caller, ['deployer'])).toEqual(['dev', 'staging']);
+    expect(environmentsFor(caller, ['tester'])).toEqual(['dev', 'staging']);
+    expect(environmentsFor(caller, ['builder', 'tester'])).toBeNull();
+    expect(() => assertMayActFor(caller, 'production', ['deployer'])).toThrow(
+      /may not act for environment "production" as deployer \(its grants allow: dev, staging\)/,
+    );
+    expect(() => assertMayActFor(caller, 'production', ['tester', 'builder'])).not.toThrow();
   });
 });
 

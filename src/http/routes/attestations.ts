@@ -4,7 +4,7 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Deps } from '../../deps.ts';
 import { AppError, type FieldError } from '../../errors.ts';
-import { assertMayActFor } from '../../identity/grants.ts';
+import { assertMayActFor, evidenceRoles } from '../../identity/grants.ts';
 import { normalizeDigest } from '../../intoto/statement.ts';
 import type { AttestationRecord } from '../../services/attest.ts';
 import { callerOf, requireRole } from '../auth.ts';
@@ -180,7 +180,7 @@ export function attestationRoutes(
     async (c) => {
       const body = c.req.valid('json');
       const caller = callerOf(c);
-      assertMayActFor(caller, body.environment); // workload identity: grants may limit environments
+      assertMayActFor(caller, body.environment, evidenceRoles(body.statement)); // workload identity: grants may limit environments
       const outcome = await deps.idempotency.run(
         caller.subject,
         c.req.header('idempotency-key'),
@@ -210,7 +210,7 @@ export function attestationRoutes(
       const caller = callerOf(c);
       if (body.environment !== undefined) {
         deps.intake.checkEnvironment(body.environment);
-        assertMayActFor(caller, body.environment); // workload identity: grants may limit environments
+        assertMayActFor(caller, body.environment, ['tester', 'builder']); // workload identity: grants may limit environments
       }
       const outcome = await deps.idempotency.run(caller.subject, c.req.header('idempotency-key'), 'bundles', body, () =>
         deps.ingest.ingest(body.bundle, caller, { environment: body.environment ?? null }),

@@ -72,7 +72,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'promotion'>) {
     }),
     async (c) => {
       const { digest, environment } = c.req.valid('json');
-      assertMayActFor(callerOf(c), environment); // workload identity: grants may limit environments
+      assertMayActFor(callerOf(c), environment, ['deployer']); // workload identity: grants may limit environments
       return c.json(await deps.promotion.verdict(digest, environment, callerOf(c)), 200) as never;
     },
   );
@@ -123,7 +123,7 @@ export function promotionRoutes(deps: Pick<Deps, 'tokens' | 'promotion'>) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      assertMayActFor(callerOf(c), body.environment); // workload identity: grants may limit environments
+      assertMayActFor(callerOf(c), body.environment, ['deployer']); // workload identity: grants may limit environments
       return c.json(await deps.promotion.deploy(body, callerOf(c)), 201) as never;
     },
   );
