@@ -63,15 +63,15 @@ export class EvidenceVerifier {
     try {
       // Hook (workload identity): a message signature logged through the Rekor-compatible API
       // names only its digest, so it is checked as ingestion checks one, under waybill's root.
-      const v = record.origin === 'signed' && 'messageSignature' in record.bundle ? this.#own : this.#external;
-      if (record.origin === 'signed' && v === this.#external) {
+      const ownMessage = record.origin === 'signed' && 'messageSignature' in record.bundle;
+      if (record.origin === 'signed' && !ownMessage) {
         await verifyBundle(record.bundle, {
           trustedRoot: this.#trustedRoot,
           identity: { subjectAlternativeName: record.signer.subject, issuer: record.signer.issuer },
         });
         return { verified: true };
       }
-      const verified = await v.verify(record.bundle);
+      const verified = await (ownMessage ? this.#own : this.#external).verify(record.bundle);
       if (verified.signer.subject !== record.signer.subject || verified.signer.issuer !== record.signer.issuer) {
         return {
           verified: false,
