@@ -10,6 +10,7 @@ import { bundleFromJSON, type SerializedBundle } from '@sigstore/bundle';
 import { dsse } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
+import fc from 'fast-check';
 import * as sigstore from 'sigstore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EvidenceVerifier } from '../../src/services/evidence.ts';
@@ -375,6 +376,60 @@ describe.each(backends)('the Sigstore-compatible API on $name', (backend) => {
       const malformed = await post('/api/v1/log/entries', { apiVersion: '0.0.1', kind: 'rekord', spec: {} });
       expect(malformed.status).toBe(400);
       expect(await treeSize()).toBe(before + 1); // only waybill's own provenance above
+    });
+
+    it('never answers random JSON with a 5xx (property)', async () => {
+      const token = await github.mint(githubClaims());
+      const b64 = fc.oneof(
+        fc.base64String(),
+        fc.constant(Buffer.from('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n').toString('base64')),
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            fc.record({
+              route: fc.constantFrom('/api/v1/log/entries', '/api/v2/signingCert', '/api/v1/signingCert'),
+              body: fc.jsonValue({ maxDepth: 4 }),
+            }),
+            fc.record({
+              route: fc.constant('/api/v1/log/entries'),
+              body: fc.record({
+                apiVersion: fc.constantFrom('0.0.1', '0.0.2'),
+                kind: fc.constantFrom('dsse', 'hashedrekord', 'intoto'),
+                spec: fc.oneof(
+                  fc.record({
+                    proposedContent: fc.record({ envelope: fc.string(), verifiers: fc.array(b64, { maxLength: 2 }) }),
+                  }),
+                  fc.record({
+                    data: fc.record({
+                      hash: fc.record({
+                        algorithm: fc.constant('sha256'),
+                        value: fc.stringMatching(/^[0-9a-f]{0,64}$/),
+                      }),
+                    }),
+                    signature: fc.record({ content: b64, publicKey: fc.record({ content: b64 }) }),
+                  }),
+                  fc.jsonValue({ maxDepth: 3 }),
+                ),
+              }),
+            }),
+            fc.record({
+              route: fc.constant('/api/v2/signingCert'),
+              body: fc.record({
+                credentials: fc.record({ oidcIdentityToken: fc.constantFrom(token, 'a.b.c', 'x') }),
+                publicKeyRequest: fc.record({ publicKey: fc.record({ content: b64 }), proofOfPossession: b64 }),
+                certificateSigningRequest: fc.option(b64, { nil: undefined }),
+              }),
+            }),
+          ),
+          async ({ route, body }) => {
+            const res = await t.call('POST', route, { body, headers: { authorization: `Bearer ${token}` } });
+            expect(res.status).toBeGreaterThanOrEqual(400);
+            expect(res.status).toBeLessThan(500);
+          },
+        ),
+        { numRuns: 150 },
+      );
     });
 
     it('a test result logged through Rekor lands in the environment it names, within the grant’s environments', async () => {
