@@ -108,6 +108,7 @@ export async function runVerdictBench(log: (s: string) => void = console.log) {
       roles: ['deployer' as const],
       environments: null,
       builderIds: null,
+      issuer: null,
     };
 
     // Real chains for the digests the verdicts ask about: provenance + a deployment to dev +

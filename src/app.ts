@@ -14,6 +14,7 @@ import { logRoutes } from './http/routes/log.ts';
 import { problemRoutes } from './http/routes/problems.ts';
 import { promotionRoutes } from './http/routes/promotion.ts';
 import { rebuildRoutes } from './http/routes/rebuilds.ts';
+import { sigstoreRoutes } from './http/routes/sigstore.ts';
 import { tokenRoutes } from './http/routes/tokens.ts';
 
 export const API_VERSION = '0.1.0';
@@ -34,6 +35,7 @@ export function createApp(deps: Deps): OpenAPIHono {
     promotionRoutes(deps),
     rebuildRoutes(deps),
     auditRoutes(deps),
+    ...sigstoreRoutes(deps), // the Fulcio- and Rekor-compatible API (workload identity)
   ])
     app.route('/', routes);
 

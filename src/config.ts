@@ -49,6 +49,8 @@ const schema = z.object({
   WAYBILL_EXTERNAL_TRUST_ROOTS: z.string().min(1).optional(),
   WAYBILL_EXTERNAL_IDENTITIES: z.string().min(1).optional(),
   WAYBILL_EXTERNAL_KEYS: z.string().min(1).optional(),
+  // Workload identity: the OIDC issuers and grants file (src/identity/config.ts reads it).
+  WAYBILL_OIDC_CONFIG: z.string().min(1).optional(),
 });
 
 /** Evidence types POST /v1/attestations accepts unless WAYBILL_ALLOWED_PREDICATES says otherwise. */
@@ -88,6 +90,8 @@ export interface Config {
   trustHistory: { certificateAuthorities: unknown[]; tlogs: unknown[] } | undefined;
   allowedPredicates: string[];
   external: { trustRootFiles: string[]; identitiesFile: string | undefined; keyFiles: string[] };
+  /** WAYBILL_OIDC_CONFIG, resolved: OIDC ID tokens are accepted as callers only when set. */
+  oidcConfigFile: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -209,5 +213,6 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     trustHistory,
     allowedPredicates,
     external,
+    oidcConfigFile: e.WAYBILL_OIDC_CONFIG ? path.resolve(cwd, e.WAYBILL_OIDC_CONFIG) : undefined,
   };
 }

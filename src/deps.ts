@@ -2,6 +2,9 @@
 // driver, a key or a clock.
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Config } from './config.ts';
+import { WorkloadAuthenticator } from './identity/authenticate.ts';
+import { loadOidcConfig } from './identity/config.ts';
+import { httpJwks, type JwksSource } from './identity/jwks.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { loadPolicies } from './policy/load.ts';
 import type { PolicySet } from './policy/types.ts';
@@ -18,7 +21,8 @@ import { DriftService } from './services/promotion/drift.ts';
 import { EnvironmentService } from './services/promotion/environments.ts';
 import { VerdictService } from './services/promotion/verdicts.ts';
 import { RebuildService } from './services/rebuilds.ts';
-import { TokenService } from './services/tokens.ts';
+import { SigstoreService } from './services/sigstore.ts';
+import { ROLES, TokenService } from './services/tokens.ts';
 import { loadExternalTrust } from './signing/external.ts';
 import { loadSigningKeys, type SigningKeys } from './signing/keys.ts';
 import { buildTrustedRoot, type TrustedRootJson } from './signing/trusted-root.ts';
@@ -30,6 +34,7 @@ import { IdempotencyRepo } from './storage/idempotency-repo.ts';
 import { LogRepo } from './storage/log-repo.ts';
 import { TokenRepo } from './storage/token-repo.ts';
 import { VerdictRepo } from './storage/verdict-repo.ts';
+import { WorkloadRepo } from './storage/workload-repo.ts';
 import { TransparencyLog } from './tlog/log.ts';
 
 export interface Deps {
@@ -50,6 +55,7 @@ export interface Deps {
   drift: DriftService;
   rebuilds: RebuildService;
   audit: AuditService;
+  sigstore: SigstoreService;
   trustedRoot: TrustedRootJson;
   close(): Promise<void>;
 }
@@ -108,7 +114,7 @@ export async function wireServices(
   config: Config,
   database: Database,
   logger: Logger,
-  opts: { now?: () => Date } = {},
+  opts: { now?: () => Date; jwks?: JwksSource } = {},
 ) {
   const clock = opts.now ? { now: opts.now } : {};
   const keys = await loadSigningKeys(config, logger);
@@ -143,6 +149,29 @@ export async function wireServices(
     environments: policies.order,
   });
   await tokens.syncBootstrap();
+  // Workload identity: OIDC ID tokens from CI are callers when WAYBILL_OIDC_CONFIG names issuers.
+  const workloads = config.oidcConfigFile
+    ? new WorkloadAuthenticator(
+        loadOidcConfig(config.oidcConfigFile, { roles: ROLES, environments: policies.order }),
+        opts.jwks ?? httpJwks(),
+      )
+    : undefined;
+  if (workloads) {
+    tokens.useWorkloads(workloads);
+    const { issuers, grants } = workloads.config;
+    logger.info({ issuers: issuers.map((i) => i.issuer), grants: grants.length }, 'accepting OIDC ID tokens');
+  }
+  const sigstore = new SigstoreService({
+    certificates: new WorkloadRepo(database),
+    attestations,
+    entries: logRepo,
+    log,
+    ca: keys.ca,
+    workloads,
+    issuer,
+    allowedPredicates: config.allowedPredicates,
+    ...clock,
+  });
   const trustedRoot = trustedRootFor(config, keys, log.identity.keyName);
   const verifier = new EvidenceVerifier({ trustedRoot, external, issuer, logKeys: log.indexKeys.values() });
   const evidence = new EvidenceReader({
@@ -183,6 +212,7 @@ export async function wireServices(
     drift,
     rebuilds,
     audit,
+    sigstore,
   };
 }
 

@@ -5,7 +5,10 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { STATEMENT_V1 } from '../intoto/statement.ts';
 import { TEST_RESULT_V01 } from '../intoto/test-result.ts';
+import { type BuildFacts, provenanceStatement } from '../intoto/waybill.ts';
+import { callerToken, ciTokenOptions } from './ci-token.ts';
 import { api } from './client.ts';
+import { type KeylessOptions, keylessOptions, signKeyless } from './keyless.ts';
 import { CliFailure } from './verify.ts';
 
 type Out = { out: (s: string) => void; err: (s: string) => void };
@@ -56,25 +59,35 @@ export function githubBuildFacts(env: Env): Record<string, unknown> {
   };
 }
 
+// Workload identity: without --token, the CI job's own ID token (ci-token.ts); --keyless signs
+// on the CI machine (keyless.ts).
 const common = (cmd: Command) =>
-  cmd
-    .addOption(
-      new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787'),
-    )
-    .addOption(new Option('--token <token>', 'bearer token').env('WAYBILL_TOKEN').makeOptionMandatory())
-    .option('--out <file>', 'write the returned bundle here')
-    .option('--idempotency-key <key>', 'sent as Idempotency-Key, so a retried job never signs twice');
+  keylessOptions(
+    ciTokenOptions(
+      cmd
+        .addOption(
+          new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787'),
+        )
+        .addOption(new Option('--token <token>', "bearer token (default: the CI job's ID token)").env('WAYBILL_TOKEN'))
+        .option('--out <file>', 'write the returned bundle here')
+        .option('--idempotency-key <key>', 'sent as Idempotency-Key, so a retried job never signs twice'),
+    ),
+  );
 
-async function post(
-  o: { server: string; token: string; out?: string; idempotencyKey?: string },
-  route: string,
-  body: unknown,
-  io: Out,
-) {
+type PostOptions = {
+  server: string;
+  token?: string;
+  audience?: string;
+  idTokenEnv?: string;
+  out?: string;
+  idempotencyKey?: string;
+};
+
+async function post(o: PostOptions, route: string, body: unknown, io: Out, env: Env = process.env) {
   const record = await api<{ id: string; logIndex: number; bundle: unknown }>(
     {
       server: o.server,
-      token: o.token,
+      token: await callerToken(o, env),
       ...(o.idempotencyKey ? { headers: { 'idempotency-key': o.idempotencyKey } } : {}),
     },
     'POST',
@@ -103,9 +116,14 @@ export function addAttestCommands(program: Command, io: Out, env: Env = process.
     .action(async (o) => {
       const subjects = (o.subject as string[]).map(parseSubject);
       let facts: Record<string, unknown>;
-      if (o.fromGithubEnv) facts = githubBuildFacts(env);
-      else {
-        if (!o.buildType || !o.builderId)
+      if (o.fromGithubEnv) {
+        facts = githubBuildFacts(env);
+        // Signed as the job's ID token, waybill takes builder.id from its job_workflow_ref claim
+        // (a reusable workflow's, which no environment variable names).
+        if (!o.token && !o.keyless) delete facts.builder;
+      } else {
+        // A CI job signing as its ID token gets builder.id from its claims (workload identity).
+        if (!o.buildType || (!o.builderId && (o.token || o.keyless)))
           throw new CliFailure('give --build-type and --builder-id, or --from-github-env', 2);
         let externalParameters: unknown;
         try {
@@ -118,11 +136,14 @@ export function addAttestCommands(program: Command, io: Out, env: Env = process.
         facts = {
           buildType: o.buildType,
           externalParameters,
-          builder: { id: o.builderId },
+          ...(o.builderId ? { builder: { id: o.builderId } } : {}),
           ...(source ? { resolvedDependencies: [{ uri: source[1], digest: { gitCommit: source[2] } }] } : {}),
         };
       }
-      await post(o, 'v1/provenance', { subjects, ...facts }, io);
+      if (o.keyless) {
+        const statement = provenanceStatement({ subjects, ...facts } as BuildFacts);
+        await post(o, 'v1/bundles', { bundle: await signKeyless(statement, o as KeylessOptions, env) }, io, env);
+      } else await post(o, 'v1/provenance', { subjects, ...facts }, io, env);
     });
 
   common(attest.command('test-result'))
@@ -147,13 +168,29 @@ export function addAttestCommands(program: Command, io: Out, env: Env = process.
         predicateType: TEST_RESULT_V01,
         predicate: {
           result: o.result,
-          configuration: [],
+          configuration: [] as Array<{ name: string; uri: string }>,
           ...(o.url ? { url: o.url } : {}),
           ...(o.passed ? { passedTests: o.passed } : {}),
           ...(o.warned ? { warnedTests: o.warned } : {}),
           ...(o.failed ? { failedTests: o.failed } : {}),
         },
       };
-      await post(o, 'v1/attestations', { environment: o.environment, statement }, io);
+      if (o.keyless) {
+        // Signed here, so the environment binding the server adds must be in the statement already.
+        statement.predicate.configuration.push({
+          name: 'environment',
+          uri: await environmentUri(o.server, o.environment),
+        });
+        const bundle = await signKeyless(statement, o as KeylessOptions, env);
+        await post(o, 'v1/bundles', { bundle, environment: o.environment }, io, env);
+      } else await post(o, 'v1/attestations', { environment: o.environment, statement }, io, env);
     });
+}
+
+/** `<issuer>/environments/<name>`, the issuer read from the server's trusted root (public). */
+async function environmentUri(server: string, environment: string): Promise<string> {
+  const root = await api<{ certificateAuthorities?: Array<{ uri?: string }> }>({ server }, 'GET', 'v1/trust/root');
+  const issuer = root.certificateAuthorities?.[0]?.uri;
+  if (!issuer) throw new CliFailure(`${server} names no issuer in its trusted root`, 1);
+  return `${issuer}/environments/${environment}`;
 }

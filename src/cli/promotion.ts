@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { checkPolicies, formatProblem } from '../policy/load.ts';
+import { callerToken, ciTokenOptions } from './ci-token.ts';
 import { api } from './client.ts';
 import { CliFailure } from './verify.ts';
 
@@ -23,7 +24,9 @@ interface VerdictJson {
 
 const serverOption = () =>
   new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787');
-const tokenOption = () => new Option('--token <token>', 'a deployer token').env('WAYBILL_TOKEN').makeOptionMandatory();
+// Optional: without it a CI job presents its own ID token (workload identity, ci-token.ts).
+const tokenOption = () =>
+  new Option('--token <token>', "a deployer token (default: the CI job's ID token)").env('WAYBILL_TOKEN');
 
 function explain(v: VerdictJson): string {
   const until = v.expiresAt ? `, valid until ${v.expiresAt}` : '';
@@ -39,19 +42,21 @@ function explain(v: VerdictJson): string {
 
 async function askVerdict(o: {
   server: string;
-  token: string;
+  token?: string;
+  audience?: string;
+  idTokenEnv?: string;
   digest: string;
   environment: string;
 }): Promise<VerdictJson> {
-  return api<VerdictJson>({ server: o.server, token: o.token }, 'POST', 'v1/verdicts', {
+  return api<VerdictJson>({ server: o.server, token: await callerToken(o, process.env) }, 'POST', 'v1/verdicts', {
     digest: o.digest,
     environment: o.environment,
   });
 }
 
 export function addPromotionCommands(program: Command, io: Out, opts: { issuer?: string } = {}): void {
-  program
-    .command('gate')
+  const gate = program.command('gate');
+  ciTokenOptions(gate)
     .description('ask for a verdict before deploying: exit 0 on allow, 1 on deny (with the reasons)')
     .requiredOption('--digest <sha256:hex>', 'the artifact digest')
     .requiredOption('--environment <name>', 'where it is about to go')

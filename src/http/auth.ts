@@ -2,6 +2,7 @@
 // same 401 so the answer tells an attacker nothing about which tokens exist.
 import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../errors.ts';
+import { looksLikeJwt, MAX_JWT_LENGTH } from '../identity/token.ts';
 import type { Caller, Role, TokenService } from '../services/tokens.ts';
 
 declare module 'hono' {
@@ -10,7 +11,11 @@ declare module 'hono' {
   }
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/i; // the scheme is case-insensitive (RFC 9110 11.1)
+// The scheme is case-insensitive (RFC 9110 11.1). waybill tokens (and the bootstrap secret) are
+// short; an OIDC ID token (a JWT, told apart by its three base64url parts and no wb_ prefix) runs
+// to kilobytes.
+const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i;
+const MAX_SECRET_LENGTH = 512;
 
 /** Require a valid token holding at least one of `roles` (none given: any role). */
 export function requireRole(tokens: TokenService, ...roles: Role[]): MiddlewareHandler {
@@ -18,7 +23,8 @@ export function requireRole(tokens: TokenService, ...roles: Role[]): MiddlewareH
     const header = c.req.header('authorization');
     if (!header) throw new AppError('UNAUTHENTICATED', 'missing Authorization: Bearer <token> header');
     const m = BEARER.exec(header);
-    if (!m) throw new AppError('UNAUTHENTICATED', 'the Authorization header must be "Bearer <token>"');
+    if (!m || m[1]!.length > (looksLikeJwt(m[1]!) ? MAX_JWT_LENGTH : MAX_SECRET_LENGTH))
+      throw new AppError('UNAUTHENTICATED', 'the Authorization header must be "Bearer <token>"');
     const caller = await tokens.authenticate(m[1]!);
     if (!caller) throw new AppError('UNAUTHENTICATED', 'invalid, expired or revoked token');
     c.set('caller', caller);

@@ -8,6 +8,7 @@ import { AppError, fieldErrors } from '../errors.ts';
 import { signedEnvironment } from '../intoto/signed-environment.ts';
 import { INTOTO_PAYLOAD_TYPE, type Statement, StatementV1, subjectDigests } from '../intoto/statement.ts';
 import type { CaMaterial } from '../signing/ca.ts';
+import type { ExtraExtension } from '../signing/leaf.ts';
 import { caSigner } from '../signing/signer.ts';
 import { LogWitness } from '../signing/witness.ts';
 import {
@@ -26,6 +27,16 @@ export type { AttestationRecord, SignerIdentity };
 export interface Signed {
   record: AttestationRecord;
   created: boolean;
+}
+
+/**
+ * Whom a statement is signed as: the leaf's URI SAN, its issuer extensions (null or absent:
+ * waybill's own issuer) and any further certificate extensions (a CI workload's Fulcio ones).
+ */
+export interface SigningIdentity {
+  subject: string;
+  issuer?: string | null;
+  extensions?: readonly ExtraExtension[];
 }
 
 /** The attestation row for a bundle logged as `entry` (signed here or ingested). */
@@ -63,12 +74,20 @@ export class AttestService {
   }
 
   /**
-   * Sign `statement` as `callerSubject`, log it and store it. The same caller submitting the
-   * same statement content again gets the existing record (`created: false`). The environment
-   * recorded is the one the statement names (src/intoto/signed-environment.ts); `environment`,
-   * when given, is what the caller meant it to name, and anything else is refused.
+   * Sign `statement` as `signer` (a subject alone: waybill's issuer), log it and store it. The
+   * same caller submitting the same statement content again gets the existing record
+   * (`created: false`). The environment recorded is the one the statement names
+   * (src/intoto/signed-environment.ts); `environment`, when given, is what the caller meant it to
+   * name, and anything else is refused.
    */
-  async sign(input: unknown, callerSubject: string, opts: { environment?: string | null } = {}): Promise<Signed> {
+  async sign(
+    input: unknown,
+    signer: string | SigningIdentity,
+    opts: { environment?: string | null } = {},
+  ): Promise<Signed> {
+    const identity = typeof signer === 'string' ? { subject: signer } : signer;
+    const callerSubject = identity.subject;
+    const issuer = identity.issuer ?? this.#issuer;
     const parsed = StatementV1.safeParse(input);
     if (!parsed.success) {
       throw new AppError('VALIDATION_FAILED', 'invalid in-toto Statement v1', {
@@ -90,13 +109,18 @@ export class AttestService {
       subjectDigests: subjects.map((s) => s.digest),
       record: ({ id, bundle, entry }) => {
         const fields = { id, statement, statementSha256, bundle, signerSubject: callerSubject };
-        const origin = { signerIssuer: this.#issuer, environment, origin: 'signed' as const };
+        const origin = { signerIssuer: issuer, environment, origin: 'signed' as const };
         stored = loggedRow({ ...fields, ...origin }, entry);
         return { row: stored, subjects };
       },
     });
     const builder = new DSSEBundleBuilder({
-      signer: caSigner(this.#ca, { subjectUri: callerSubject, issuer: this.#issuer, now: this.#now }),
+      signer: caSigner(this.#ca, {
+        subjectUri: callerSubject,
+        issuer,
+        now: this.#now,
+        ...(identity.extensions ? { extraExtensions: identity.extensions } : {}),
+      }),
       witnesses: [witness],
     });
     try {

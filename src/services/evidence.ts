@@ -13,7 +13,7 @@ import { signedEnvironment } from '../intoto/signed-environment.ts';
 import { type Statement, subjectDigests } from '../intoto/statement.ts';
 import { signatureStatement } from '../intoto/waybill.ts';
 import type { Evidence } from '../policy/types.ts';
-import type { ExternalTrust } from '../signing/external.ts';
+import { createExternalTrust, type ExternalTrust } from '../signing/external.ts';
 import type { TrustedRootJson } from '../signing/trusted-root.ts';
 import { verifyBundle } from '../signing/verify.ts';
 import type { AttestationRepo, StoredAttestation } from '../storage/attestation-repo.ts';
@@ -42,6 +42,7 @@ export class EvidenceVerifier {
   readonly #external: ExternalTrust;
   readonly #issuer: string;
   readonly #logKeys: readonly KeyObject[];
+  readonly #own: ExternalTrust;
   readonly #cache = new Map<string, Verified>();
   readonly #max: number;
 
@@ -55,6 +56,7 @@ export class EvidenceVerifier {
   }) {
     this.#trustedRoot = opts.trustedRoot;
     this.#external = opts.external;
+    this.#own = createExternalTrust({ roots: [{ name: 'waybill', trustedRoot: opts.trustedRoot }] });
     this.#issuer = opts.issuer;
     this.#logKeys = [...opts.logKeys];
     this.#max = opts.cacheSize ?? 100_000;
@@ -80,14 +82,17 @@ export class EvidenceVerifier {
     if (mismatch) return { verified: false, error: `the stored row does not match what was signed: ${mismatch}` };
     const r = stored.record;
     try {
-      if (r.origin === 'signed') {
+      // A message signature logged through the Rekor-compatible API names only its digest, so it
+      // is checked as ingestion checks one, under waybill's own root.
+      const ownMessage = r.origin === 'signed' && 'messageSignature' in r.bundle;
+      if (r.origin === 'signed' && !ownMessage) {
         await verifyBundle(r.bundle, {
           trustedRoot: this.#trustedRoot,
           identity: { subjectAlternativeName: r.signer.subject, issuer: r.signer.issuer },
         });
         return { verified: true };
       }
-      const v = await this.#external.verify(r.bundle);
+      const v = await (ownMessage ? this.#own : this.#external).verify(r.bundle);
       if (v.signer.subject !== r.signer.subject || v.signer.issuer !== r.signer.issuer) {
         return {
           verified: false,

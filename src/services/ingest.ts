@@ -7,6 +7,7 @@ import type { Bundle, SerializedBundle } from '@sigstore/bundle';
 import { bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import { AppError, type FieldError, messageOf } from '../errors.ts';
+import { assertMayActFor, evidenceRoles } from '../identity/grants.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
 import { signedEnvironment } from '../intoto/signed-environment.ts';
 import type { Statement } from '../intoto/statement.ts';
@@ -20,7 +21,7 @@ import { dsseEntryBody, hashedrekordEntryBody } from '../tlog/entry.ts';
 import type { TransparencyLog } from '../tlog/log.ts';
 import { jcs, sha256hex } from '../util/encoding.ts';
 import { loggedRow, type Signed } from './attest.ts';
-import { assertEnvironment, type Caller } from './tokens.ts';
+import type { Caller } from './tokens.ts';
 
 export interface IngestOptions {
   environment?: string | null;
@@ -100,7 +101,7 @@ export class IngestService {
     }
 
     const environment = this.#environment(statement, opts.environment);
-    if (environment !== null) assertEnvironment(caller, environment);
+    if (environment !== null) assertMayActFor(caller, environment, evidenceRoles(statement));
     const statementSha256 = sha256hex(jcs(statement));
     const subjects = subjectDigests(statement);
     const { body, kind } = content.entry(verified.verifierPem);

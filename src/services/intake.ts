@@ -4,6 +4,9 @@
 // signed, so a bad request stores nothing and logs nothing.
 
 import { AppError } from '../errors.ts';
+import { signingIdentityOf } from '../identity/caller.ts';
+import { assertMayActFor, evidenceRoles } from '../identity/grants.ts';
+import { bindProvenance, completeFacts } from '../identity/provenance.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
 import { ENVIRONMENT_EXTENSION } from '../intoto/signed-environment.ts';
 import { STATEMENT_V1, type Statement, validateStatement } from '../intoto/statement.ts';
@@ -12,7 +15,7 @@ import type { PolicySet } from '../policy/types.ts';
 import type { AttestationRecord, AttestationRepo } from '../storage/attestation-repo.ts';
 import type { AttestService } from './attest.ts';
 import { policyFor } from './policies.ts';
-import { assertBuilderId, assertEnvironment, type Caller } from './tokens.ts';
+import { assertBuilderId, type Caller } from './tokens.ts';
 
 function validated(json: unknown, allowedPredicates?: string[]): Statement {
   const result = validateStatement(json, allowedPredicates ? { allowedPredicates } : {});
@@ -73,19 +76,24 @@ export class IntakeService {
 
   /** POST /v1/provenance: sign SLSA v1 provenance as the caller. */
   async provenance(body: { statement: unknown } | BuildFacts, caller: Caller) {
-    const json = 'statement' in body ? body.statement : provenanceStatement(body);
+    // Hook (workload identity): a CI identity's verified claims fill in and bind the provenance
+    // (identity/provenance.ts); other callers give builder, buildType and externalParameters.
+    const json =
+      'statement' in body ? structuredClone(body.statement) : provenanceStatement(completeFacts(body, caller.workload));
+    if (caller.workload && json !== null && typeof json === 'object' && !Array.isArray(json))
+      bindProvenance(json as Record<string, unknown>, caller.workload);
     const statement = validated(json, [PROVENANCE_V1]);
     assertBuilderId(
       caller,
       (statement.predicate as { runDetails?: { builder?: { id?: unknown } } }).runDetails?.builder?.id,
     );
-    return this.#attest.sign(statement, caller.subject);
+    return this.#attest.sign(statement, signingIdentityOf(caller));
   }
 
   /** POST /v1/attestations: test results and other allowed evidence for an environment. */
   async evidence(body: { environment: string; statement: unknown }, caller: Caller) {
     this.checkEnvironment(body.environment);
-    assertEnvironment(caller, body.environment);
+    assertMayActFor(caller, body.environment, evidenceRoles(body.statement));
     const predicateType = (body.statement as { predicateType?: unknown } | null)?.predicateType;
     if (predicateType === PROVENANCE_V1 || predicateType === PROVENANCE_V02) {
       if (!caller.roles.includes('builder')) throw new AppError('FORBIDDEN', 'only a builder may submit provenance');
@@ -99,7 +107,7 @@ export class IntakeService {
     const statement = validated(body.statement, this.#allowedPredicates);
     if (statement.predicateType === TEST_RESULT_V01) this.#bindEnvironment(statement, body.environment);
     else this.#bindExtension(statement, body.environment);
-    return this.#attest.sign(statement, caller.subject, { environment: body.environment });
+    return this.#attest.sign(statement, signingIdentityOf(caller), { environment: body.environment });
   }
 
   // Other evidence (scans, SBOMs) has no field of its own for where it was produced: waybill signs

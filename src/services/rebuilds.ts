@@ -2,6 +2,7 @@
 // subject name and source, another digest), explained by a provenance diff, and let through only
 // under an approved, signed exception whose checklist holds.
 import { AppError } from '../errors.ts';
+import { assertMayActFor } from '../identity/grants.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
 import { type ExceptionRequest, exceptionStatement, waybillUris } from '../intoto/waybill.ts';
 import type { PolicySet } from '../policy/types.ts';
@@ -20,7 +21,7 @@ import { parseDuration } from '../util/duration.ts';
 import { newId } from '../util/ids.ts';
 import type { AttestService } from './attest.ts';
 import { policyFor } from './policies.ts';
-import { assertEnvironment, type Caller } from './tokens.ts';
+import type { Caller } from './tokens.ts';
 
 const PROVENANCE_TYPES = [PROVENANCE_V1, PROVENANCE_V02];
 const DEFAULT_EXCEPTION_TTL = '7d';
@@ -136,7 +137,7 @@ export class RebuildService {
     caller: Caller,
   ): Promise<ExceptionView> {
     const policy = policyFor(this.#policies, input.environment);
-    assertEnvironment(caller, input.environment);
+    assertMayActFor(caller, input.environment, ['deployer']);
     if (!policy.rebuilds.allowWithException) {
       throw new AppError(
         'CONFLICT',

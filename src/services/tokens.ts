@@ -2,6 +2,9 @@
 // once, at creation. Lookups go by hash, so the secret never reaches the database or a log.
 import { randomBytes } from 'node:crypto';
 import { AppError, type FieldError } from '../errors.ts';
+import type { WorkloadAuthenticator } from '../identity/authenticate.ts';
+import { looksLikeJwt } from '../identity/token.ts';
+import type { RoleScope, Workload } from '../identity/types.ts';
 import type { TokenRepo, TokenRow } from '../storage/token-repo.ts';
 import { sha256hex } from '../util/encoding.ts';
 import { newId } from '../util/ids.ts';
@@ -13,10 +16,16 @@ export interface Caller {
   tokenId: string;
   subject: string;
   roles: Role[];
-  /** The environments the caller may act for; null: any. */
+  /** The certificate issuer to sign with; null = waybill's own issuer (bearer tokens). */
+  issuer: string | null;
+  /** The environments the caller may act for; null: any (identity/grants.ts assertMayActFor). */
   environments: readonly string[] | null;
   /** The builder.id values its provenance may claim (exact, or anchored ^...$ patterns); null: any. */
   builderIds: readonly string[] | null;
+  /** Per-grant roles and environments of a workload (identity/grants.ts environmentsFor). */
+  scopes?: readonly RoleScope[];
+  /** A caller authenticated by a CI's OIDC ID token: its verified claims and what they imply. */
+  workload?: Workload;
 }
 
 export interface TokenInfo {
@@ -33,15 +42,6 @@ export interface TokenInfo {
 export const TOKEN_PREFIX = 'wb_';
 /** The bootstrap admin token's rows: `tok_bootstrap_<12 hex of its hash>`, one per configured value. */
 export const BOOTSTRAP_PREFIX = 'tok_bootstrap_';
-
-/** Refuse a caller that may not act for `environment` (403, naming what it may act for). */
-export function assertEnvironment(caller: Pick<Caller, 'environments' | 'subject'>, environment: string): void {
-  if (caller.environments === null || caller.environments.includes(environment)) return;
-  throw new AppError(
-    'FORBIDDEN',
-    `${caller.subject} may act only for ${caller.environments.join(', ') || 'no environment'}, not ${environment}`,
-  );
-}
 
 /** Refuse provenance claiming a builder.id the caller may not claim (403, naming it). */
 export function assertBuilderId(caller: Pick<Caller, 'builderIds' | 'subject'>, builderId: unknown): void {
@@ -94,6 +94,7 @@ export class TokenService {
   readonly #adminToken: string | undefined;
   readonly #issuer: string;
   readonly #environments: ReadonlySet<string>;
+  #workloads: WorkloadAuthenticator | undefined;
 
   constructor(
     tokens: TokenRepo,
@@ -213,6 +214,14 @@ export class TokenService {
 
   /** The caller a bearer secret stands for, or undefined for unknown, expired or revoked. */
   async authenticate(secret: string, now = new Date()): Promise<Caller | undefined> {
+    // Hook (workload identity): an OIDC ID token is verified against WAYBILL_OIDC_CONFIG; it
+    // throws 401/403 with the reason instead of answering undefined.
+    if (looksLikeJwt(secret)) {
+      if (!this.#workloads) throw new AppError('UNAUTHENTICATED', 'this waybill accepts no OIDC ID tokens');
+      const caller = await this.#workloads.authenticate(secret, now);
+      // A workload's provenance is bound to its verified claims (identity/provenance.ts) instead.
+      return { ...caller, roles: caller.roles as Role[], builderIds: null };
+    }
     if (secret.length > 512) return undefined;
     const row = await this.#tokens.active(sha256hex(secret), now);
     if (!row) return undefined;
@@ -220,9 +229,15 @@ export class TokenService {
       tokenId: row.id,
       subject: row.subject,
       roles: row.roles as Role[],
+      issuer: null,
       environments: row.environments,
       builderIds: row.builderIds,
     };
+  }
+
+  /** Accept OIDC ID tokens from CI as callers (set once at wiring, when WAYBILL_OIDC_CONFIG is). */
+  useWorkloads(workloads: WorkloadAuthenticator): void {
+    this.#workloads = workloads;
   }
 
   /** Whether a usable admin token exists in storage. */

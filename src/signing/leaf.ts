@@ -40,6 +40,14 @@ export interface LeafExtensions {
  * a WebCrypto CryptoKey, or SubjectPublicKeyInfo DER. */
 export type LeafPublicKey = KeyObject | webcrypto.CryptoKey | Uint8Array;
 
+/** A certificate extension given as its DER value (what goes inside extnValue's OCTET STRING). */
+export interface ExtraExtension {
+  /** Dotted OID, e.g. `1.3.6.1.4.1.57264.1.9`. */
+  oid: string;
+  critical: boolean;
+  value: Uint8Array;
+}
+
 export interface IssueLeafOptions {
   /** URI SAN: the caller's identity. ASCII (IA5String), with a scheme. */
   subjectUri: string;
@@ -49,6 +57,11 @@ export interface IssueLeafOptions {
   /** notBefore; notAfter = notBefore + 10 minutes. Second precision (sub-second part dropped). */
   now: Date;
   extensions?: LeafExtensions;
+  /**
+   * Further extensions (a workload's Fulcio ones, src/identity/fulcio.ts), written after the
+   * issuer ones in the order given. An OID the leaf already carries is refused.
+   */
+  extraExtensions?: readonly ExtraExtension[];
 }
 
 export interface IssuedLeaf {
@@ -118,6 +131,30 @@ function spkiDer(key: LeafPublicKey): Buffer {
   throw new TypeError('publicKey: expected a KeyObject, a CryptoKey or SPKI DER bytes');
 }
 
+const FIXED_LEAF_OIDS = new Set([
+  '2.5.29.15',
+  '2.5.29.37',
+  '2.5.29.14',
+  '2.5.29.35',
+  '2.5.29.17',
+  OID_FULCIO_ISSUER_V1,
+  OID_FULCIO_ISSUER_V2,
+]);
+
+// An extension may appear once in a certificate (RFC 5280 4.2): refuse one the leaf writes itself.
+function extraExtensionsDer(extra: readonly ExtraExtension[], named: LeafExtensions): Buffer[] {
+  const taken = new Set(FIXED_LEAF_OIDS);
+  if (named.buildSignerUri !== undefined) taken.add(OID_FULCIO_BUILD_SIGNER_URI);
+  if (named.sourceRepositoryUri !== undefined) taken.add(OID_FULCIO_SOURCE_REPOSITORY_URI);
+  if (named.sourceRepositoryDigest !== undefined) taken.add(OID_FULCIO_SOURCE_REPOSITORY_DIGEST);
+  if (named.sourceRepositoryRef !== undefined) taken.add(OID_FULCIO_SOURCE_REPOSITORY_REF);
+  return extra.map((e) => {
+    if (taken.has(e.oid)) throw new TypeError(`extraExtensions: ${e.oid} appears twice in the leaf`);
+    taken.add(e.oid);
+    return extension(encodeOid(e.oid), e.critical, e.value);
+  });
+}
+
 /**
  * Issues a Fulcio-shaped leaf certificate, synchronously. See `issueLeaf`.
  */
@@ -176,6 +213,8 @@ export function issueLeafSync(ca: CaMaterial, opts: IssueLeafOptions): IssuedLea
       ),
     );
   }
+  if (opts.extraExtensions && opts.extraExtensions.length > 0)
+    exts.push(...extraExtensionsDer(opts.extraExtensions, x));
 
   const tbs = tlv(
     0x30,

@@ -12,7 +12,7 @@ import type { KeyObject } from 'node:crypto';
 import { createPublicKey, sign as cryptoSign, generateKeyPairSync } from 'node:crypto';
 import type { Signature, Signer } from '@sigstore/sign';
 import type { CaMaterial } from './ca.ts';
-import { issueLeafSync, type LeafExtensions } from './leaf.ts';
+import { type ExtraExtension, issueLeafSync, type LeafExtensions } from './leaf.ts';
 
 export interface CaSignerOptions {
   /** The caller's identity (URI SAN of every leaf). */
@@ -23,6 +23,8 @@ export interface CaSignerOptions {
   now?: () => Date;
   /** Source repository / build signer extensions for the leaves. */
   extensions?: LeafExtensions;
+  /** Further extensions for the leaves (a workload's Fulcio extensions, src/identity/fulcio.ts). */
+  extraExtensions?: readonly ExtraExtension[];
 }
 
 /** What the last `sign()` call of a `CaSigner` produced (useful to callers that store it). */
@@ -45,13 +47,13 @@ export interface CaSigner extends Signer {
  * uses its own ephemeral key and certificate.
  */
 export function caSigner(ca: CaMaterial, opts: CaSignerOptions): CaSigner {
-  const { subjectUri, issuer, extensions } = opts;
+  const { subjectUri, issuer, extensions, extraExtensions } = opts;
   const now = opts.now ?? (() => new Date());
   return {
     subjectUri,
     issuer,
     async sign(data: Buffer): Promise<Signature> {
-      return signWithEphemeralKey(ca, { subjectUri, issuer, extensions, now: now() }, data).signature;
+      return signWithEphemeralKey(ca, { subjectUri, issuer, extensions, extraExtensions, now: now() }, data).signature;
     },
   };
 }
@@ -61,7 +63,13 @@ export function caSigner(ca: CaMaterial, opts: CaSignerOptions): CaSigner {
  */
 export function signWithEphemeralKey(
   ca: CaMaterial,
-  opts: { subjectUri: string; issuer: string; now: Date; extensions?: LeafExtensions | undefined },
+  opts: {
+    subjectUri: string;
+    issuer: string;
+    now: Date;
+    extensions?: LeafExtensions | undefined;
+    extraExtensions?: readonly ExtraExtension[] | undefined;
+  },
   data: Uint8Array,
 ): { signature: Signature; leaf: IssuedSigning } {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -71,6 +79,7 @@ export function signWithEphemeralKey(
     publicKey,
     now: opts.now,
     ...(opts.extensions ? { extensions: opts.extensions } : {}),
+    ...(opts.extraExtensions ? { extraExtensions: opts.extraExtensions } : {}),
   });
   const signature = cryptoSign('sha256', data, privateKey); // DER (dsaEncoding 'der' is the default)
   return {

@@ -496,6 +496,15 @@ export class LogRepo {
     });
   }
 
+  /** The index of the entry with this leaf hash (a Rekor entry UUID), if any. */
+  async indexByLeafHash(leafHash: Uint8Array): Promise<number | undefined> {
+    const [row] = await this.#database.sql.query<{ log_index: string | number }>(
+      'select log_index from log_entries where leaf_hash = $1 limit 1',
+      [Buffer.from(leafHash)],
+    );
+    return row ? Number(row.log_index) : undefined;
+  }
+
   /** The signed subject index heads of `digests` (those that have one). */
   async heads(digests: readonly string[]): Promise<HeadRow[]> {
     if (digests.length === 0) return [];

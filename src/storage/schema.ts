@@ -97,8 +97,12 @@ export const logEntries = pgTable(
     // bundle, whose own tlog entries are another log's, and lets an entry be served as signed.
     set: bytea('set'),
   },
-  // Entries logged before SETs were kept, found at start-up in one probe.
-  (t) => [index('log_entries_unsealed_idx').on(t.logIndex).where(sql`${t.set} is null`)],
+  (t) => [
+    // Entries logged before SETs were kept, found at start-up in one probe.
+    index('log_entries_unsealed_idx').on(t.logIndex).where(sql`${t.set} is null`),
+    // The Rekor-compatible API finds entries by UUID, which is the leaf hash.
+    index('log_entries_leaf_hash_idx').on(t.leafHash),
+  ],
 );
 
 export const logNodes = pgTable(
@@ -207,6 +211,7 @@ export const SCHEMA_TABLES = [
   'rebuild_exceptions',
   'exception_approvals',
   'idempotency_keys',
+  'workload_certificates',
 ] as const;
 
 // Idempotency-Key on POSTs: a retried request with the same key and body gets the original
@@ -227,4 +232,25 @@ export const idempotencyKeys = pgTable(
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.callerSubject, t.key] })],
+);
+
+// Certificates issued through the Fulcio-compatible API (POST /api/v2/signingCert) and the
+// workload they were issued to: an entry logged under one (POST /api/v1/log/entries) is stored
+// as that workload's attestation, with the roles and environments its grants gave.
+export const workloadCertificates = pgTable(
+  'workload_certificates',
+  {
+    // hex SHA-256 of the certificate's DER
+    fingerprint: text('fingerprint').primaryKey(),
+    subject: text('subject').notNull(),
+    issuer: text('issuer').notNull(),
+    roles: text('roles').array().notNull(),
+    environments: text('environments').array(),
+    // Each matching grant's roles and environments (identity/grants.ts RoleScope).
+    scopes: jsonb('scopes').notNull(),
+    workload: jsonb('workload').notNull(),
+    createdAt: createdAt(),
+    expiresAt: tstz('expires_at').notNull(),
+  },
+  (t) => [index('workload_certificates_expires_idx').on(t.expiresAt)],
 );

@@ -372,7 +372,7 @@ export class TransparencyLog {
     const checkpoint = await this.checkpoint();
     const plan = inclusionPlan(logIndex, checkpoint.treeSize);
     const hashes = hashRanges(plan, nodeMap(await this.#store.nodes(nodesFor(plan))));
-    const kind = { kind: stored.kind, version: '0.0.1' };
+    const kind = { kind: stored.kind, version: apiVersionOf(stored.body) };
     const entry = entryJson(this.#signer, { ...stored, kind }, { checkpoint, hashes });
     return { entry, attestationId: stored.attestationId };
   }
@@ -393,6 +393,17 @@ export class TransparencyLog {
   async inclusionHashes(logIndex: number, treeSize: number): Promise<Uint8Array[]> {
     const plan = inclusionPlan(logIndex, treeSize);
     return hashRanges(plan, nodeMap(await this.#store.nodes(nodesFor(plan))));
+  }
+}
+
+// The entry's kind version is its body's apiVersion: 0.0.1 for dsse and hashedrekord, 0.0.2 for
+// the intoto entries the Rekor-compatible API logs.
+function apiVersionOf(body: Uint8Array): string {
+  try {
+    const v = (JSON.parse(Buffer.from(body).toString('utf8')) as { apiVersion?: unknown }).apiVersion;
+    return typeof v === 'string' ? v : '0.0.1';
+  } catch {
+    return '0.0.1';
   }
 }
 

@@ -57,7 +57,9 @@ const ProvenanceRequest = z
       }
       return;
     }
-    for (const k of ['subjects', 'buildType', 'externalParameters', 'builder'] as const) {
+    // buildType, externalParameters and builder are required too, unless a CI identity's claims
+    // supply them: IntakeService.provenance checks (identity/provenance.ts completeFacts).
+    for (const k of ['subjects'] as const) {
       if (b[k] === undefined)
         ctx.addIssue({ code: 'custom', path: [k], message: 'required (or give a complete `statement`)' });
     }

@@ -2,6 +2,8 @@
 // same digest and environment, and the deployment itself is signed. Also what ran where: a
 // digest's verdicts and deployments, an environment's latest deployment.
 import { AppError } from '../../errors.ts';
+import { signingIdentityOf } from '../../identity/caller.ts';
+import { assertMayActFor } from '../../identity/grants.ts';
 import { deploymentStatement, REBUILD_EXCEPTION_V1 } from '../../intoto/waybill.ts';
 import type { PolicySet } from '../../policy/types.ts';
 import type { DeploymentRepo } from '../../storage/deployment-repo.ts';
@@ -10,7 +12,7 @@ import { newId } from '../../util/ids.ts';
 import type { AttestService } from '../attest.ts';
 import type { EvidenceReader } from '../evidence.ts';
 import { policyFor } from '../policies.ts';
-import { assertEnvironment, type Caller } from '../tokens.ts';
+import type { Caller } from '../tokens.ts';
 import { vsaInputs, vsaPolicyDigest, vsaRefusal, vsaTime } from './signed-records.ts';
 import { type DeploymentView, deploymentView, type VerdictResult, type VerdictView, verdictView } from './views.ts';
 
@@ -54,7 +56,7 @@ export class DeploymentService {
     const verdict = await this.#verdicts.get(input.verdictId);
     if (!verdict) throw new AppError('NOT_FOUND', `no verdict ${input.verdictId}`);
     const policy = policyFor(this.#policies, input.environment);
-    assertEnvironment(caller, input.environment);
+    assertMayActFor(caller, input.environment, ['deployer']);
     const now = this.#now();
     const v = verdict.id;
     if (verdict.digest !== input.digest)
@@ -91,7 +93,7 @@ export class DeploymentService {
       deployer: caller.subject,
       exception: await this.#citedException(verdict, vsaInputs(vsa)),
     });
-    const signed = await this.#attest.sign(statement, caller.subject, { environment: input.environment });
+    const signed = await this.#attest.sign(statement, signingIdentityOf(caller), { environment: input.environment });
     const row = await this.#deployments.insert({
       id: newId('dp'),
       digest: input.digest,

@@ -3,6 +3,7 @@
 // an SLSA VSA whether it allows or denies. Everything fails closed: any error is a deny with a
 // reason.
 import type { Logger } from 'pino';
+import { assertMayActFor } from '../../identity/grants.ts';
 import { TEST_RESULT_V01 } from '../../intoto/predicates.ts';
 import { DEPLOYMENT_V1, REBUILD_EXCEPTION_V1, vsaStatement, waybillUris } from '../../intoto/waybill.ts';
 import { denyAll, evaluate } from '../../policy/evaluate.ts';
@@ -13,7 +14,7 @@ import type { AttestService } from '../attest.ts';
 import { type EvidenceReader, UntrustedEvidenceError } from '../evidence.ts';
 import { policyFor } from '../policies.ts';
 import type { RebuildService } from '../rebuilds.ts';
-import { assertEnvironment, type Caller } from '../tokens.ts';
+import type { Caller } from '../tokens.ts';
 import { signedDeployment, signedException, vsaRefusal } from './signed-records.ts';
 import { type UsedException, type VerdictResult, type VerdictView, verdictView } from './views.ts';
 
@@ -50,7 +51,7 @@ export class VerdictService {
   /** Decide, sign the VSA, store the verdict. */
   async decide(digest: string, environment: string, caller: Caller): Promise<VerdictView> {
     const policy = policyFor(this.#policies, environment);
-    assertEnvironment(caller, environment);
+    assertMayActFor(caller, environment, ['deployer']);
     const now = this.#now();
     let decision: Decision;
     let exception: UsedException | undefined;
