@@ -19,7 +19,7 @@ function testResult(digest: string, environment: string) {
     predicateType: TEST_RESULT_V01,
     predicate: {
       result: 'PASSED',
-      configuration: [{ name: 'environment', uri: `https://waybill.test/${environment}` }],
+      configuration: [{ name: 'environment', uri: `https://waybill.test/environments/${environment}` }],
     },
   };
 }
