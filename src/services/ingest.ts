@@ -61,6 +61,8 @@ export class IngestService {
     caller: Pick<Caller, 'subject' | 'roles' | 'environments'>,
     opts: IngestOptions = {},
   ): Promise<Signed> {
+    // Authorization before anything is parsed: an environment the caller may not act for is a 403.
+    if (opts.environment != null) assertMayActFor(caller, opts.environment, ['tester', 'builder']);
     const bundle = parseBundle(bundleJson);
     const serialized = bundleToJSON(bundle);
     const content =
