@@ -240,8 +240,26 @@ function entryMismatch({ record: r, entry }: StoredAttestation, logKeys: readonl
   if (!logKeys.some((k) => verifyInclusionPromise({ ...fields, logId: logIdOfKey(k) }, set, k))) {
     return `its log entry #${entry.logIndex} does not carry the log's signed entry timestamp`;
   }
-  const bound = entryNamesBundle(entry.body, r.bundle, r.origin);
-  return bound ? `log entry #${entry.logIndex}: ${bound}` : undefined;
+  const bound = entryKindProblem(entry) ?? entryNamesBundle(entry.body, r.bundle, r.origin);
+  if (bound) return `log entry #${entry.logIndex}: ${bound}`;
+  // A bundle waybill signed carries waybill's own log entry; an ingested one another log's (or none).
+  const own = new Set(logKeys.map((k) => toBase64(logIdOfKey(k))));
+  const logged = (r.bundle as { verificationMaterial?: { tlogEntries?: Array<{ logId?: { keyId?: string } }> } })
+    .verificationMaterial?.tlogEntries?.[0]?.logId?.keyId;
+  if ((r.origin === 'signed') !== (logged !== undefined && own.has(logged))) {
+    return `origin ${r.origin}, but the bundle's log entry is ${logged && own.has(logged) ? "waybill's" : 'another log’s'}`;
+  }
+  return undefined;
+}
+
+// The stored kind is the body's own: what the entry is served as must be what it is.
+function entryKindProblem(entry: { body: Uint8Array; kind: string }): string | undefined {
+  try {
+    const kind = (JSON.parse(Buffer.from(entry.body).toString('utf8')) as { kind?: unknown }).kind;
+    return kind === entry.kind ? undefined : `stored as kind ${entry.kind}, its body is ${String(kind)}`;
+  } catch {
+    return 'its body is not JSON';
+  }
 }
 
 const LOG_IDS = new WeakMap<KeyObject, Uint8Array>();

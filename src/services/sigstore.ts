@@ -27,12 +27,7 @@ import { assertMayActFor } from '../identity/grants.ts';
 import { assertConsistent, claimedBuild } from '../identity/provenance.ts';
 import type { RoleScope, Workload } from '../identity/types.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
-import {
-  INTOTO_PAYLOAD_TYPE,
-  type Statement,
-  subjectDigests,
-  validateStatement,
-} from '../intoto/statement.ts';
+import { INTOTO_PAYLOAD_TYPE, type Statement, subjectDigests, validateStatement } from '../intoto/statement.ts';
 import { signatureStatement } from '../intoto/waybill.ts';
 import type { CaMaterial } from '../signing/ca.ts';
 import { pemCertificatesToDer } from '../signing/der.ts';

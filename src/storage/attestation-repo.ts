@@ -41,7 +41,7 @@ export interface IndexRow {
 export interface StoredAttestation {
   record: AttestationRecord;
   statementSha256: string;
-  entry: { logIndex: number; body: Uint8Array; integratedTime: number; set: Uint8Array | null } | null;
+  entry: { logIndex: number; body: Uint8Array; integratedTime: number; kind: string; set: Uint8Array | null } | null;
 }
 
 /** The largest page `page` answers. */
@@ -161,7 +161,13 @@ export class AttestationRepo {
         {
           record: records[i]!,
           statementSha256: r.a.statementSha256,
-          entry: r.e && { logIndex: r.e.logIndex, body: r.e.body, integratedTime: r.e.integratedTime, set: r.e.set },
+          entry: r.e && {
+            logIndex: r.e.logIndex,
+            body: r.e.body,
+            integratedTime: r.e.integratedTime,
+            kind: r.e.kind,
+            set: r.e.set,
+          },
         },
       ]),
     );

@@ -570,6 +570,7 @@ describe.each(backends)('the tamper table on $name', (backend) => {
   let ctx: Ctx;
   let p: ReturnType<typeof pipeline>;
   const results: string[] = [];
+  const baseline: Record<string, string> = {};
 
   beforeAll(async () => {
     database = await backend.open();
@@ -614,6 +615,7 @@ describe.each(backends)('the tamper table on $name', (backend) => {
   it('starts from a clean history: the report is ok and the decisions are the expected ones', async () => {
     expect((await drift()).ok).toBe(true);
     const d = await decisions();
+    for (const k of Object.keys(d) as Array<keyof typeof d>) baseline[k] = d[k].decision;
     expect([d.failedToProduction.decision, d.notInDevToStaging.decision]).toEqual(['deny', 'deny']);
     expect([d.promotedToProduction.decision, d.rebuildToProduction.decision]).toEqual(['allow', 'allow']);
   });
@@ -640,8 +642,10 @@ describe.each(backends)('the tamper table on $name', (backend) => {
       expect(deployed.status).toBe(409);
       const report = await drift();
       const findings = (report.environments as Json[]).flatMap((e) => e.findings).concat(report.integrity.findings);
-      const deniedByVerdict = Object.values(d).some(
-        (v: Json) => v.decision === 'deny' && /tamper|does not match|not the one|signed/i.test(v.reasons.join(' ')),
+      // A verdict noticed it: an allow turned deny, or a deny that says storage is not what was signed.
+      const noticed = /cannot be trusted|does not match what was signed|not the one in the signed|edited in storage/;
+      const deniedByVerdict = (Object.keys(d) as Array<keyof typeof d>).some(
+        (k) => d[k].decision !== baseline[k] || (d[k].decision === 'deny' && noticed.test(d[k].reasons.join(' '))),
       );
       if ('found' in edit.expect) {
         expect(report.ok === false || deniedByVerdict, `${edit.table}.${edit.what} went unnoticed`).toBe(true);
