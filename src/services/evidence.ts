@@ -246,8 +246,9 @@ function entryMismatch({ record: r, entry }: StoredAttestation, logKeys: readonl
   const own = new Set(logKeys.map((k) => toBase64(logIdOfKey(k))));
   const logged = (r.bundle as { verificationMaterial?: { tlogEntries?: Array<{ logId?: { keyId?: string } }> } })
     .verificationMaterial?.tlogEntries?.[0]?.logId?.keyId;
-  if ((r.origin === 'signed') !== (logged !== undefined && own.has(logged))) {
-    return `origin ${r.origin}, but the bundle's log entry is ${logged && own.has(logged) ? "waybill's" : 'another log’s'}`;
+  const ours = logged !== undefined && own.has(logged);
+  if ((r.origin === 'signed') !== ours) {
+    return `origin ${r.origin}, but the bundle's log entry is ${ours ? "waybill's" : 'another log’s'}`;
   }
   return undefined;
 }
