@@ -234,9 +234,21 @@ export class RebuildService {
     return this.#view(row, approvers, d.diff, await this.#checklist(row, approvers, d.diff));
   }
 
-  async list(status?: ExceptionStatus): Promise<ExceptionView[]> {
-    const rows = await this.#exceptions.list(status, 500);
-    return Promise.all(rows.map(async (r) => this.get(r.id)));
+  /** A page of exceptions, newest first; `nextCursor` continues it. */
+  async list(
+    status: ExceptionStatus | undefined,
+    page: { cursor?: string | undefined; limit: number },
+  ): Promise<{ items: ExceptionView[]; nextCursor: string | null }> {
+    const rows = await this.#exceptions.list(status, {
+      after: decodeExceptionCursor(page.cursor),
+      limit: page.limit + 1,
+    });
+    const shown = rows.slice(0, page.limit);
+    const last = shown.at(-1);
+    return {
+      items: await Promise.all(shown.map(async (r) => this.get(r.id))),
+      nextCursor: rows.length > page.limit && last ? `${last.createdAt.toISOString()}|${last.id}` : null,
+    };
   }
 
   /** Every rebuild seen, its diff summary, and whether and how it was promoted. */
@@ -301,4 +313,17 @@ export class RebuildService {
 
 function requestOf({ original, rebuild, environment, reason, ticket, requestedBy }: ExceptionRow): ExceptionRequest {
   return { original, rebuild, environment, reason, ticket, requestedBy };
+}
+
+// An exception cursor is `<created at>|<id>` of the last one shown.
+function decodeExceptionCursor(cursor: string | undefined): { createdAt: Date; id: string } | undefined {
+  if (cursor === undefined) return undefined;
+  const [at, id] = cursor.split('|');
+  const createdAt = new Date(at ?? '');
+  if (!id || Number.isNaN(createdAt.getTime())) {
+    throw new AppError('VALIDATION_FAILED', 'invalid cursor', {
+      errors: [{ path: '/cursor', message: 'not a cursor from a previous page' }],
+    });
+  }
+  return { createdAt, id };
 }

@@ -1,5 +1,5 @@
 // Rebuild exceptions and their approvals.
-import { and, asc, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, lt, or } from 'drizzle-orm';
 import type { Database } from './database.ts';
 import { exceptionApprovals, rebuildExceptions } from './schema.ts';
 
@@ -36,13 +36,20 @@ export class ExceptionRepo {
   }
 
   /** Newest first, at most `limit`. */
-  async list(status: ExceptionStatus | undefined, limit: number): Promise<ExceptionRow[]> {
+  async list(
+    status: ExceptionStatus | undefined,
+    page: { after?: { createdAt: Date; id: string } | undefined; limit: number },
+  ): Promise<ExceptionRow[]> {
+    const { createdAt, id } = rebuildExceptions;
+    const after =
+      page.after &&
+      or(lt(createdAt, page.after.createdAt), and(eq(createdAt, page.after.createdAt), lt(id, page.after.id)));
     return this.#database.db
       .select()
       .from(rebuildExceptions)
-      .where(status ? eq(rebuildExceptions.status, status) : undefined)
-      .orderBy(desc(rebuildExceptions.createdAt))
-      .limit(limit);
+      .where(and(status ? eq(rebuildExceptions.status, status) : undefined, after))
+      .orderBy(desc(createdAt), desc(id))
+      .limit(page.limit);
   }
 
   async between(original: string, rebuild: string): Promise<ExceptionRow[]> {

@@ -4,14 +4,14 @@ import type { Deps } from '../../deps.ts';
 import { DURATION_PATTERN, isDuration } from '../../util/duration.ts';
 import { callerOf, requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
-import { behind, DigestParam, EnvironmentName, problemResponses, router, z } from '../openapi.ts';
+import { behind, DigestParam, EnvironmentName, PageQuery, problemResponses, router, z } from '../openapi.ts';
 import { ProvenanceDiff, RebuildException, RebuildReport } from '../schemas.ts';
 
 const ok = <T extends z.ZodType>(description: string, schema: T) => ({
   description,
   content: { 'application/json': { schema } },
 });
-const ExceptionList = z.object({ items: z.array(RebuildException) });
+const ExceptionList = z.object({ items: z.array(RebuildException), nextCursor: z.string().nullable() });
 
 export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds' | 'idempotency'>) {
   const app = router();
@@ -118,10 +118,15 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds' | 'idempote
       path: '/v1/rebuild-exceptions',
       summary: 'Rebuild exceptions, newest first',
       ...behind(anyRole),
-      request: { query: z.object({ status: z.enum(['pending', 'approved', 'rejected', 'expired']).optional() }) },
+      request: {
+        query: PageQuery.extend({ status: z.enum(['pending', 'approved', 'rejected', 'expired']).optional() }),
+      },
       responses: { 200: ok('exceptions', ExceptionList), ...problemResponses(400, 401) },
     }),
-    async (c) => c.json({ items: await deps.rebuilds.list(c.req.valid('query').status) }, 200),
+    async (c) => {
+      const { status, ...page } = c.req.valid('query');
+      return c.json(await deps.rebuilds.list(status, page), 200);
+    },
   );
 
   app.openapi(

@@ -255,4 +255,15 @@ describe.each(backends)('rebuilds on $name', (backend) => {
         .status,
     ).toBe(403);
   });
+
+  it('lists exceptions newest first, a page at a time', async () => {
+    const all = (await get('/v1/rebuild-exceptions?limit=500')).items as Json[];
+    expect(all.length).toBeGreaterThan(1);
+    const first = await get('/v1/rebuild-exceptions?limit=1');
+    expect(first.items.map((x: Json) => x.id)).toEqual([all[0].id]);
+    const next = await get(`/v1/rebuild-exceptions?limit=1&cursor=${encodeURIComponent(first.nextCursor)}`);
+    expect(next.items.map((x: Json) => x.id)).toEqual([all[1].id]);
+    expect((await t.call('GET', '/v1/rebuild-exceptions?cursor=nonsense', { token: auditor })).status).toBe(400);
+    expect((await t.call('GET', '/v1/rebuild-exceptions?limit=501', { token: auditor })).status).toBe(400);
+  });
 });
