@@ -257,6 +257,13 @@ describe.each(backends)('rebuilds on $name', (backend) => {
   });
 
   it('lists exceptions newest first, a page at a time', async () => {
+    for (const lodash of ['4.17.20', '4.17.19']) {
+      const { A, B } = await scenario({ lodash });
+      const body = { original: `sha256:${A}`, rebuild: `sha256:${B}`, environment: 'production' };
+      expect(
+        (await post('/v1/rebuild-exceptions', deployer, { ...body, reason: 'a hotfix of a dependency' })).status,
+      ).toBe(201);
+    }
     const all = (await get('/v1/rebuild-exceptions?limit=500')).items as Json[];
     expect(all.length).toBeGreaterThan(1);
     const first = await get('/v1/rebuild-exceptions?limit=1');
