@@ -99,15 +99,20 @@ export interface LogIdentity {
 
 const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
 
-/** A stable tree id from the log key: its log id's first 7 bytes as a decimal number. */
+/**
+ * A stable tree id from the log key: its log id's first 7 bytes as a decimal number. Rotating the
+ * log key changes it, so a log whose key will rotate pins it with WAYBILL_LOG_TREE_ID.
+ */
 export function treeIdFor(logId: Uint8Array): string {
   return BigInt(`0x${Buffer.from(logId.subarray(0, 7)).toString('hex')}`).toString(10);
 }
 
-export function logIdentity(opts: { issuer: string; publicKey: KeyObject; treeId?: number | undefined }): LogIdentity {
+export function logIdentity(opts: { issuer: string; publicKey: KeyObject; treeId?: string | undefined }): LogIdentity {
   const id = logIdOf(opts.publicKey);
   const keyName = new URL(opts.issuer).host;
-  const treeId = opts.treeId !== undefined ? String(opts.treeId) : treeIdFor(id);
+  if (opts.treeId !== undefined && !/^[1-9][0-9]{0,18}$/.test(opts.treeId))
+    throw new RangeError(`log: tree id ${JSON.stringify(opts.treeId)} is not a decimal integer from 1 to 2^63-1`);
+  const treeId = opts.treeId ?? treeIdFor(id);
   return { keyName, treeId, origin: `${keyName} - ${treeId}`, logId: id };
 }
 
@@ -134,7 +139,7 @@ export class TransparencyLog {
     privateKey: KeyObject;
     publicKey: KeyObject;
     issuer: string;
-    treeId?: number | undefined;
+    treeId?: string | undefined;
     now?: () => Date;
     maxBatch?: number;
   }) {
