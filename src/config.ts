@@ -48,7 +48,7 @@ const schema = z.object({
   WAYBILL_LOG_TREE_ID: z
     .string()
     .regex(/^[1-9][0-9]{0,18}$/, 'must be a decimal integer from 1 to 2^63-1, without leading zeros')
-    .refine((v) => BigInt(v) <= MAX_TREE_ID, 'must be at most 2^63-1 (9223372036854775807)')
+    .refine((v) => !/^[0-9]+$/.test(v) || BigInt(v) <= MAX_TREE_ID, 'must be at most 2^63-1 (9223372036854775807)')
     .optional(),
   WAYBILL_TRUST_HISTORY_FILE: z.string().min(1).optional(),
   WAYBILL_ALLOWED_PREDICATES: z.string().min(1).optional(),
