@@ -4,15 +4,14 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { api } from './client.ts';
-import { CliFailure } from './verify.ts';
+import { CliFailure, EXIT, json, jsonOption, type Out, serverOption, tokenOption } from './common.ts';
 
-type Out = { out: (s: string) => void; err: (s: string) => void };
 type Env = Record<string, string | undefined>;
 
 /** NAME=sha256:HEX -> an in-toto subject. */
 export function parseSubject(arg: string): { name: string; digest: Record<string, string> } {
   const m = /^(.+)=(sha256|sha384|sha512):([0-9a-fA-F]+)$/.exec(arg);
-  if (!m) throw new CliFailure(`--subject "${arg}": expected NAME=sha256:HEX`, 2);
+  if (!m) throw new CliFailure(`--subject "${arg}": expected NAME=sha256:HEX`, EXIT.USAGE);
   return { name: m[1]!, digest: { [m[2]!]: m[3]!.toLowerCase() } };
 }
 
@@ -23,7 +22,7 @@ export function parseSubject(arg: string): { name: string; digest: Record<string
 export function githubBuildFacts(env: Env): Record<string, unknown> {
   const need = (k: string) => {
     const v = env[k];
-    if (!v) throw new CliFailure(`--from-github-env: ${k} is not set (is this a GitHub Actions job?)`, 2);
+    if (!v) throw new CliFailure(`--from-github-env: ${k} is not set (is this a GitHub Actions job?)`, EXIT.USAGE);
     return v;
   };
   const server = need('GITHUB_SERVER_URL');
@@ -56,15 +55,14 @@ export function githubBuildFacts(env: Env): Record<string, unknown> {
 
 const common = (cmd: Command) =>
   cmd
-    .addOption(
-      new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787'),
-    )
-    .addOption(new Option('--token <token>', 'bearer token').env('WAYBILL_TOKEN').makeOptionMandatory())
+    .addOption(serverOption())
+    .addOption(tokenOption().makeOptionMandatory())
     .option('--out <file>', 'write the returned bundle here')
-    .option('--idempotency-key <key>', 'sent as Idempotency-Key, so a retried job never signs twice');
+    .option('--idempotency-key <key>', 'sent as Idempotency-Key, so a retried job never signs twice')
+    .addOption(jsonOption());
 
 async function post(
-  o: { server: string; token: string; out?: string; idempotencyKey?: string },
+  o: { server: string; token: string; out?: string; idempotencyKey?: string; json?: boolean },
   route: string,
   body: unknown,
   io: Out,
@@ -79,8 +77,9 @@ async function post(
     route,
     body,
   );
-  if (o.out) writeFileSync(o.out, `${JSON.stringify(record.bundle, null, 2)}\n`);
-  io.out(`${JSON.stringify({ id: record.id, logIndex: record.logIndex, ...(o.out ? { bundle: o.out } : {}) })}\n`);
+  if (o.out) writeFileSync(o.out, `${JSON.stringify(record.bundle, null, EXIT.USAGE)}\n`);
+  if (o.json) io.out(json({ id: record.id, logIndex: record.logIndex, ...(o.out ? { bundle: o.out } : {}) }));
+  else io.out(`signed ${record.id} (log #${record.logIndex})${o.out ? `, bundle written to ${o.out}` : ''}\n`);
 }
 
 export function addAttestCommands(program: Command, io: Out, env: Env = process.env): void {
@@ -104,15 +103,15 @@ export function addAttestCommands(program: Command, io: Out, env: Env = process.
       if (o.fromGithubEnv) facts = githubBuildFacts(env);
       else {
         if (!o.buildType || !o.builderId)
-          throw new CliFailure('give --build-type and --builder-id, or --from-github-env', 2);
+          throw new CliFailure('give --build-type and --builder-id, or --from-github-env', EXIT.USAGE);
         let externalParameters: unknown;
         try {
           externalParameters = JSON.parse(o.parameters);
         } catch {
-          throw new CliFailure('--parameters is not JSON', 2);
+          throw new CliFailure('--parameters is not JSON', EXIT.USAGE);
         }
         const source = o.source ? /^(.+)@([0-9a-f]{40}|[0-9a-f]{64})$/.exec(o.source) : null;
-        if (o.source && !source) throw new CliFailure('--source: expected URI@<40 or 64 hex gitCommit>', 2);
+        if (o.source && !source) throw new CliFailure('--source: expected URI@<40 or 64 hex gitCommit>', EXIT.USAGE);
         facts = {
           buildType: o.buildType,
           externalParameters,
