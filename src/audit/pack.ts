@@ -95,9 +95,10 @@ export function packLogEntry(
 ): PackLogEntry {
   const entries = (bundle as { verificationMaterial?: { tlogEntries?: unknown } } | null)?.verificationMaterial
     ?.tlogEntries;
+  // Protobuf JSON leaves out zero values: the entry at index 0 has no logIndex field.
   const own = (Array.isArray(entries) ? (entries as Partial<PackLogEntry>[]) : []).find(
     (t) =>
-      t.logIndex === served.logIndex &&
+      (t.logIndex ?? '0') === served.logIndex &&
       t.integratedTime === served.integratedTime &&
       t.canonicalizedBody === served.canonicalizedBody &&
       typeof t.logId?.keyId === 'string' &&
