@@ -1,13 +1,13 @@
 // Offline verification commands. `verify-bundle` follows the sigstore-conformance CLI protocol
 // exactly (exit 0 = verified, non-zero = not, the reason on stderr); `verify` is the friendlier
 // alias; `log verify` checks that a server's log is consistent with a checkpoint saved earlier.
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { logKeysOf, publicGoodTrustedRoot } from '../signing/trust-material.ts';
 import { verifyBundle } from '../signing/verify.ts';
 import { type ParsedCheckpoint, parseCheckpoint, verifyCheckpoint } from '../tlog/checkpoint.ts';
 import { verifyConsistency } from '../tlog/merkle.ts';
+import { sha256hex } from '../util/encoding.ts';
 import { api, request } from './client.ts';
 import { CliFailure, EXIT, json, jsonOption, type Out, readJsonArg, serverOption } from './common.ts';
 
@@ -166,7 +166,7 @@ async function runLogVerify(o: LogVerifyArgs, io: Out) {
     }
   }
   const root64 = Buffer.from(latest.rootHash).toString('base64');
-  const digest = createHash('sha256').update(latest.rootHash).digest('hex').slice(0, 16);
+  const digest = sha256hex(latest.rootHash).slice(0, 16);
   if (o.state) writeFileSync(o.state, latestNote);
   report(
     { consistent: true, from: old.size, to: latest.size, origin: latest.origin, rootHash: root64 },
