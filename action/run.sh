@@ -23,16 +23,17 @@ fi
 
 need() { [ -n "$2" ] || { echo "::error::waybill: the $1 input is required for command $WAYBILL_COMMAND"; exit 2; }; }
 
+# `attest --json` prints {"id": ..., "logIndex": ...}.
 attestation_id() {
   echo "$1"
-  id="$(echo "$1" | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')"
+  id="$(echo "$1" | sed -n 's/.*"id": *"\([0-9a-f]*\)".*/\1/p')"
   echo "attestation-id=$id" >>"$GITHUB_OUTPUT"
 }
 
 case "$WAYBILL_COMMAND" in
   provenance)
     need subjects "${subjects[*]:-}"
-    attestation_id "$("${cli[@]}" attest provenance --from-github-env "${common[@]}" "${subjects[@]}" "${signing[@]}")"
+    attestation_id "$("${cli[@]}" attest provenance --json --from-github-env "${common[@]}" "${subjects[@]}" "${signing[@]}")"
     ;;
   test-result)
     need subjects "${subjects[*]:-}"
@@ -40,7 +41,7 @@ case "$WAYBILL_COMMAND" in
     need result "$WAYBILL_RESULT"
     extra=()
     [ -n "$WAYBILL_URL" ] && extra+=(--url "$WAYBILL_URL")
-    attestation_id "$("${cli[@]}" attest test-result "${common[@]}" "${subjects[@]}" "${signing[@]}" "${extra[@]}" \
+    attestation_id "$("${cli[@]}" attest test-result --json "${common[@]}" "${subjects[@]}" "${signing[@]}" "${extra[@]}" \
       --environment "$WAYBILL_ENVIRONMENT" --result "$WAYBILL_RESULT")"
     ;;
   gate)

@@ -18,6 +18,8 @@ const url = z
 
 const pemOrFile = z.string().min(1).optional();
 
+const MAX_TREE_ID = 2n ** 63n - 1n;
+
 const schema = z.object({
   PORT: port.default(8787),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -43,7 +45,13 @@ const schema = z.object({
   WAYBILL_CA_CHAIN_FILE: pemOrFile,
   WAYBILL_LOG_KEY: pemOrFile,
   WAYBILL_LOG_KEY_FILE: pemOrFile,
-  WAYBILL_LOG_TREE_ID: z.coerce.number().int().min(1).optional(),
+  // A decimal string, not a JS number: tree ids are int64 (Rekor's are 56-bit and more), and a
+  // number would round them and change the checkpoint origin.
+  WAYBILL_LOG_TREE_ID: z
+    .string()
+    .regex(/^[1-9][0-9]{0,18}$/, 'must be a decimal integer from 1 to 2^63-1, without leading zeros')
+    .refine((v) => !/^[0-9]+$/.test(v) || BigInt(v) <= MAX_TREE_ID, 'must be at most 2^63-1 (9223372036854775807)')
+    .optional(),
   WAYBILL_TRUST_HISTORY_FILE: z.string().min(1).optional(),
   WAYBILL_ALLOWED_PREDICATES: z.string().min(1).optional(),
   WAYBILL_EXTERNAL_TRUST_ROOTS: z.string().min(1).optional(),
@@ -85,7 +93,8 @@ export interface Config {
     caChainPem: string | undefined;
     logKeyPem: string | undefined;
   };
-  logTreeId: number | undefined;
+  /** The checkpoint origin's tree id (decimal, 1 to 2^63-1); undefined derives it from the log key. */
+  logTreeId: string | undefined;
   /** Retired CAs and log keys (a TrustedRoot JSON) still listed in the served trusted root. */
   trustHistory: { certificateAuthorities: unknown[]; tlogs: unknown[] } | undefined;
   allowedPredicates: string[];

@@ -60,4 +60,13 @@ describe('parseConfig', () => {
       parseConfig({ WAYBILL_CA_KEY_FILE: '/nonexistent/k', WAYBILL_CA_CHAIN: 'a', WAYBILL_LOG_KEY: 'b' }),
     ).toThrow(/WAYBILL_CA_KEY_FILE: cannot read/);
   });
+
+  it('keeps a tree id beyond 2^53 exactly (a 56-bit id, as the default derives) and refuses one beyond 2^63-1', () => {
+    // 2^53 + 1 and a 7-byte id: as JS numbers both would round and change the checkpoint origin
+    expect(parseConfig({ WAYBILL_LOG_TREE_ID: '9007199254740993' }).logTreeId).toBe('9007199254740993');
+    expect(parseConfig({ WAYBILL_LOG_TREE_ID: '72057594037927935' }).logTreeId).toBe('72057594037927935');
+    expect(parseConfig({ WAYBILL_LOG_TREE_ID: '9223372036854775807' }).logTreeId).toBe('9223372036854775807');
+    for (const bad of ['9223372036854775808', '0', '012', '1e6', '-5', 'abc'])
+      expect(() => parseConfig({ WAYBILL_LOG_TREE_ID: bad }), bad).toThrow(/WAYBILL_LOG_TREE_ID/);
+  });
 });

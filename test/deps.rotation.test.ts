@@ -8,7 +8,10 @@ import { parseConfig } from '../src/config.ts';
 import { wireServices } from '../src/deps.ts';
 import { createLogger } from '../src/logger.ts';
 import { verifyBundle } from '../src/signing/verify.ts';
+import { verifyInclusionPromise } from '../src/tlog/entry.ts';
+import { fromBase64Strict } from '../src/util/encoding.ts';
 import { backends } from './helpers/db.ts';
+import type { Json } from './helpers/json.ts';
 import { provenanceStatement } from './helpers/statements.ts';
 
 const ISSUER = 'https://waybill.test';
@@ -63,6 +66,21 @@ describe.each(backends)('key rotation on $name', (backend) => {
       ).rejects.toMatchObject({ name: 'VerifyError' });
       // the log stayed one log across the rotation
       expect((await after.log.checkpoint()).treeSize).toBe(2);
+      // the entry served today for a pre-rotation record carries the SET signed then and names the
+      // retired key that signed it (the inclusion proof is against today's checkpoint, new key)
+      const served = (await after.log.entry(0))!;
+      const own = (old as Json).verificationMaterial.tlogEntries[0];
+      expect(served.logId.keyId).toBe(own.logId.keyId);
+      expect(served.inclusionPromise).toEqual(own.inclusionPromise);
+      expect(served.logId.keyId).not.toBe((await after.log.entry(1))!.logId.keyId);
+      const fields = {
+        body: fromBase64Strict(served.canonicalizedBody)!,
+        integratedTime: Number(served.integratedTime),
+        logIndex: 0,
+        logId: fromBase64Strict(served.logId.keyId)!,
+      };
+      const set = fromBase64Strict(served.inclusionPromise.signedEntryTimestamp)!;
+      expect(verifyInclusionPromise(fields, set, before.keys.log.publicKey)).toBe(true);
     } finally {
       await database.close();
     }

@@ -81,3 +81,50 @@ export interface EvidencePack {
   /** The policy files the verdicts name: exact bytes (UTF-8) and their SHA-256. */
   policies: Array<{ uri: string; sha256: string; content: string }>;
 }
+
+type PackLogEntry = PackAttestation['logEntry'];
+
+/**
+ * The log entry a pack carries for a bundle: the bundle's own entry when it carries this log's
+ * entry (its SET as the log signed it at integration, with the key in service then), else the
+ * entry as the log serves it now (a bundle signed elsewhere, whose waybill SET is not kept); in
+ * both cases with `proof`, the inclusion proof against the pack's checkpoint. A pack made after a
+ * log-key rotation therefore never re-signs an old entry that has its own SET.
+ */
+export function packLogEntry(
+  bundle: unknown,
+  served: PackLogEntry,
+  proof: PackLogEntry['inclusionProof'],
+): PackLogEntry {
+  const entries = (bundle as { verificationMaterial?: { tlogEntries?: unknown } } | null)?.verificationMaterial
+    ?.tlogEntries;
+  // Protobuf JSON leaves out zero values: the entry at index 0 has no logIndex field.
+  const own = (Array.isArray(entries) ? (entries as Partial<PackLogEntry>[]) : []).find(
+    (t) =>
+      (t.logIndex ?? '0') === served.logIndex &&
+      t.integratedTime === served.integratedTime &&
+      t.canonicalizedBody === served.canonicalizedBody &&
+      typeof t.logId?.keyId === 'string' &&
+      typeof t.inclusionPromise?.signedEntryTimestamp === 'string' &&
+      t.kindVersion !== undefined,
+  );
+  const base = own
+    ? {
+        logIndex: served.logIndex,
+        logId: { keyId: own.logId!.keyId },
+        kindVersion: { kind: own.kindVersion!.kind, version: own.kindVersion!.version },
+        integratedTime: served.integratedTime,
+        inclusionPromise: { signedEntryTimestamp: own.inclusionPromise!.signedEntryTimestamp },
+        canonicalizedBody: served.canonicalizedBody,
+      }
+    : served;
+  return {
+    logIndex: base.logIndex,
+    logId: base.logId,
+    kindVersion: base.kindVersion,
+    integratedTime: base.integratedTime,
+    inclusionPromise: base.inclusionPromise,
+    inclusionProof: proof,
+    canonicalizedBody: base.canonicalizedBody,
+  };
+}

@@ -8,16 +8,15 @@ import { TEST_RESULT_V01 } from '../intoto/test-result.ts';
 import { type BuildFacts, provenanceStatement } from '../intoto/waybill.ts';
 import { callerToken, ciTokenOptions } from './ci-token.ts';
 import { api } from './client.ts';
+import { CliFailure, EXIT, json, jsonOption, type Out, serverOption, tokenOption } from './common.ts';
 import { type KeylessOptions, keylessOptions, signKeyless } from './keyless.ts';
-import { CliFailure } from './verify.ts';
 
-type Out = { out: (s: string) => void; err: (s: string) => void };
 type Env = Record<string, string | undefined>;
 
 /** NAME=sha256:HEX -> an in-toto subject. */
 export function parseSubject(arg: string): { name: string; digest: Record<string, string> } {
   const m = /^(.+)=(sha256|sha384|sha512):([0-9a-fA-F]+)$/.exec(arg);
-  if (!m) throw new CliFailure(`--subject "${arg}": expected NAME=sha256:HEX`, 2);
+  if (!m) throw new CliFailure(`--subject "${arg}": expected NAME=sha256:HEX`, EXIT.USAGE);
   return { name: m[1]!, digest: { [m[2]!]: m[3]!.toLowerCase() } };
 }
 
@@ -28,7 +27,7 @@ export function parseSubject(arg: string): { name: string; digest: Record<string
 export function githubBuildFacts(env: Env): Record<string, unknown> {
   const need = (k: string) => {
     const v = env[k];
-    if (!v) throw new CliFailure(`--from-github-env: ${k} is not set (is this a GitHub Actions job?)`, 2);
+    if (!v) throw new CliFailure(`--from-github-env: ${k} is not set (is this a GitHub Actions job?)`, EXIT.USAGE);
     return v;
   };
   const server = need('GITHUB_SERVER_URL');
@@ -65,12 +64,11 @@ const common = (cmd: Command) =>
   keylessOptions(
     ciTokenOptions(
       cmd
-        .addOption(
-          new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787'),
-        )
-        .addOption(new Option('--token <token>', "bearer token (default: the CI job's ID token)").env('WAYBILL_TOKEN'))
+        .addOption(serverOption())
+        .addOption(tokenOption("bearer token (default: the CI job's ID token)"))
         .option('--out <file>', 'write the returned bundle here')
-        .option('--idempotency-key <key>', 'sent as Idempotency-Key, so a retried job never signs twice'),
+        .option('--idempotency-key <key>', 'sent as Idempotency-Key, so a retried job never signs twice')
+        .addOption(jsonOption()),
     ),
   );
 
@@ -81,6 +79,7 @@ type PostOptions = {
   idTokenEnv?: string;
   out?: string;
   idempotencyKey?: string;
+  json?: boolean;
 };
 
 async function post(o: PostOptions, route: string, body: unknown, io: Out, env: Env = process.env) {
@@ -95,7 +94,8 @@ async function post(o: PostOptions, route: string, body: unknown, io: Out, env: 
     body,
   );
   if (o.out) writeFileSync(o.out, `${JSON.stringify(record.bundle, null, 2)}\n`);
-  io.out(`${JSON.stringify({ id: record.id, logIndex: record.logIndex, ...(o.out ? { bundle: o.out } : {}) })}\n`);
+  if (o.json) io.out(json({ id: record.id, logIndex: record.logIndex, ...(o.out ? { bundle: o.out } : {}) }));
+  else io.out(`signed ${record.id} (log #${record.logIndex})${o.out ? `, bundle written to ${o.out}` : ''}\n`);
 }
 
 export function addAttestCommands(program: Command, io: Out, env: Env = process.env): void {
@@ -124,15 +124,15 @@ export function addAttestCommands(program: Command, io: Out, env: Env = process.
       } else {
         // A CI job signing as its ID token gets builder.id from its claims (workload identity).
         if (!o.buildType || (!o.builderId && (o.token || o.keyless)))
-          throw new CliFailure('give --build-type and --builder-id, or --from-github-env', 2);
+          throw new CliFailure('give --build-type and --builder-id, or --from-github-env', EXIT.USAGE);
         let externalParameters: unknown;
         try {
           externalParameters = JSON.parse(o.parameters);
         } catch {
-          throw new CliFailure('--parameters is not JSON', 2);
+          throw new CliFailure('--parameters is not JSON', EXIT.USAGE);
         }
         const source = o.source ? /^(.+)@([0-9a-f]{40}|[0-9a-f]{64})$/.exec(o.source) : null;
-        if (o.source && !source) throw new CliFailure('--source: expected URI@<40 or 64 hex gitCommit>', 2);
+        if (o.source && !source) throw new CliFailure('--source: expected URI@<40 or 64 hex gitCommit>', EXIT.USAGE);
         facts = {
           buildType: o.buildType,
           externalParameters,
@@ -191,6 +191,6 @@ export function addAttestCommands(program: Command, io: Out, env: Env = process.
 async function environmentUri(server: string, environment: string): Promise<string> {
   const root = await api<{ certificateAuthorities?: Array<{ uri?: string }> }>({ server }, 'GET', 'v1/trust/root');
   const issuer = root.certificateAuthorities?.[0]?.uri;
-  if (!issuer) throw new CliFailure(`${server} names no issuer in its trusted root`, 1);
+  if (!issuer) throw new CliFailure(`${server} names no issuer in its trusted root`, EXIT.FAILED);
   return `${issuer}/environments/${environment}`;
 }

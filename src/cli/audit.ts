@@ -1,34 +1,9 @@
 // `waybill audit verify PACK`: check an evidence pack (GET /v1/environments/{name}/evidence or
 // /v1/artifacts/{digest}/evidence) offline. Exit 0 only if every bundle, every inclusion proof,
 // the checkpoint and the chain's logic hold; otherwise exit 1 with every problem on stderr.
-
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type PackReport, type StepEvent, verifyPack } from '../audit/verify.ts';
-import { messageOf } from '../errors.ts';
-import { CliFailure } from './verify.ts';
-
-type Out = { out: (s: string) => void; err: (s: string) => void };
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-async function readJson(file: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = file === '-' ? await readStdin() : readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new CliFailure(`cannot read ${what} ${file}: ${messageOf(err)}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new CliFailure(`${what} ${file} is not JSON: ${messageOf(err)}`);
-  }
-}
+import { CliFailure, EXIT, json, jsonOption, type Out, readJsonArg } from './common.ts';
 
 const short = (id: string) => id.slice(0, 12);
 
@@ -78,8 +53,8 @@ export function formatReport(report: PackReport): string {
 }
 
 async function runAuditVerify(file: string, o: { trustedRoot?: string; json?: boolean }, io: Out): Promise<void> {
-  const pack = await readJson(file, 'evidence pack');
-  const trustedRoot = o.trustedRoot ? await readJson(o.trustedRoot, 'trusted root') : undefined;
+  const pack = await readJsonArg(file, 'evidence pack', EXIT.FAILED);
+  const trustedRoot = o.trustedRoot ? await readJsonArg(o.trustedRoot, 'trusted root') : undefined;
   if (!o.trustedRoot) {
     io.err(
       "warning: no --trusted-root given: the pack's own trusted root is used, which shows the pack is consistent, " +
@@ -87,7 +62,7 @@ async function runAuditVerify(file: string, o: { trustedRoot?: string; json?: bo
     );
   }
   const report = await verifyPack(pack, trustedRoot === undefined ? {} : { trustedRoot });
-  if (o.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
+  if (o.json) io.out(json(report));
   else io.out(formatReport(report));
   if (report.ok) {
     const n = report.steps.length;
@@ -97,7 +72,7 @@ async function runAuditVerify(file: string, o: { trustedRoot?: string; json?: bo
   }
   if (!o.json) for (const p of report.problems) io.err(`problem: ${p}\n`);
   const n = report.problems.length;
-  throw new CliFailure(`evidence pack ${file} NOT verified: ${n} problem${n === 1 ? '' : 's'}`, 1);
+  throw new CliFailure(`evidence pack ${file} NOT verified: ${n} problem${n === 1 ? '' : 's'}`, EXIT.FAILED);
 }
 
 export function addAuditCommands(program: Command, io: Out): void {
@@ -110,6 +85,6 @@ export function addAuditCommands(program: Command, io: Out): void {
       '--trusted-root <file>',
       "TrustedRoot JSON obtained independently (GET /v1/trust/root); the pack's must equal it",
     )
-    .option('--json', 'print the full report as JSON')
+    .addOption(jsonOption())
     .action(async (file: string, o: { trustedRoot?: string; json?: boolean }) => runAuditVerify(file, o, io));
 }

@@ -4,7 +4,7 @@
 // ID tokens are secrets too: they are never printed.
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { CliFailure } from './verify.ts';
+import { CliFailure } from './common.ts';
 
 type Env = Record<string, string | undefined>;
 

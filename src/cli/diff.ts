@@ -1,10 +1,8 @@
 // `waybill diff A B`: what changed between the provenance of two digests, grouped by kind.
 import type { Command } from 'commander';
-import { Option } from 'commander';
 import type { DepChange, ImageChange, ProvenanceDiff } from '../rebuild/index.ts';
 import { api } from './client.ts';
-
-type Out = { out: (s: string) => void; err: (s: string) => void };
+import { digestArg, json, jsonOption, type Out, serverOption, tokenOption } from './common.ts';
 
 const show = (v: unknown): string =>
   v === null || v === undefined ? '∅' : typeof v === 'string' ? v : JSON.stringify(v);
@@ -60,17 +58,15 @@ export function addDiffCommand(program: Command, io: Out): void {
     )
     .argument('<a>', 'the original digest, sha256:<hex>')
     .argument('<b>', 'the other (rebuild) digest, sha256:<hex>')
-    .option('--json', 'print the diff as JSON')
-    .addOption(
-      new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787'),
-    )
-    .addOption(new Option('--token <token>', 'any role').env('WAYBILL_TOKEN').makeOptionMandatory())
+    .addOption(jsonOption())
+    .addOption(serverOption())
+    .addOption(tokenOption('a token (any role)').makeOptionMandatory())
     .action(async (a: string, b: string, o: { server: string; token: string; json?: boolean }) => {
       const res = await api<{ a: string; b: string; rebuild: boolean; diff: ProvenanceDiff }>(
         { server: o.server, token: o.token },
         'GET',
-        `v1/artifacts/${encodeURIComponent(a)}/diff/${encodeURIComponent(b)}`,
+        `v1/artifacts/${encodeURIComponent(digestArg(a, 'A'))}/diff/${encodeURIComponent(digestArg(b, 'B'))}`,
       );
-      io.out(o.json ? `${JSON.stringify(res, null, 2)}\n` : formatDiff(res.a, res.b, res.rebuild, res.diff));
+      io.out(o.json ? json(res) : formatDiff(res.a, res.b, res.rebuild, res.diff));
     });
 }

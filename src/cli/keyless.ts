@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import * as sigstore from 'sigstore';
 import { ciIdToken, envIdToken } from './ci-token.ts';
-import { CliFailure } from './verify.ts';
+import { CliFailure } from './common.ts';
 
 type Env = Record<string, string | undefined>;
 

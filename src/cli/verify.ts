@@ -1,52 +1,17 @@
 // Offline verification commands. `verify-bundle` follows the sigstore-conformance CLI protocol
 // exactly (exit 0 = verified, non-zero = not, the reason on stderr); `verify` is the friendlier
 // alias; `log verify` checks that a server's log is consistent with a checkpoint saved earlier.
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { Command } from 'commander';
-import { Option } from 'commander';
-import { VerifyError, verifyBundle } from '../signing/verify.ts';
-import { parseCheckpoint, verifyCheckpoint } from '../tlog/checkpoint.ts';
+import { type Command, Option } from 'commander';
+import { logKeysOf, publicGoodTrustedRoot } from '../signing/trust-material.ts';
+import { verifyBundle } from '../signing/verify.ts';
+import { type ParsedCheckpoint, parseCheckpoint, verifyCheckpoint } from '../tlog/checkpoint.ts';
 import { verifyConsistency } from '../tlog/merkle.ts';
-import { api } from './client.ts';
-
-type Out = { out: (s: string) => void; err: (s: string) => void };
-
-export class CliFailure extends Error {
-  readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
-    super(message);
-    this.name = 'CliFailure';
-    this.exitCode = exitCode;
-  }
-}
+import { sha256hex } from '../util/encoding.ts';
+import { api, request } from './client.ts';
+import { CliFailure, EXIT, json, jsonOption, type Out, readJsonArg, serverOption } from './common.ts';
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
-
-/** The public-good Sigstore trusted root shipped in @sigstore/tuf's seeds (offline; may be stale). */
-function publicGoodRoot(): unknown {
-  const require = createRequire(import.meta.url);
-  const seeds = require('@sigstore/tuf/seeds.json') as Record<string, { targets: Record<string, string> }>;
-  const seed = seeds['https://tuf-repo-cdn.sigstore.dev'];
-  const b64 = seed?.targets['trusted_root.json'];
-  if (!b64) throw new CliFailure('no public-good trusted root in @sigstore/tuf seeds; pass --trusted-root');
-  return JSON.parse(Buffer.from(b64, 'base64').toString('utf8'));
-}
-
-function readJson(file: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new CliFailure(`cannot read ${what} ${file}: ${(err as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new CliFailure(`${what} ${file} is not JSON: ${(err as Error).message}`);
-  }
-}
 
 interface VerifyArgs {
   bundle: string;
@@ -56,20 +21,25 @@ interface VerifyArgs {
   key?: string;
   trustedRoot?: string;
   staging?: boolean;
+  json?: boolean;
 }
 
 async function runVerify(o: VerifyArgs, fileOrDigest: string | undefined, io: Out): Promise<void> {
-  if (o.staging && !o.trustedRoot) throw new CliFailure('--staging needs --trusted-root (this verifier is offline)');
+  if (o.staging && !o.trustedRoot)
+    throw new CliFailure('--staging needs --trusted-root (this verifier is offline)', EXIT.USAGE);
   const keyed = o.key !== undefined;
   const identityGiven = o.certificateIdentity !== undefined || o.certificateIdentityRegexp !== undefined;
   if (keyed && (identityGiven || o.certificateOidcIssuer)) {
-    throw new CliFailure('give either --key or --certificate-identity/--certificate-oidc-issuer, not both', 2);
+    throw new CliFailure('give either --key or --certificate-identity/--certificate-oidc-issuer, not both', EXIT.USAGE);
   }
   if (!keyed && (!identityGiven || !o.certificateOidcIssuer)) {
-    throw new CliFailure('give --certificate-identity (or -regexp) and --certificate-oidc-issuer, or --key', 2);
+    throw new CliFailure(
+      'give --certificate-identity (or -regexp) and --certificate-oidc-issuer, or --key',
+      EXIT.USAGE,
+    );
   }
-  const bundle = readJson(o.bundle, 'bundle');
-  const trustedRoot = o.trustedRoot ? readJson(o.trustedRoot, 'trusted root') : publicGoodRoot();
+  const bundle = await readJsonArg(o.bundle, 'bundle', EXIT.FAILED);
+  const trustedRoot = o.trustedRoot ? await readJsonArg(o.trustedRoot, 'trusted root') : publicGoodTrustedRoot();
 
   // FILE_OR_DIGEST: a well-formed sha256 digest that is not a path on disk is a digest.
   let artifact: Uint8Array | undefined;
@@ -80,14 +50,14 @@ async function runVerify(o: VerifyArgs, fileOrDigest: string | undefined, io: Ou
       try {
         artifact = readFileSync(fileOrDigest);
       } catch (err) {
-        throw new CliFailure(`cannot read artifact ${fileOrDigest}: ${(err as Error).message}`);
+        throw new CliFailure(`cannot read artifact ${fileOrDigest}: ${(err as Error).message}`, EXIT.USAGE);
       }
     }
   }
 
   const result = await verifyBundle(bundle, {
     trustedRoot,
-    ...(keyed ? { publicKey: { pem: readFileSync(o.key!, 'utf8') } } : {}),
+    ...(keyed ? { publicKey: { pem: readKey(o.key!) } } : {}),
     ...(identityGiven
       ? {
           identity: {
@@ -100,44 +70,36 @@ async function runVerify(o: VerifyArgs, fileOrDigest: string | undefined, io: Ou
         }
       : {}),
     ...(artifact ? { artifact } : {}),
+    ...(digest ? { digest: { algorithm: 'sha256' as const, hex: digest } } : {}),
   });
-  if (digest !== undefined) checkDigest(result.bundle, digest);
+  if (o.json) io.out(json({ verified: true, bundle: o.bundle, signer: result.signer }));
   io.err(
-    `verified: ${o.bundle}${result.signer.subject ? ` signed by ${result.signer.subject}` : ''}${result.signer.issuer ? ` (issuer ${result.signer.issuer})` : ''}\n`,
+    `verified: ${o.bundle}` +
+      (result.signer.subject ? ` signed by ${result.signer.subject}` : '') +
+      (result.signer.issuer ? ` (issuer ${result.signer.issuer})` : '') +
+      '\n',
   );
 }
 
-/** A digest argument must name what the bundle covers: a DSSE subject or the message digest. */
-function checkDigest(bundle: Awaited<ReturnType<typeof verifyBundle>>['bundle'], hex: string): void {
-  const content = bundle.content;
-  if (content.$case === 'messageSignature') {
-    const d = content.messageSignature.messageDigest;
-    if (d && Buffer.from(d.digest).toString('hex') === hex) return;
-    throw new CliFailure(`the bundle's message digest is not sha256:${hex}`);
-  }
-  let statement: { subject?: Array<{ digest?: Record<string, string> }> };
+function readKey(file: string): string {
   try {
-    statement = JSON.parse(Buffer.from(content.dsseEnvelope.payload).toString('utf8'));
-  } catch {
-    throw new CliFailure('the DSSE payload is not JSON, so it cannot be matched to a digest');
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliFailure(`cannot read key ${file}: ${(err as Error).message}`, EXIT.USAGE);
   }
-  if ((statement.subject ?? []).some((s) => s.digest?.sha256?.toLowerCase() === hex)) return;
-  throw new CliFailure(`no subject of the in-toto statement has digest sha256:${hex}`);
 }
 
-function logKeyFromRoot(root: unknown): { publicKey: KeyObject; baseUrl: string }[] {
-  const tlogs = (root as { tlogs?: Array<{ baseUrl: string; publicKey: { rawBytes: string } }> }).tlogs ?? [];
-  return tlogs.map((t) => ({
-    baseUrl: t.baseUrl,
-    publicKey: createPublicKey({ key: Buffer.from(t.publicKey.rawBytes, 'base64'), format: 'der', type: 'spki' }),
-  }));
-}
-
-/** Verify a signed note with whichever log key of the trusted root signed it. */
-function verifyNote(note: string, root: unknown) {
-  const parsed = parseCheckpoint(note);
+/** Verify a signed note with whichever log key of the trusted root (current or retired) signed it. */
+function verifyNote(note: string, root: unknown, what: string): ParsedCheckpoint {
+  let parsed: ParsedCheckpoint;
+  try {
+    parsed = parseCheckpoint(note);
+  } catch (err) {
+    throw new CliFailure(`${what}: ${(err as Error).message}`);
+  }
+  const keys = logKeysOf(root);
   for (const sig of parsed.signatures) {
-    for (const log of logKeyFromRoot(root)) {
+    for (const log of keys) {
       if (!log.baseUrl.includes(sig.name)) continue;
       try {
         return verifyCheckpoint(note, { name: sig.name, publicKey: log.publicKey });
@@ -146,35 +108,47 @@ function verifyNote(note: string, root: unknown) {
       }
     }
   }
-  throw new CliFailure('the checkpoint is not signed by any log key of the trusted root');
+  throw new CliFailure(`${what} is not signed by any log key of the trusted root`);
 }
 
-async function runLogVerify(o: { checkpoint?: string; state?: string; server: string; trustedRoot?: string }, io: Out) {
+interface LogVerifyArgs {
+  checkpoint?: string;
+  state?: string;
+  server: string;
+  trustedRoot?: string;
+  json?: boolean;
+}
+
+async function runLogVerify(o: LogVerifyArgs, io: Out) {
   // --state FILE: the last verified checkpoint; each run proves consistency from it to the
   // current one and then moves it forward, so a cron job notices any rewrite of history.
   const from = o.state && existsSync(o.state) ? o.state : o.checkpoint;
-  if (!from && !o.state) throw new CliFailure('give --checkpoint FILE, or --state FILE', 2);
+  if (!from && !o.state) throw new CliFailure('give --checkpoint FILE, or --state FILE', EXIT.USAGE);
   const root = o.trustedRoot
-    ? readJson(o.trustedRoot, 'trusted root')
+    ? await readJsonArg(o.trustedRoot, 'trusted root')
     : await api<unknown>({ server: o.server }, 'GET', 'v1/trust/root');
   if (!o.trustedRoot) io.err('warning: no --trusted-root given; using the one the server serves\n');
-  const res = await fetch(new URL('v1/log/checkpoint', o.server.endsWith('/') ? o.server : `${o.server}/`));
-  if (!res.ok) throw new CliFailure(`GET /v1/log/checkpoint: HTTP ${res.status}`);
+  const res = await request({ server: o.server }, 'GET', 'v1/log/checkpoint');
+  if (!res.ok)
+    throw new CliFailure(`GET ${res.url}: HTTP ${res.status}`, res.status >= 500 ? EXIT.UNREACHABLE : EXIT.REFUSED);
   const latestNote = await res.text();
-  const latest = verifyNote(latestNote, root);
+  const latest = verifyNote(latestNote, root, "the server's checkpoint");
+  const report = (r: Record<string, unknown>, text: string) => io.out(o.json ? json(r) : text);
   if (!from) {
     // First run with an empty state: trust on first use, recorded.
     writeFileSync(o.state!, latestNote);
-    io.out(`started: size ${latest.size} saved to ${o.state}\n`);
-    return;
+    return report(
+      { started: true, size: latest.size, origin: latest.origin, state: o.state },
+      `started: size ${latest.size} saved to ${o.state}\n`,
+    );
   }
   let oldNote: string;
   try {
     oldNote = readFileSync(from, 'utf8');
   } catch (err) {
-    throw new CliFailure(`cannot read ${from}: ${(err as Error).message}`);
+    throw new CliFailure(`cannot read ${from}: ${(err as Error).message}`, EXIT.USAGE);
   }
-  const old = verifyNote(oldNote, root);
+  const old = verifyNote(oldNote, root, `the saved checkpoint ${from}`);
   if (latest.origin !== old.origin) throw new CliFailure(`origin changed: "${old.origin}" -> "${latest.origin}"`);
   if (latest.size < old.size) throw new CliFailure(`the log shrank: ${old.size} -> ${latest.size}`);
   const eq = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
@@ -194,10 +168,12 @@ async function runLogVerify(o: { checkpoint?: string; state?: string; server: st
       );
     }
   }
-  const digest = createHash('sha256').update(latest.rootHash).digest('hex').slice(0, 16);
+  const root64 = Buffer.from(latest.rootHash).toString('base64');
+  const digest = sha256hex(latest.rootHash).slice(0, 16);
   if (o.state) writeFileSync(o.state, latestNote);
-  io.out(
-    `consistent: size ${old.size} -> ${latest.size} (root ${Buffer.from(latest.rootHash).toString('base64')}, ${digest})\n`,
+  report(
+    { consistent: true, from: old.size, to: latest.size, origin: latest.origin, rootHash: root64 },
+    `consistent: size ${old.size} -> ${latest.size} (root ${root64}, ${digest})\n`,
   );
 }
 
@@ -209,7 +185,8 @@ export function addVerifyCommands(program: Command, io: Out): void {
       .option('--certificate-oidc-issuer <url>', "the signing certificate's expected OIDC issuer")
       .option('--key <pem>', 'PEM public key file, for bundles signed with a key')
       .option('--trusted-root <file>', 'TrustedRoot JSON (default: the public-good Sigstore root shipped offline)')
-      .addOption(new Option('--staging', 'use Sigstore staging (needs --trusted-root: offline)'));
+      .addOption(new Option('--staging', 'use Sigstore staging (needs --trusted-root: offline)'))
+      .addOption(jsonOption());
 
   common(program.command('verify-bundle'))
     .description('verify a Sigstore bundle offline (sigstore-conformance protocol)')
@@ -231,16 +208,11 @@ export function addVerifyCommands(program: Command, io: Out): void {
       '--state <file>',
       'the last verified checkpoint: read (if present), proven consistent with the current one, then replaced by it',
     )
-    .addOption(
-      new Option('--server <url>', 'waybill server URL').env('WAYBILL_SERVER').default('http://127.0.0.1:8787'),
-    )
+    .addOption(serverOption())
     .option(
       '--trusted-root <file>',
       'TrustedRoot JSON to check checkpoint signatures with (default: fetched from the server)',
     )
-    .action(async (o: { checkpoint?: string; state?: string; server: string; trustedRoot?: string }) =>
-      runLogVerify(o, io),
-    );
+    .addOption(jsonOption())
+    .action(async (o: LogVerifyArgs) => runLogVerify(o, io));
 }
-
-export { VerifyError };

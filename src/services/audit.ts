@@ -6,6 +6,7 @@ import {
   type PackAttestation,
   type PackRole,
   type PackStep,
+  packLogEntry,
 } from '../audit/pack.ts';
 import { AppError } from '../errors.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01, VSA_V1 } from '../intoto/predicates.ts';
@@ -166,16 +167,14 @@ export class AuditService {
       const found = await this.#log.entryWithAttestation(a.logIndex);
       if (!found || a.logIndex >= checkpoint.treeSize) continue;
       const hashes = await this.#log.inclusionHashes(a.logIndex, checkpoint.treeSize);
-      const logEntry = {
-        ...found.entry,
-        inclusionProof: {
-          logIndex: String(a.logIndex),
-          rootHash: b64(checkpoint.rootHash),
-          treeSize: String(checkpoint.treeSize),
-          hashes: hashes.map(b64),
-          checkpoint: { envelope: checkpoint.note },
-        },
-      };
+      // The bundle's own entry (never re-signed after a log-key rotation), with a fresh proof.
+      const logEntry = packLogEntry(a.bundle, found.entry, {
+        logIndex: String(a.logIndex),
+        rootHash: b64(checkpoint.rootHash),
+        treeSize: String(checkpoint.treeSize),
+        hashes: hashes.map(b64),
+        checkpoint: { envelope: checkpoint.note },
+      });
       attestations.push({
         id: a.id,
         role: roles.get(a.id)!,

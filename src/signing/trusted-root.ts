@@ -142,3 +142,40 @@ export function buildTrustedRoot(opts: BuildTrustedRootOptions): TrustedRootJson
     timestampAuthorities: [],
   };
 }
+
+/**
+ * The history file for a rotation (WAYBILL_TRUST_HISTORY_FILE): the trusted root served until
+ * now, with every CA and log key that has no end yet ending at `at`. Keys retired earlier keep
+ * their end, so the file grows by one rotation at a time.
+ */
+export function retireAll(root: unknown, at: Date): TrustedRootJson {
+  const json = root as Partial<TrustedRootJson> | null;
+  if (
+    !json ||
+    typeof json !== 'object' ||
+    typeof json.mediaType !== 'string' ||
+    !json.mediaType.startsWith('application/vnd.dev.sigstore.trustedroot')
+  ) {
+    throw new Error('not a TrustedRoot (mediaType application/vnd.dev.sigstore.trustedroot+json;version=0.1)');
+  }
+  const end = at.toISOString();
+  const close = (range: TimeRangeJson, what: string): TimeRangeJson => {
+    if (typeof range?.start !== 'string') throw new Error(`${what} has no validFor.start`);
+    if (range.end !== undefined) return range;
+    if (Date.parse(range.start) > at.getTime()) throw new Error(`${what} starts after ${end}`);
+    return { ...range, end };
+  };
+  return {
+    mediaType: TRUSTED_ROOT_MEDIA_TYPE,
+    certificateAuthorities: (json.certificateAuthorities ?? []).map((ca, i) => ({
+      ...ca,
+      validFor: close(ca.validFor, `certificateAuthorities[${i}]`),
+    })),
+    tlogs: (json.tlogs ?? []).map((t, i) => ({
+      ...t,
+      publicKey: { ...t.publicKey, validFor: close(t.publicKey.validFor, `tlogs[${i}]`) },
+    })),
+    ctlogs: json.ctlogs ?? [],
+    timestampAuthorities: json.timestampAuthorities ?? [],
+  };
+}

@@ -110,6 +110,8 @@ export function entryJson(
     integratedTime: number;
     /** The SET made when the entry was logged; signed now when absent. */
     set?: Uint8Array | null;
+    /** The log id of the key that signed `set` (a retired key after a rotation); default the signer's. */
+    setLogId?: Uint8Array | undefined;
   },
   proof: { checkpoint: StoredCheckpoint; hashes: readonly Uint8Array[] },
 ): TlogEntryJson {
@@ -122,7 +124,7 @@ export function entryJson(
   const logIndex = String(e.logIndex);
   return {
     logIndex,
-    logId: { keyId: b64(signer.logId) },
+    logId: { keyId: b64(e.set ? (e.setLogId ?? signer.logId) : signer.logId) },
     kindVersion: e.kind,
     integratedTime: String(e.integratedTime),
     inclusionPromise: { signedEntryTimestamp: b64(set) },

@@ -9,7 +9,7 @@
 
 import type { KeyObject } from 'node:crypto';
 import { createHash, createPublicKey, sign, verify } from 'node:crypto';
-import { toBase64 as b64, fromBase64Strict } from '../util/encoding.ts';
+import { fromBase64Strict, toBase64 } from '../util/encoding.ts';
 
 /** A checkpoint as `parseCheckpoint` returns it. `body` is the exact signed note text. */
 export interface ParsedCheckpoint {
@@ -42,10 +42,12 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 // Tree size: ASCII decimal without leading zeros.
 const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
 
-// Strict base64: Buffer.from(s, 'base64') silently skips junk, so check the alphabet and round-trip.
+const b64 = toBase64;
+
+// Strict base64: Buffer.from(s, 'base64') silently skips junk, and non-zero padding bits decode to
+// the same bytes as another string; say which of the two it is.
 function decodeBase64(s: string, what: string): Uint8Array {
   if (s.length === 0 || !BASE64.test(s)) throw new Error(`checkpoint: ${what} is not standard base64`);
-  // Non-zero padding bits decode to the same bytes as another string: refuse the non-canonical one.
   const bytes = fromBase64Strict(s);
   if (!bytes) throw new Error(`checkpoint: ${what} is not canonical base64`);
   return bytes;

@@ -28,7 +28,7 @@ import {
   type TlogEntryJson,
 } from './batch.ts';
 import { logId as logIdOf } from './checkpoint.ts';
-import { inclusionPromise } from './entry.ts';
+import { inclusionPromise, verifyInclusionPromise } from './entry.ts';
 import {
   consistencyPlan,
   EMPTY_ROOT,
@@ -54,15 +54,20 @@ export interface LogIdentity {
   logId: Uint8Array;
 }
 
-/** A stable tree id from the log key: its log id's first 7 bytes as a decimal number. */
+/**
+ * A stable tree id from the log key: its log id's first 7 bytes as a decimal number. Rotating the
+ * log key changes it, so a log whose key will rotate pins it with WAYBILL_LOG_TREE_ID.
+ */
 export function treeIdFor(logId: Uint8Array): string {
   return BigInt(`0x${Buffer.from(logId.subarray(0, 7)).toString('hex')}`).toString(10);
 }
 
-export function logIdentity(opts: { issuer: string; publicKey: KeyObject; treeId?: number | undefined }): LogIdentity {
+export function logIdentity(opts: { issuer: string; publicKey: KeyObject; treeId?: string | undefined }): LogIdentity {
   const id = logIdOf(opts.publicKey);
   const keyName = new URL(opts.issuer).host;
-  const treeId = opts.treeId !== undefined ? String(opts.treeId) : treeIdFor(id);
+  if (opts.treeId !== undefined && !/^[1-9][0-9]{0,18}$/.test(opts.treeId))
+    throw new RangeError(`log: tree id ${JSON.stringify(opts.treeId)} is not a decimal integer from 1 to 2^63-1`);
+  const treeId = opts.treeId ?? treeIdFor(id);
   return { keyName, treeId, origin: `${keyName} - ${treeId}`, logId: id };
 }
 
@@ -92,7 +97,7 @@ export class TransparencyLog {
     privateKey: KeyObject;
     publicKey: KeyObject;
     issuer: string;
-    treeId?: number | undefined;
+    treeId?: string | undefined;
     /** Retired log keys, whose index heads still verify. */
     retiredKeys?: readonly KeyObject[];
     now?: () => Date;
@@ -361,7 +366,7 @@ export class TransparencyLog {
     return { treeSize: 0, rootHash: EMPTY_ROOT, note: checkpointNote(this.#signer, 0, EMPTY_ROOT) };
   }
 
-  /** An entry with its SET (re-signed over the stored fields) and a proof against the latest checkpoint. */
+  /** An entry with the SET signed when it was logged and a proof against the latest checkpoint. */
   async entry(logIndex: number): Promise<TlogEntryJson | undefined> {
     return (await this.entryWithAttestation(logIndex))?.entry;
   }
@@ -373,8 +378,24 @@ export class TransparencyLog {
     const plan = inclusionPlan(logIndex, checkpoint.treeSize);
     const hashes = hashRanges(plan, nodeMap(await this.#store.nodes(nodesFor(plan))));
     const kind = { kind: stored.kind, version: apiVersionOf(stored.body) };
-    const entry = entryJson(this.#signer, { ...stored, kind }, { checkpoint, hashes });
+    const setLogId = stored.set ? this.#setSigner(stored, stored.set) : undefined;
+    const entry = entryJson(this.#signer, { ...stored, kind, setLogId }, { checkpoint, hashes });
     return { entry, attestationId: stored.attestationId };
+  }
+
+  /**
+   * The log id of the key that signed an entry's stored SET: the key in service when it was logged,
+   * a retired one after a rotation. None verifies for an altered row: then the current key's id,
+   * and a verifier refuses the SET.
+   */
+  #setSigner(e: { logIndex: number; body: Uint8Array; integratedTime: number }, set: Uint8Array): Uint8Array {
+    if (this.#indexKeys.size > 1) {
+      for (const [hex, key] of this.#indexKeys) {
+        const logId = Buffer.from(hex, 'hex');
+        if (verifyInclusionPromise({ ...e, logId }, set, key)) return logId;
+      }
+    }
+    return this.#signer.logId;
   }
 
   /** Consistency proof between two stored checkpoints (0 < from <= to <= latest). */

@@ -587,8 +587,8 @@ describe.each(backends)('evidence packs on $name', (backend) => {
       },
     );
 
-    it('exit 1 for an unreadable or non-JSON pack', async () => {
-      expect((await runCli(['audit', 'verify', path.join(dir, 'nope.json')])).code).toBe(1);
+    it('exit 2 for an unreadable pack (a usage error), 1 for one that is not JSON', async () => {
+      expect((await runCli(['audit', 'verify', path.join(dir, 'nope.json')])).code).toBe(2);
       const res = await runCli(['audit', 'verify', file('bad.json', 'not json')]);
       expect(res.code).toBe(1);
       expect(res.stderr).toMatch(/is not JSON/);

@@ -55,6 +55,7 @@ describe('waybill attest (CI)', () => {
         `git+https://github.com/example/app@${'a'.repeat(40)}`,
         '--out',
         out,
+        '--json',
       ],
       { WAYBILL_TOKEN: builder },
     );
@@ -139,7 +140,9 @@ describe('waybill attest (CI)', () => {
     );
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
-    const rec = await server.deps.attest.get(JSON.parse(ok.stdout).id);
+    // text by default: "signed <id> (log #N)"
+    const id = /^signed ([0-9a-f]{64}) \(log #\d+\)$/m.exec(ok.stdout)?.[1];
+    const rec = await server.deps.attest.get(id!);
     expect(rec?.environment).toBe('staging');
     const badEnv = await runCli(
       [
@@ -156,8 +159,10 @@ describe('waybill attest (CI)', () => {
       ],
       { WAYBILL_TOKEN: tester },
     );
-    expect(badEnv.code).toBe(1);
-    expect(badEnv.stderr).toMatch(/unknown environment/);
+    expect(badEnv.code).toBe(4); // refused by the server (a 4xx)
+    expect(badEnv.stderr).toMatch(
+      /refused: POST http:\/\/127\.0\.0\.1:\d+\/v1\/attestations: HTTP 400: .*unknown environment/,
+    );
     const badSubject = await runCli(
       [
         'attest',

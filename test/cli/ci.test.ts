@@ -237,7 +237,10 @@ describe('CI: the GitHub Action and the CLI with the job’s ID token', () => {
     child.stderr.on('data', (d) => (stderr += d));
     expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0);
     expect(stderr).toBe('');
-    const record = (await server.deps.attest.get((JSON.parse(stdout) as { id: string }).id))!;
+    // The job log says what was signed: `signed <id> (log #N), bundle written to ...`.
+    const id = /^signed ([0-9a-f]{64}) \(log #\d+\)/.exec(stdout)?.[1];
+    expect(id, stdout).toBeDefined();
+    const record = (await server.deps.attest.get(id!))!;
     expect(record.signer.subject).toBe('https://gitlab.com/acme/app//.gitlab-ci.yml@refs/heads/main');
     expect(record.subjects).toHaveLength(2);
     expect(JSON.parse(readFileSync(path.join(cwd, 'provenance.bundle.json'), 'utf8'))).toEqual(record.bundle);

@@ -53,7 +53,7 @@ describe('waybill diff', () => {
     const missing = await runCli(['diff', `sha256:${A}`, `sha256:${'9'.repeat(64)}`, '--server', server.url], {
       WAYBILL_TOKEN: token,
     });
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(4); // the server refuses: a 404
     expect(missing.stderr).toMatch(/no provenance/);
   });
 });

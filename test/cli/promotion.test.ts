@@ -53,12 +53,12 @@ describe('waybill gate / policy', () => {
     expect(no.stderr).toMatch(/denied/);
   });
 
-  it('policy explain shows the verdict rule by rule', async () => {
+  it('policy explain shows the verdict rule by rule, and exits 1 on deny like gate', async () => {
     const res = await runCli(
       ['policy', 'explain', '--digest', `sha256:${A}`, '--environment', 'production', '--server', server.url],
       { WAYBILL_TOKEN: deployer },
     );
-    expect(res.code).toBe(0);
+    expect(res.code).toBe(1);
     expect(res.stdout).toMatch(/DENY/);
     expect(res.stdout).toMatch(/passed-staging-tests/);
   });

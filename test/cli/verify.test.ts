@@ -120,6 +120,46 @@ describe('waybill verify-bundle (sigstore-conformance protocol)', () => {
     expect(no.code).not.toBe(0);
   });
 
+  it('verifies a message-signature (hashedrekord) bundle from the digest alone, as ingestion does', async () => {
+    const ext = (name: string) => fileURLToPath(new URL(`../fixtures/external/${name}`, import.meta.url));
+    const manifest = JSON.parse(readFileSync(ext('manifest.json'), 'utf8'));
+    const args = (digest: string) => [
+      ext('message-v0.3-hashedrekord.json'),
+      '--certificate-identity',
+      manifest.subject,
+      '--certificate-oidc-issuer',
+      manifest.issuer,
+      '--trusted-root',
+      ext('trusted_root.json'),
+      digest,
+    ];
+    const ok = await verifyBundle(args(`sha256:${manifest.artifactSha256}`));
+    expect(ok.stderr).toMatch(/verified/);
+    expect(ok.code).toBe(0);
+    const other = await verifyBundle(args(`sha256:${'0'.repeat(64)}`));
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/ARTIFACT_MISMATCH.*message digest is not sha256:0000/);
+  });
+
+  it('refuses a trusted root whose log key has no validity start', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wb-cli-'));
+    const r = JSON.parse(readFileSync(root, 'utf8'));
+    delete r.tlogs[0].publicKey.validFor.start;
+    writeFileSync(path.join(dir, 'root.json'), JSON.stringify(r));
+    const res = await verifyBundle([
+      bundle,
+      '--certificate-identity',
+      SIGNER,
+      '--certificate-oidc-issuer',
+      ISSUER,
+      '--trusted-root',
+      path.join(dir, 'root.json'),
+      DIGEST,
+    ]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/TRUST_ROOT_INVALID.*tlogs\[0\]\.publicKey\.validFor\.start missing/);
+  });
+
   it('refuses contradictory or missing identity options with a usage error', async () => {
     const res = await verifyBundle([bundle, '--trusted-root', root, DIGEST]);
     expect(res.code).toBe(2);

@@ -38,6 +38,7 @@ describe('waybill serve on the embedded database', () => {
       first.url,
       '--data-dir',
       dataDir,
+      '--json',
     ]);
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
@@ -57,7 +58,7 @@ describe('waybill serve on the embedded database', () => {
       const revoke = await runCli(['tokens', 'revoke', token.id, '--server', again.url, '--token', admin]);
       expect(revoke.code).toBe(0);
       const denied = await runCli(['tokens', 'list', '--server', again.url, '--token', token.token]);
-      expect(denied.code).toBe(1);
+      expect(denied.code).toBe(4); // refused: a 401
       expect(denied.stderr).toMatch(/invalid, expired or revoked/);
     } finally {
       again.child.kill('SIGTERM');

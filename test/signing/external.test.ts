@@ -1,12 +1,11 @@
 // External trust: loading roots, identity rules and keys from files, and verifying bundles signed
 // elsewhere (saved fixtures under an independent CA and log) with them.
-import { createHash, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  CURVES,
   createExternalTrust,
   keyHint,
   loadExternalTrust,
@@ -14,6 +13,7 @@ import {
   parseIdentityRules,
   parseKeySpec,
   publicGoodTrustedRoot,
+  sshFingerprint,
   verifyPrehashed,
 } from '../../src/signing/external.ts';
 import { VerifyError } from '../../src/signing/verify.ts';
@@ -258,6 +258,14 @@ describe('ExternalTrust.verify on bundles signed elsewhere', () => {
     expect(r.verifierPem).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
   });
 
+  it("matches a key given as a plain path by npm's SHA256:<base64> key id too", async () => {
+    const b = bundle('dsse-v0.3-public-key');
+    b.verificationMaterial.publicKey.hint = sshFingerprint(createPublicKey(readFileSync(keyFile, 'utf8')));
+    expect(b.verificationMaterial.publicKey.hint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+    const r = await trust.verify(b);
+    expect(r.signer).toEqual({ subject: `key:${manifest.keyHint}`, issuer: 'key' });
+  });
+
   it('refuses a key bundle whose hint names no configured key', async () => {
     const b = bundle('dsse-v0.3-public-key');
     b.verificationMaterial.publicKey.hint = 'someone-else';
@@ -388,21 +396,45 @@ describe('verifyPrehashed (signature over a digest, without the message)', () =>
     expect(verifyPrehashed(ed.publicKey, 'sha256', digestOf('sha256'), sign(null, message, ed.privateKey))).toBe(false);
   });
 
-  it('uses the right curve constants (G on the curve); the key hint is the SPKI SHA-256', () => {
-    for (const c of Object.values(CURVES)) {
-      const { p, b, gx, gy } = c;
-      expect((((gy * gy - (gx * gx * gx - 3n * gx + b)) % p) + p) % p).toBe(0n);
-    }
-    const pem = createPublicKey(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey).export({
-      type: 'spki',
-      format: 'pem',
-    });
-    const key = createPublicKey(pem);
+  it('accepts a high-S signature, as node:crypto and FIPS 186 do (only Bitcoin-style verifiers refuse it)', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+    const der = sign('sha256', message, { key: privateKey, dsaEncoding: 'der' });
+    const raw = sign('sha256', message, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+    const r = BigInt(`0x${raw.subarray(0, 32).toString('hex')}`);
+    const s = BigInt(`0x${raw.subarray(32).toString('hex')}`);
+    const flipped = n - s; // the other valid s: one of the two is high
+    const int = (v: bigint) => {
+      let hex = v.toString(16);
+      if (hex.length % 2) hex = `0${hex}`;
+      if (Number.parseInt(hex.slice(0, 2), 16) & 0x80) hex = `00${hex}`;
+      return Buffer.concat([Buffer.from([0x02, hex.length / 2]), Buffer.from(hex, 'hex')]);
+    };
+    const body = Buffer.concat([int(r), int(flipped)]);
+    const other = Buffer.concat([Buffer.from([0x30, body.length]), body]);
+    expect(verifyPrehashed(publicKey, 'sha256', digestOf('sha256'), der)).toBe(true);
+    expect(verifyPrehashed(publicKey, 'sha256', digestOf('sha256'), other)).toBe(true);
+    expect(verify('sha256', message, publicKey, other)).toBe(true);
+  });
+
+  it("gives a key the hints its signers use: cosign's SPKI SHA-256 and npm's SHA256: key id", () => {
+    const key = createPublicKey(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey);
     expect(keyHint(key)).toMatch(/^[A-Za-z0-9+/]{43}=$/);
     expect(keyHint(key)).toBe(
       createHash('sha256')
         .update(key.export({ type: 'spki', format: 'der' }))
         .digest('base64'),
     );
+    // npm's registry key (registry.npmjs.org/-/npm/v1/keys) and the key id npm publish attestations name it by
+    const npm = createPublicKey({
+      key: Buffer.from(
+        'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE1Olb3zMAFFxXKHiIkQO5cJ3Yhl5i6UPp+IhuteBJbuHcA5UogKo0' +
+          'EWtlWwW6KSaKoTNEYL7JlCQiVnkhBktUgg==',
+        'base64',
+      ),
+      format: 'der',
+      type: 'spki',
+    });
+    expect(sshFingerprint(npm)).toBe('SHA256:jl3bwswu80PjjokCgh0o2w5c2U4LhQAE57gj9cz1kzA');
   });
 });
