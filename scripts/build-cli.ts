@@ -1,7 +1,7 @@
 // Builds the installable CLI: src/cli/bin.ts and everything it imports, bundled by esbuild into
 // one plain-JavaScript ES module (dist/waybill.js) for Node 20.19 and later, with no dependency
 // left to install. Runs at `npm pack` (prepack). The server is not in it: `waybill serve` runs
-// from a checkout (`npm start`), so src/runtime/node.ts (PGlite, the HTTP server) is replaced by
+// from a checkout (`npm start`), so src/runtime/start.ts (PGlite, the HTTP server) is replaced by
 // src/cli/serve-stub.ts, which says so.
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ const outfile = `${root}dist/waybill.js`;
 const withoutServer: Plugin = {
   name: 'without-server',
   setup(b) {
-    b.onResolve({ filter: /\/runtime\/node\.ts$/ }, () => ({ path: `${root}src/cli/serve-stub.ts` }));
+    b.onResolve({ filter: /\/runtime\/start\.ts$/ }, () => ({ path: `${root}src/cli/serve-stub.ts` }));
   },
 };
 

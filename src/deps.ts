@@ -3,11 +3,10 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Config } from './config.ts';
 import { WorkloadAuthenticator } from './identity/authenticate.ts';
-import { loadOidcConfig } from './identity/config.ts';
 import { httpJwks, type JwksSource } from './identity/jwks.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { loadPolicies } from './policy/load.ts';
 import type { PolicySet } from './policy/types.ts';
+import { type Preflight, preflight } from './preflight.ts';
 import { AttestService } from './services/attest.ts';
 import { AuditService } from './services/audit.ts';
 import { ensureAdminToken } from './services/bootstrap.ts';
@@ -22,8 +21,7 @@ import { EnvironmentService } from './services/promotion/environments.ts';
 import { VerdictService } from './services/promotion/verdicts.ts';
 import { RebuildService } from './services/rebuilds.ts';
 import { SigstoreService } from './services/sigstore.ts';
-import { ROLES, TokenService } from './services/tokens.ts';
-import { loadExternalTrust } from './signing/external.ts';
+import { TokenService } from './services/tokens.ts';
 import { loadSigningKeys, type SigningKeys } from './signing/keys.ts';
 import { buildTrustedRoot, type TrustedRootJson } from './signing/trusted-root.ts';
 import { AttestationRepo } from './storage/attestation-repo.ts';
@@ -114,10 +112,11 @@ export async function wireServices(
   config: Config,
   database: Database,
   logger: Logger,
-  opts: { now?: () => Date; jwks?: JwksSource } = {},
+  opts: { now?: () => Date; jwks?: JwksSource; checked?: Preflight; keys?: SigningKeys } = {},
 ) {
   const clock = opts.now ? { now: opts.now } : {};
-  const keys = await loadSigningKeys(config, logger);
+  const { policies, external, oidc } = opts.checked ?? preflight(config);
+  const keys = opts.keys ?? (await loadSigningKeys(config, logger));
   const repos = repositories(database);
   const { issuer } = config;
   const logRepo = new LogRepo(database);
@@ -129,8 +128,6 @@ export async function wireServices(
     issuer,
     treeId: config.logTreeId,
   });
-  // An invalid policy file stops start-up here, with file:line:column and the reason.
-  const policies = loadPolicies(config.policiesDir, { issuer });
   const { attestations } = repos;
   const attest = new AttestService({ attestations, log, ca: keys.ca, issuer });
   const intake = new IntakeService({
@@ -140,7 +137,6 @@ export async function wireServices(
     policies,
     allowedPredicates: config.allowedPredicates,
   });
-  const external = loadExternalTrust(config.external);
   const ingest = new IngestService({ attestations, log, external, issuer });
   const idempotency = new IdempotencyStore(repos.idempotency, { attestations, ...clock });
   const tokens = new TokenService(repos.tokens, {
@@ -150,12 +146,7 @@ export async function wireServices(
   });
   await tokens.syncBootstrap();
   // Workload identity: OIDC ID tokens from CI are callers when WAYBILL_OIDC_CONFIG names issuers.
-  const workloads = config.oidcConfigFile
-    ? new WorkloadAuthenticator(
-        loadOidcConfig(config.oidcConfigFile, { roles: ROLES, environments: policies.order }),
-        opts.jwks ?? httpJwks(),
-      )
-    : undefined;
+  const workloads = oidc ? new WorkloadAuthenticator(oidc, opts.jwks ?? httpJwks()) : undefined;
   if (workloads) {
     tokens.useWorkloads(workloads);
     const { issuers, grants } = workloads.config;
@@ -216,12 +207,29 @@ export async function wireServices(
   };
 }
 
-export async function buildDeps(config: Config, opts: { logger?: Logger } = {}): Promise<Deps> {
+/** Start-up, one logged step at a time: checks, keys, database, services, admin token. */
+export async function buildDeps(config: Config, opts: { logger?: Logger; checked?: Preflight } = {}): Promise<Deps> {
   const logger = opts.logger ?? createLogger(config.logLevel);
+  let t = performance.now();
+  const step = (fields: object, msg: string) => {
+    const now = performance.now();
+    logger.info({ ...fields, ms: Math.round(now - t) }, msg);
+    t = now;
+  };
+  // An invalid policy or configuration file stops start-up here, before keys or a database exist.
+  const checked = opts.checked ?? preflight(config);
+  logger.info({ environments: checked.policies.order, policiesDir: config.policiesDir }, 'configuration checked');
+  const keys = await loadSigningKeys(config, logger);
+  step({ source: keys.source }, 'signing keys loaded');
+  // The first start of the embedded database initialises it, which takes seconds: say so first.
+  logger.info({ database: config.database.driver }, 'opening the database');
+  t = performance.now();
   const database = await openDatabase(config.database);
+  step({ database: config.database.driver }, 'database open');
   try {
     await database.migrate();
-    const services = await wireServices(config, database, logger);
+    step({}, 'database schema up to date');
+    const services = await wireServices(config, database, logger, { checked, keys });
     // Data written before waybill kept SETs and subject index heads gets them once, now.
     const sealed = await services.log.seal();
     if (sealed.sets + sealed.heads > 0)

@@ -110,6 +110,24 @@ export function fieldErrors(
   }));
 }
 
+const PARTS: Record<string, string> = {
+  json: 'the request body',
+  query: 'the query string',
+  param: 'the path',
+  header: 'a request header',
+  form: 'the form',
+};
+
+/**
+ * A VALIDATION_FAILED detail that says what is wrong, e.g. "the request body is not valid:
+ * /digest: expected a string (and 1 more problem)": the first field, then how many more.
+ */
+export function invalidDetail(part: string, errors: readonly FieldError[]): string {
+  const [first, ...rest] = errors;
+  const more = rest.length ? ` (and ${rest.length} more problem${rest.length === 1 ? '' : 's'})` : '';
+  return `${PARTS[part] ?? part} is not valid${first ? `: ${first.path}: ${first.message}` : ''}${more}`;
+}
+
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly errors: FieldError[] | undefined;

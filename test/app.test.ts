@@ -94,6 +94,18 @@ describe.each(backends)('HTTP on $name', (backend) => {
     const paths = p.errors!.map((e) => e.path);
     expect(paths).toEqual(expect.arrayContaining(['/subject', '/roles/1', '/expiresIn']));
     expect(p.errors!.length).toBeGreaterThanOrEqual(4); // the unknown key too
+    // the detail names the first problem and counts the rest (the body is valid JSON)
+    const [first] = p.errors!;
+    expect(p.detail).toBe(
+      `the request body is not valid: ${first!.path}: ${first!.message} ` +
+        `(and ${p.errors!.length - 1} more problems)`,
+    );
+  });
+
+  it('says which query parameter is wrong', async () => {
+    const res = await t.call('GET', '/v1/attestations?digest=sha256:abc&limit=0', { token: ADMIN });
+    expect(res.status).toBe(400);
+    expect((await problem(res)).detail).toMatch(/^the query string is not valid: \/\w+: /);
   });
 
   it('round-trips tokens: create, use, list without secrets, revoke', async () => {

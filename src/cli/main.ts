@@ -3,8 +3,9 @@
 // with --json, and exits with the codes in common.ts's EXIT.
 import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
-import { ConfigError, parseConfig } from '../config.ts';
+import { ConfigError } from '../config.ts';
 import { messageOf } from '../errors.ts';
+import { PolicyLoadError } from '../policy/load.ts';
 import { VerifyError } from '../signing/verify-error.ts';
 import { addAttestCommands } from './attest.ts';
 import { addAttestationCommands } from './attestations.ts';
@@ -32,8 +33,8 @@ export function buildProgram(io: Out): Command {
     .command('serve')
     .description('run the waybill HTTP service (configuration from the environment, see README)')
     .action(async () => {
-      const { runUntilSignal } = await import('../runtime/node.ts');
-      await runUntilSignal(parseConfig(process.env));
+      const { serve } = await import('../runtime/start.ts');
+      await serve(process.env);
     });
 
   addTokenCommands(program, io);
@@ -63,7 +64,7 @@ export async function main(
         ? EXIT.OK
         : EXIT.USAGE;
     }
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof PolicyLoadError) {
       io.err(`${err.message}\n`);
       return EXIT.USAGE;
     }

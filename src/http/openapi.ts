@@ -2,7 +2,7 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler, TypedResponse } from 'hono';
 import type { JSONParsed } from 'hono/utils/types';
-import { AppError, ERROR_CODES, fieldErrors, messageOf } from '../errors.ts';
+import { AppError, ERROR_CODES, fieldErrors, invalidDetail, messageOf } from '../errors.ts';
 import { normalizeDigest } from '../intoto/statement.ts';
 import { ENVIRONMENT_NAME } from '../policy/environments.ts';
 
@@ -13,9 +13,8 @@ export function router(): OpenAPIHono {
   return new OpenAPIHono({
     defaultHook: (result, c) => {
       if (!result.success) {
-        throw new AppError('VALIDATION_FAILED', `invalid ${result.target}`, {
-          errors: fieldErrors(result.error.issues),
-        });
+        const errors = fieldErrors(result.error.issues);
+        throw new AppError('VALIDATION_FAILED', invalidDetail(result.target, errors), { errors });
       }
       void c;
     },

@@ -2,7 +2,7 @@
 // says about the build is what the provenance says. Missing fields are filled from the claims
 // (builder.id, the source repository at its commit, the workflow, the run invocation); a field
 // that says otherwise is a contradiction, refused with every such field named.
-import { AppError, type FieldError } from '../errors.ts';
+import { AppError, type FieldError, invalidDetail } from '../errors.ts';
 import { PROVENANCE_V1, PROVENANCE_V02 } from '../intoto/predicates.ts';
 import { asArray, asObject, asString, isObject } from '../rebuild/json.ts';
 import { sourceRepository } from '../rebuild/source.ts';
@@ -222,9 +222,8 @@ export function completeFacts<T extends FactsInput>(
   }
   const missing = (['buildType', 'externalParameters', 'builder'] as const).filter((k) => filled[k] === undefined);
   if (missing.length > 0) {
-    throw new AppError('VALIDATION_FAILED', 'invalid json', {
-      errors: missing.map((k) => ({ path: `/${k}`, message: 'required (or give a complete `statement`)' })),
-    });
+    const errors = missing.map((k) => ({ path: `/${k}`, message: 'required (or give a complete `statement`)' }));
+    throw new AppError('VALIDATION_FAILED', invalidDetail('json', errors), { errors });
   }
   return filled as T & { buildType: string; externalParameters: Record<string, unknown>; builder: { id: string } };
 }

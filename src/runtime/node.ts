@@ -5,6 +5,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import { createApp } from '../app.ts';
 import type { Config } from '../config.ts';
 import { buildDeps, type Deps } from '../deps.ts';
+import type { Preflight } from '../preflight.ts';
 
 export interface RunningServer {
   deps: Deps;
@@ -12,9 +13,9 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config): Promise<RunningServer> {
+export async function startServer(config: Config, checked?: Preflight): Promise<RunningServer> {
   const started = performance.now();
-  const deps = await buildDeps(config);
+  const deps = await buildDeps(config, checked ? { checked } : {});
   const app = createApp(deps);
   let server: ServerType;
   try {
@@ -60,8 +61,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
 }
 
 /** Run until a signal arrives; used by `waybill serve`. */
-export async function runUntilSignal(config: Config): Promise<void> {
-  const running = await startServer(config);
+export async function runUntilSignal(config: Config, checked?: Preflight): Promise<void> {
+  const running = await startServer(config, checked);
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       running.deps.logger.info({ signal }, 'signal received');

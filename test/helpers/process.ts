@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -23,10 +24,18 @@ export interface Spawned {
   exited: Promise<number | null>;
 }
 
-/** Start the server; resolves once /readyz answers 200 (or rejects when the process exits first). */
-export async function spawnServer(env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<Spawned> {
+/**
+ * Start the server (`waybill serve`, or with `npm: true` the README's `npm start`, whose process is
+ * npm's); resolves once /readyz answers 200 (or rejects when the process exits first).
+ */
+export async function spawnServer(
+  env: Record<string, string>,
+  opts: { timeoutMs?: number; npm?: boolean } = {},
+): Promise<Spawned> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'serve'], {
+  const [command, args] = opts.npm ? ['npm', ['start']] : [process.execPath, [BIN, 'serve']];
+  const child = spawn(command, args, {
+    cwd: REPO,
     env: { ...process.env, PORT: String(port), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

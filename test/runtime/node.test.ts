@@ -1,5 +1,5 @@
 // The real process, as an operator runs it: `waybill serve` on an empty data directory.
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -65,6 +65,30 @@ describe('waybill serve on the embedded database', () => {
       expect(await again.exited).toBe(0);
     }
   }, 120_000);
+
+  it('npm start: SIGTERM or SIGINT to npm stops the server it started', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'wb-npm-')), 'data');
+      const server = await spawnServer({ WAYBILL_DATA_DIR: dataDir }, { npm: true, timeoutMs: 60_000 });
+      server.child.kill(signal);
+      await server.exited;
+      // the server under npm got the signal and shut down: nothing listens on its port any more
+      await expect.poll(() => server.output()).toContain('"msg":"stopped"');
+      await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+    }
+  }, 120_000);
+
+  it('checks the policies before creating a data directory, keys or a database', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'wb-typo-'));
+    const policies = path.join(root, 'policies');
+    mkdirSync(policies);
+    writeFileSync(path.join(policies, 'dev.yaml'), 'environment: dev\nrules:\n  - name: x\n    requir: {}\n');
+    const dataDir = path.join(root, 'data');
+    const res = await runCli(['serve'], { WAYBILL_POLICIES_DIR: policies, WAYBILL_DATA_DIR: dataDir });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/dev\.yaml:\d+:\d+: /);
+    expect(existsSync(dataDir)).toBe(false);
+  });
 
   it('stops at start-up listing every bad setting', async () => {
     const res = await runCli(['serve'], { PORT: 'x', LOG_LEVEL: 'loud' });
