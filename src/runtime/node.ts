@@ -5,6 +5,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import { createApp } from '../app.ts';
 import type { Config } from '../config.ts';
 import { buildDeps, type Deps } from '../deps.ts';
+import { openDatabase } from '../storage/database.ts';
 
 export interface RunningServer {
   deps: Deps;
@@ -14,7 +15,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config): Promise<RunningServer> {
   const started = performance.now();
-  const deps = await buildDeps(config);
+  const deps = await buildDeps(config, { database: await openDatabase(config.database) });
   const app = createApp(deps);
   let server: ServerType;
   try {
