@@ -3,7 +3,9 @@
 // leaf certificate for the caller, our LogWitness appends to waybill's log. The attestation row
 // is written by the log's batch transaction, so every stored attestation is in the log and
 // every log entry is a stored attestation.
-import { DSSEBundleBuilder } from '@sigstore/sign';
+// The builder alone: the package's index also loads its Fulcio, Rekor and TSA network clients,
+// which a Workers bundle should not carry (DESIGN.md section 2).
+import { DSSEBundleBuilder } from '@sigstore/sign/dist/bundler/dsse.js';
 import { AppError, fieldErrors } from '../errors.ts';
 import { signedEnvironment } from '../intoto/signed-environment.ts';
 import { INTOTO_PAYLOAD_TYPE, StatementV1, subjectDigests } from '../intoto/statement.ts';
