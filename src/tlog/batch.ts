@@ -100,8 +100,11 @@ type BundleJson = { verificationMaterial?: Record<string, unknown> };
 // list out (an entry alone in its tree has no proof hashes). test/tlog/batch.test.ts holds it to
 // bundleToJSON.
 function withTlogEntry(bundle: unknown, entry: TlogEntryJson): unknown {
-  const { tlogEntries: _replaced, timestampVerificationData, ...material } =
-    (bundle as BundleJson).verificationMaterial ?? {};
+  const {
+    tlogEntries: _replaced,
+    timestampVerificationData,
+    ...material
+  } = (bundle as BundleJson).verificationMaterial ?? {};
   const { hashes, ...proof } = entry.inclusionProof;
   const tlogEntry = hashes.length > 0 ? entry : { ...entry, inclusionProof: proof };
   return {
