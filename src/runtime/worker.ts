@@ -25,10 +25,7 @@ export default {
     } catch (err) {
       // Misconfigured: every key that is wrong, in the log; the caller learns only that.
       console.error(JSON.stringify({ level: 50, service: 'waybill', msg: 'cannot start', err: messageOf(err) }));
-      const problem = toProblem(new AppError('NOT_READY', 'waybill is not configured; see the log'), {
-        issuer: new URL(request.url).origin,
-      });
-      return Response.json(problem, { status: 503, headers: { 'content-type': 'application/problem+json' } });
+      return notReady(new URL(request.url).origin, 'waybill is not configured; see the log');
     }
     const { config, logger, material } = isolate;
     // Not ended: workerd closes a request's sockets when the request is done, while postgres.js
@@ -41,7 +38,12 @@ export default {
       isolate.started = undefined;
       throw err;
     });
-    await isolate.started;
+    try {
+      await isolate.started;
+    } catch (err) {
+      logger.error({ err }, 'cannot start: the database or the log sequencer failed');
+      return notReady(config.issuer, 'waybill cannot reach its database; see the log');
+    }
     const deps: Deps = { config, logger, database, ...services, close: async () => {} };
     return createApp(deps).fetch(request);
   },
@@ -59,4 +61,9 @@ async function startIsolate(
     logger.warn(sealed, 'sealed log entries and subject index heads from before they were kept');
   if (!config.adminToken && !(await services.tokens.hasAdmin()))
     logger.warn('no admin token: set the WAYBILL_ADMIN_TOKEN secret to reach the admin API');
+}
+
+function notReady(issuer: string, detail: string): Response {
+  const problem = toProblem(new AppError('NOT_READY', detail), { issuer });
+  return Response.json(problem, { status: 503, headers: { 'content-type': 'application/problem+json' } });
 }
