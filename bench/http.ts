@@ -58,7 +58,7 @@ export interface HttpLevelResult {
 }
 
 /** A free TCP port on 127.0.0.1 (asked from the kernel, then released). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -70,7 +70,7 @@ async function freePort(): Promise<number> {
 }
 
 /** utime + stime of a process in ms, from /proc (null off Linux or once it has exited). */
-function procCpuMs(pid: number | undefined): number | null {
+export function procCpuMs(pid: number | undefined): number | null {
   if (pid === undefined) return null;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -81,14 +81,18 @@ function procCpuMs(pid: number | undefined): number | null {
   }
 }
 
-interface Server {
+export interface Server {
   url: string;
   child: ChildProcess;
   logFile: string;
   stop(): Promise<void>;
 }
 
-async function startServer(env: Record<string, string>, logFile: string, nodeArgs: string[] = []): Promise<Server> {
+export async function startServer(
+  env: Record<string, string>,
+  logFile: string,
+  nodeArgs: string[] = [],
+): Promise<Server> {
   const out = openSync(logFile, 'w');
   const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve'], {
     cwd: REPO,
@@ -131,7 +135,7 @@ async function startServer(env: Record<string, string>, logFile: string, nodeArg
   return { url, child, logFile, stop };
 }
 
-async function api<T>(url: string, token: string, method: string, body?: unknown): Promise<T> {
+export async function api<T>(url: string, token: string, method: string, body?: unknown): Promise<T> {
   const r = await fetch(url, {
     method,
     headers: {
@@ -145,7 +149,7 @@ async function api<T>(url: string, token: string, method: string, body?: unknown
   return (r.headers.get('content-type') ?? '').includes('json') ? (JSON.parse(text) as T) : (text as T);
 }
 
-interface LoadRun {
+export interface LoadRun {
   elapsedMs: number;
   result: LoadResult;
   latencies: number[];
@@ -154,7 +158,7 @@ interface LoadRun {
   lastBody: string | undefined;
 }
 
-async function load(url: string, token: string, connections: number, seconds: number): Promise<LoadRun> {
+export async function load(url: string, token: string, connections: number, seconds: number): Promise<LoadRun> {
   const latencies: number[] = [];
   const indices: number[] = [];
   let lastBody: string | undefined;

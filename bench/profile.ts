@@ -215,7 +215,7 @@ export interface SequencerProfile {
   perBatchMs: {
     /** CPU: tree, checkpoint signature, SETs, proofs, the rows (TransparencyLog #build, from the CPU profile). */
     build: number;
-    /** The items' `record` callbacks (part of build). */
+    /** Making the items' attestation rows from their pending records (`loggedRecord`, part of build). */
     itemCallbacks: number;
     /** The batch statement's JSON (part of the round trip's time, from the CPU profile). */
     writeJson: number;
@@ -407,7 +407,7 @@ const INCLUSIVE: Array<[name: string, fn: string, file: string]> = [
   ['signWithEphemeralKey (key + leaf + DSSE sig)', 'signWithEphemeralKey', 'src/signing/signer.ts'],
   ['issueLeafSync (leaf certificate)', 'issueLeafSync', 'src/signing/leaf.ts'],
   ['witness testify (entry body, bundle JSON)', 'testify', 'src/signing/witness.ts'],
-  ['item `record` callback (row building)', 'record', 'src/signing/witness.ts'],
+  ['loggedRecord (row building)', 'loggedRecord', 'src/tlog/batch.ts'],
   ['TransparencyLog #commit (sync parts)', '#commit', 'src/tlog/log.ts'],
   [BUILD, 'buildBatch', 'src/tlog/batch.ts'],
   ['inclusionPromise (SET signatures)', 'inclusionPromise', 'src/tlog/entry.ts'],

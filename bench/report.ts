@@ -206,7 +206,7 @@ export function renderMarkdown(r: Results): string {
         [
           ['build (CPU): tree, checkpoint signature, SETs, proofs, rows', fmtMs(b.build), per(b.build), share(b.build)],
           [
-            "↳ of which the items' `record` callbacks",
+            "↳ of which the items' rows (`loggedRecord`)",
             fmtMs(b.itemCallbacks),
             per(b.itemCallbacks),
             share(b.itemCallbacks),

@@ -25,6 +25,7 @@ import { type Results, renderMarkdown } from './report.ts';
 import { benchServices, type SignLevelResult, sanityCheck, signLevel, signLoad } from './signing.ts';
 import { cpuWindow, sleep } from './stats.ts';
 import { runVerdictBench } from './verdicts.ts';
+import { runWorkerBench } from './worker.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const RESULTS_DIR = path.join(HERE, 'results');
@@ -68,10 +69,11 @@ const settings = {
   profileSeconds: num('BENCH_PROFILE_SECONDS', 3),
   waitIdleSeconds: num('BENCH_WAIT_IDLE_SECONDS', 60),
   sections: new Set(
-    (process.env.BENCH_SECTIONS || 'sign,profile,http,proofs,verdicts').split(',').map((s) => s.trim()),
+    (process.env.BENCH_SECTIONS || 'sign,profile,http,proofs,verdicts,worker').split(',').map((s) => s.trim()),
   ),
   httpConnections: num('BENCH_HTTP_CONNECTIONS', 64, { min: 1 }),
   httpLogLevels: (process.env.BENCH_HTTP_LOG_LEVELS || 'warn,info').split(',').map((s) => s.trim()),
+  workerConnections: list('BENCH_WORKER_CONNECTIONS', [1, 16, 64]),
 };
 for (const b of settings.backends) {
   if (b !== 'postgres' && b !== 'pglite') throw new Error(`BENCH_BACKENDS: unknown backend ${JSON.stringify(b)}`);
@@ -380,11 +382,33 @@ async function main(): Promise<void> {
       verdicts = await runVerdictBench(progress);
       markdown += `\n${verdicts.markdown}\n`;
     }
+    // Cloudflare Workers under `wrangler dev` next to the Node server, same load (bench/worker.ts).
+    let worker: Awaited<ReturnType<typeof runWorkerBench>> | null = null;
+    if (settings.sections.has('worker')) {
+      if (!backends.includes('postgres')) notes.push('The Workers benchmark runs on PostgreSQL only: not run.');
+      else {
+        progress('worker: Node and wrangler dev, one after the other');
+        worker = await runWorkerBench(
+          {
+            databaseUrl: settings.databaseUrl,
+            connections: settings.workerConnections,
+            seconds: settings.seconds,
+            warmupSeconds: settings.warmupSeconds,
+          },
+          progress,
+        );
+        markdown += `\n${worker.markdown}`;
+      }
+    }
     mkdirSync(RESULTS_DIR, { recursive: true });
     writeFileSync(
       path.join(RESULTS_DIR, 'latest.json'),
       `${JSON.stringify(
-        { ...results, verdicts: verdicts && { rows: verdicts.rows, rawSignsPerSec: verdicts.raw } },
+        {
+          ...results,
+          verdicts: verdicts && { rows: verdicts.rows, rawSignsPerSec: verdicts.raw },
+          worker: worker && { rows: worker.rows, sanity: worker.sanity },
+        },
         null,
         2,
       )}\n`,
@@ -395,7 +419,8 @@ async function main(): Promise<void> {
       `done in ${results.durationSeconds.toFixed(0)} s; wrote ` +
         `${path.relative(process.cwd(), RESULTS_DIR)}/latest.{json,md}`,
     );
-    const failedSanity = Object.values(sanity).some((p) => p && p.length > 0);
+    const failedSanity =
+      Object.values(sanity).some((p) => p && p.length > 0) || (worker !== null && worker.sanity.length > 0);
     const failedProofs = proofBackends.some((b) => b.sizes.some((s) => s.verifyFailures > 0));
     const errors =
       levels.some((l) => l.errors > 0) || httpLevels.some((h) => h.sanity.length > 0 || h.errors > 0 || h.timeouts > 0);

@@ -225,3 +225,134 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     oidcConfigFile: e.WAYBILL_OIDC_CONFIG ? path.resolve(cwd, e.WAYBILL_OIDC_CONFIG) : undefined,
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Workers: the same variable names, from Worker vars and secrets. A Worker has no files, so the
+// settings that name a file on Node hold the file's content there, and those that only mean
+// something to a Node process are refused rather than silently ignored.
+
+/** Node-only settings and what stands in for each on Workers. */
+const NODE_ONLY: Record<string, string> = {
+  PORT: 'wrangler serves the Worker (wrangler dev --port)',
+  HOST: 'wrangler serves the Worker (wrangler dev --ip)',
+  WAYBILL_DATA_DIR: 'a Worker has no data directory',
+  DATABASE_URL: 'the database is the Hyperdrive binding HYPERDRIVE (wrangler.toml)',
+  WAYBILL_POLICIES_DIR: 'the policies/ directory is bundled at deploy',
+  WAYBILL_SHUTDOWN_TIMEOUT_MS: 'a Worker has no process to shut down',
+  WAYBILL_CA_KEY_FILE: 'set WAYBILL_CA_KEY (a secret) instead',
+  WAYBILL_CA_CHAIN_FILE: 'set WAYBILL_CA_CHAIN instead',
+  WAYBILL_LOG_KEY_FILE: 'set WAYBILL_LOG_KEY (a secret) instead',
+  WAYBILL_TRUST_HISTORY_FILE: 'not supported on Workers yet (docs/workers.md)',
+};
+
+/** Trust material and OIDC issuers as Worker vars give them (content, not file names). */
+export interface WorkerSources {
+  /** `public-good` (the root bundled from @sigstore/tuf) or a TrustedRoot JSON object. */
+  externalRoots: Array<'public-good' | { name: string; trustedRoot: unknown }>;
+  externalKeys: Array<{ name: string; pem: string; hint?: string }>;
+  /** The identity rules JSON, or undefined for none. */
+  externalIdentities: unknown;
+  /** WAYBILL_OIDC_CONFIG's YAML (or JSON) text. */
+  oidcConfig: string | undefined;
+}
+
+const CONTENT_KEYS = [
+  'WAYBILL_EXTERNAL_TRUST_ROOTS',
+  'WAYBILL_EXTERNAL_IDENTITIES',
+  'WAYBILL_EXTERNAL_KEYS',
+  'WAYBILL_OIDC_CONFIG',
+] as const;
+
+/**
+ * A Worker's configuration from its env (vars and secrets; wrangler.toml tables arrive as
+ * objects). Keys and the issuer are required: there is no data directory to generate keys into
+ * and no sensible default host. Every problem is reported at once, as `parseConfig` does.
+ */
+export function parseWorkerConfig(env: Record<string, unknown>): { config: Config; sources: WorkerSources } {
+  const vars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (typeof v === 'string') vars[k] = v;
+    else if (v !== null && typeof v === 'object' && !('connectionString' in v) && !('idFromName' in v))
+      vars[k] = JSON.stringify(v);
+  }
+  const issues: Array<{ key: string; message: string }> = [];
+  for (const [key, instead] of Object.entries(NODE_ONLY)) {
+    if (vars[key]) issues.push({ key, message: `not used on Workers: ${instead}` });
+  }
+  for (const key of ['WAYBILL_ISSUER', 'WAYBILL_CA_KEY', 'WAYBILL_CA_CHAIN', 'WAYBILL_LOG_KEY'])
+    if (!vars[key]) issues.push({ key, message: 'required on Workers (docs/workers.md)' });
+  const nodeLike = Object.fromEntries(
+    Object.entries(vars).filter(([k]) => !(k in NODE_ONLY) && !(CONTENT_KEYS as readonly string[]).includes(k)),
+  );
+  let config: Config | undefined;
+  try {
+    config = parseConfig(nodeLike, '/');
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    issues.push(...err.issues);
+  }
+  const sources: WorkerSources = {
+    externalRoots: workerRoots(vars.WAYBILL_EXTERNAL_TRUST_ROOTS, issues),
+    externalKeys: workerKeys(vars.WAYBILL_EXTERNAL_KEYS, issues),
+    externalIdentities: vars.WAYBILL_EXTERNAL_IDENTITIES
+      ? json(vars.WAYBILL_EXTERNAL_IDENTITIES, 'WAYBILL_EXTERNAL_IDENTITIES', issues)
+      : undefined,
+    oidcConfig: vars.WAYBILL_OIDC_CONFIG || undefined,
+  };
+  if (issues.length > 0 || !config) throw new ConfigError(issues);
+  return { config, sources };
+}
+
+function json(text: string, key: string, issues: Array<{ key: string; message: string }>): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    issues.push({ key, message: `not valid JSON: ${messageOf(err)}` });
+    return undefined;
+  }
+}
+
+// `public-good`, a TrustedRoot JSON object, or a JSON array of those; unset means public-good.
+function workerRoots(value: string | undefined, issues: Array<{ key: string; message: string }>) {
+  const key = 'WAYBILL_EXTERNAL_TRUST_ROOTS';
+  const text = value?.trim() ?? '';
+  let items: unknown[];
+  if (text === '') items = ['public-good'];
+  else if (text.startsWith('{') || text.startsWith('[')) {
+    const parsed = json(text, key, issues);
+    items = Array.isArray(parsed) ? parsed : [parsed];
+  } else items = text.split(',').map((s) => s.trim());
+  const out: WorkerSources['externalRoots'] = [];
+  items.forEach((item, i) => {
+    if (item === 'public-good') out.push('public-good');
+    else if (item !== null && typeof item === 'object') out.push({ name: `${key}[${i}]`, trustedRoot: item });
+    else if (item !== undefined)
+      issues.push({
+        key,
+        message: `"${String(item)}": a Worker has no files; give "public-good" or the TrustedRoot JSON itself`,
+      });
+  });
+  return out;
+}
+
+// A JSON array of {"pem", "hint"?}, or one PEM public key.
+function workerKeys(value: string | undefined, issues: Array<{ key: string; message: string }>) {
+  const key = 'WAYBILL_EXTERNAL_KEYS';
+  const text = value?.trim() ?? '';
+  if (text === '') return [];
+  if (text.startsWith('-----BEGIN')) return [{ name: key, pem: text }];
+  const parsed = json(text, key, issues);
+  if (parsed === undefined) return [];
+  if (!Array.isArray(parsed)) {
+    issues.push({ key, message: 'a Worker has no files; give a PEM public key or a JSON array of {"pem", "hint"?}' });
+    return [];
+  }
+  const out: WorkerSources['externalKeys'] = [];
+  parsed.forEach((k: unknown, i) => {
+    const { pem, hint } = (k ?? {}) as { pem?: unknown; hint?: unknown };
+    if (typeof pem !== 'string' || (hint !== undefined && typeof hint !== 'string'))
+      issues.push({ key, message: `[${i}] must be {"pem": "<PEM public key>", "hint"?: "<key hint>"}` });
+    else out.push({ name: `${key}[${i}]`, pem, ...(hint !== undefined ? { hint } : {}) });
+  });
+  return out;
+}

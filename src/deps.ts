@@ -1,8 +1,11 @@
-// The one composition root: config in, concrete implementations out. Nothing else picks a
-// driver, a key or a clock.
+// The one composition root: config, a database and the material (keys, policies, trust) in; the
+// repositories, the log and the services out. Each runtime opens its own database (Node:
+// runtime/node.ts, PGlite or PostgreSQL; Workers: runtime/worker.ts, PostgreSQL per request);
+// nothing else picks a repository, a key or a clock.
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Config } from './config.ts';
 import { WorkloadAuthenticator } from './identity/authenticate.ts';
+import type { OidcConfig } from './identity/config.ts';
 import { httpJwks, type JwksSource } from './identity/jwks.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { PolicySet } from './policy/types.ts';
@@ -22,18 +25,19 @@ import { VerdictService } from './services/promotion/verdicts.ts';
 import { RebuildService } from './services/rebuilds.ts';
 import { SigstoreService } from './services/sigstore.ts';
 import { TokenService } from './services/tokens.ts';
+import type { ExternalTrust } from './signing/external.ts';
 import { loadSigningKeys, type SigningKeys } from './signing/keys.ts';
 import { buildTrustedRoot, type TrustedRootJson } from './signing/trusted-root.ts';
 import { AttestationRepo } from './storage/attestation-repo.ts';
-import { type Database, openDatabase } from './storage/database.ts';
 import { DeploymentRepo } from './storage/deployment-repo.ts';
+import type { Database } from './storage/driver.ts';
 import { ExceptionRepo } from './storage/exception-repo.ts';
 import { IdempotencyRepo } from './storage/idempotency-repo.ts';
 import { LogRepo } from './storage/log-repo.ts';
 import { TokenRepo } from './storage/token-repo.ts';
 import { VerdictRepo } from './storage/verdict-repo.ts';
 import { WorkloadRepo } from './storage/workload-repo.ts';
-import { TransparencyLog } from './tlog/log.ts';
+import { logIdentity, type Sequencer, TransparencyLog } from './tlog/log.ts';
 
 export interface Deps {
   config: Config;
@@ -107,16 +111,73 @@ function retiredLogKeys(config: Pick<Config, 'trustHistory'>): KeyObject[] {
   });
 }
 
-/** Everything but the database: signing keys, log, services. */
-export async function wireServices(
+/**
+ * What the services are built from besides a database: keys, policies and trust, read once per
+ * process on Node and once per isolate on Workers (where a database handle lives for one request
+ * only, runtime/worker.ts).
+ */
+export interface Material {
+  keys: SigningKeys;
+  policies: PolicySet;
+  external: ExternalTrust;
+  /** OIDC ID tokens are callers only when WAYBILL_OIDC_CONFIG names issuers. */
+  workloads: WorkloadAuthenticator | undefined;
+  retiredLogKeys: KeyObject[];
+  trustedRoot: TrustedRootJson;
+  /** Bundle verification under waybill's root and the external trust (it caches what it verified). */
+  verifier: EvidenceVerifier;
+}
+
+/** The material from what each runtime reads: files on Node, the bundle and Worker vars on Workers. */
+export function assembleMaterial(
+  config: Config,
+  logger: Logger,
+  parts: { keys: SigningKeys; policies: PolicySet; external: ExternalTrust; oidc: OidcConfig | undefined },
+  opts: { jwks?: JwksSource } = {},
+): Material {
+  const { keys, policies, external, oidc } = parts;
+  const workloads = oidc ? new WorkloadAuthenticator(oidc, opts.jwks ?? httpJwks()) : undefined;
+  if (workloads) {
+    const { issuers, grants } = workloads.config;
+    logger.info({ issuers: issuers.map((i) => i.issuer), grants: grants.length }, 'accepting OIDC ID tokens');
+  }
+  const retired = retiredLogKeys(config);
+  const { keyName } = logIdentity({ issuer: config.issuer, publicKey: keys.log.publicKey });
+  const trustedRoot = trustedRootFor(config, keys, keyName);
+  const logKeys = [keys.log.publicKey, ...retired];
+  const verifier = new EvidenceVerifier({ trustedRoot, external, issuer: config.issuer, logKeys });
+  return { keys, policies, external, workloads, retiredLogKeys: retired, trustedRoot, verifier };
+}
+
+/**
+ * The material on Node: keys from configuration or the data directory, policies and trust from
+ * files (`checked` and `keys` when start-up has read them already).
+ */
+export async function loadMaterial(
+  config: Config,
+  logger: Logger,
+  opts: { jwks?: JwksSource; checked?: Preflight; keys?: SigningKeys } = {},
+): Promise<Material> {
+  // An invalid policy file stops here, with file:line:column and the reason.
+  const { policies, external, oidc } = opts.checked ?? preflight(config);
+  const keys = opts.keys ?? (await loadSigningKeys(config, logger));
+  return assembleMaterial(config, logger, { keys, policies, external, oidc }, opts.jwks ? { jwks: opts.jwks } : {});
+}
+
+/**
+ * The repositories, the log and the services over one database handle. Synchronous and cheap:
+ * a Worker builds them for every request. `sequencer`, when given, takes the log's appends
+ * (the log's Durable Object on Workers); reads stay on this database.
+ */
+export function buildServices(
   config: Config,
   database: Database,
   logger: Logger,
-  opts: { now?: () => Date; jwks?: JwksSource; checked?: Preflight; keys?: SigningKeys } = {},
+  material: Material,
+  opts: { now?: () => Date; sequencer?: Sequencer } = {},
 ) {
   const clock = opts.now ? { now: opts.now } : {};
-  const { policies, external, oidc } = opts.checked ?? preflight(config);
-  const keys = opts.keys ?? (await loadSigningKeys(config, logger));
+  const { keys, policies, external, workloads, trustedRoot, verifier } = material;
   const repos = repositories(database);
   const { issuer } = config;
   const logRepo = new LogRepo(database);
@@ -124,9 +185,10 @@ export async function wireServices(
     store: logRepo,
     privateKey: keys.log.privateKey,
     publicKey: keys.log.publicKey,
-    retiredKeys: retiredLogKeys(config),
+    retiredKeys: material.retiredLogKeys,
     issuer,
     treeId: config.logTreeId,
+    ...(opts.sequencer ? { sequencer: opts.sequencer } : {}),
   });
   const { attestations } = repos;
   const attest = new AttestService({ attestations, log, ca: keys.ca, issuer });
@@ -144,14 +206,7 @@ export async function wireServices(
     issuer,
     environments: policies.order,
   });
-  await tokens.syncBootstrap();
-  // Workload identity: OIDC ID tokens from CI are callers when WAYBILL_OIDC_CONFIG names issuers.
-  const workloads = oidc ? new WorkloadAuthenticator(oidc, opts.jwks ?? httpJwks()) : undefined;
-  if (workloads) {
-    tokens.useWorkloads(workloads);
-    const { issuers, grants } = workloads.config;
-    logger.info({ issuers: issuers.map((i) => i.issuer), grants: grants.length }, 'accepting OIDC ID tokens');
-  }
+  if (workloads) tokens.useWorkloads(workloads);
   const sigstore = new SigstoreService({
     certificates: new WorkloadRepo(database),
     attestations,
@@ -163,8 +218,6 @@ export async function wireServices(
     allowedPredicates: config.allowedPredicates,
     ...clock,
   });
-  const trustedRoot = trustedRootFor(config, keys, log.identity.keyName);
-  const verifier = new EvidenceVerifier({ trustedRoot, external, issuer, logKeys: log.indexKeys.values() });
   const evidence = new EvidenceReader({
     attestations,
     heads: logRepo,
@@ -207,8 +260,29 @@ export async function wireServices(
   };
 }
 
-/** Start-up, one logged step at a time: checks, keys, database, services, admin token. */
-export async function buildDeps(config: Config, opts: { logger?: Logger; checked?: Preflight } = {}): Promise<Deps> {
+/** Everything but the database, on Node: the material from files, the services, the bootstrap token. */
+export async function wireServices(
+  config: Config,
+  database: Database,
+  logger: Logger,
+  opts: { now?: () => Date; jwks?: JwksSource; checked?: Preflight; keys?: SigningKeys } = {},
+) {
+  const { now, ...read } = opts;
+  const material = await loadMaterial(config, logger, read);
+  const services = buildServices(config, database, logger, material, now ? { now } : {});
+  await services.tokens.syncBootstrap();
+  return services;
+}
+
+/**
+ * Node start-up, one logged step at a time: checks, keys, database (opened by `open`, which
+ * runtime/node.ts passes: the driver choice includes PGlite, which a Workers bundle must not
+ * carry), migrations, services, sealing, bootstrap token.
+ */
+export async function buildDeps(
+  config: Config,
+  opts: { open: () => Promise<Database>; logger?: Logger; checked?: Preflight },
+): Promise<Deps> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   let t = performance.now();
   const step = (fields: object, msg: string) => {
@@ -224,7 +298,7 @@ export async function buildDeps(config: Config, opts: { logger?: Logger; checked
   // The first start of the embedded database initialises it, which takes seconds: say so first.
   logger.info({ database: config.database.driver }, 'opening the database');
   t = performance.now();
-  const database = await openDatabase(config.database);
+  const database = await opts.open();
   step({ database: config.database.driver }, 'database open');
   try {
     await database.migrate();

@@ -22,12 +22,23 @@ export function serializeError(err: unknown): unknown {
   return err instanceof Error ? redactSql(stdSerializers.errWithCause(err)) : redactSql(err);
 }
 
+/**
+ * Where a log object goes under pino's browser build, which a Workers bundle gets (bundlers pick
+ * package.json's `browser` field): one JSON line on the console, as on Node. Without `write` that
+ * build logs objects as the console prints them, not as JSON, and ignores `base`.
+ */
+export function writeJsonLine(o: object): void {
+  console.log(JSON.stringify({ ...o, service: 'waybill' }));
+}
+
 // JSON logs, one object per line. Secrets never get here by design; the redact list is a
-// second line of defence for fields that could carry one.
+// second line of defence for fields that could carry one (the browser build applies it too,
+// given `write`, which puts it in object mode).
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
   return pino(
     {
       level,
+      browser: { write: writeJsonLine, serialize: true },
       base: { service: 'waybill' },
       timestamp: pino.stdTimeFunctions.isoTime,
       serializers: { err: serializeError },

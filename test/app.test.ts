@@ -7,7 +7,12 @@ const ADMIN = 'a'.repeat(40);
 
 async function problem(res: Response) {
   expect(res.headers.get('content-type')).toBe('application/problem+json');
-  const body = (await res.json()) as { status: number; code: string; detail: string; errors?: Array<{ path: string }> };
+  const body = (await res.json()) as {
+    status: number;
+    code: string;
+    detail: string;
+    errors?: Array<{ path: string; message: string }>;
+  };
   expect(body.status).toBe(res.status);
   return body;
 }

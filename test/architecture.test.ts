@@ -79,6 +79,19 @@ describe('the dependency rule (docs/architecture.md)', () => {
     expect(violations(lower, ['services', 'http', 'cli', 'runtime', 'deps', 'app'])).toEqual([]);
   });
 
+  it("keeps PGlite, Node's start-up and the CLI out of the Workers entry (runtime/worker.ts)", () => {
+    const reached = new Set<string>();
+    const visit = (m: string) => {
+      if (reached.has(m)) return;
+      reached.add(m);
+      for (const t of graph.get(m) ?? []) visit(t);
+    };
+    visit('runtime/worker.ts');
+    const forbidden = ['storage/database.ts', 'runtime/node.ts', '@electric-sql/pglite', 'drizzle-orm/pglite'];
+    expect([...reached].filter((m) => forbidden.some((f) => m.startsWith(f)) || areaOf(m) === 'cli')).toEqual([]);
+    expect(reached.has('storage/postgres.ts')).toBe(true);
+  });
+
   it('has no import cycles', () => {
     const cycles: string[] = [];
     const state = new Map<string, 'open' | 'done'>();

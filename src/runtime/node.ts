@@ -6,6 +6,7 @@ import { createApp } from '../app.ts';
 import type { Config } from '../config.ts';
 import { buildDeps, type Deps } from '../deps.ts';
 import type { Preflight } from '../preflight.ts';
+import { openDatabase } from '../storage/database.ts';
 
 export interface RunningServer {
   deps: Deps;
@@ -15,7 +16,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, checked?: Preflight): Promise<RunningServer> {
   const started = performance.now();
-  const deps = await buildDeps(config, checked ? { checked } : {});
+  const deps = await buildDeps(config, { open: () => openDatabase(config.database), ...(checked ? { checked } : {}) });
   const app = createApp(deps);
   let server: ServerType;
   try {

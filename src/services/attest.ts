@@ -3,10 +3,12 @@
 // leaf certificate for the caller, our LogWitness appends to waybill's log. The attestation row
 // is written by the log's batch transaction, so every stored attestation is in the log and
 // every log entry is a stored attestation.
-import { DSSEBundleBuilder } from '@sigstore/sign';
+// The builder alone: the package's index also loads its Fulcio, Rekor and TSA network clients,
+// which a Workers bundle should not carry (DESIGN.md section 2).
+import { DSSEBundleBuilder } from '@sigstore/sign/dist/bundler/dsse.js';
 import { AppError, fieldErrors } from '../errors.ts';
 import { signedEnvironment } from '../intoto/signed-environment.ts';
-import { INTOTO_PAYLOAD_TYPE, type Statement, StatementV1, subjectDigests } from '../intoto/statement.ts';
+import { INTOTO_PAYLOAD_TYPE, StatementV1, subjectDigests } from '../intoto/statement.ts';
 import type { CaMaterial } from '../signing/ca.ts';
 import type { ExtraExtension } from '../signing/leaf.ts';
 import { caSigner } from '../signing/signer.ts';
@@ -18,7 +20,7 @@ import {
   type SignerIdentity,
   toRecord,
 } from '../storage/attestation-repo.ts';
-import { DuplicateAttestationError, type TlogEntryJson } from '../tlog/batch.ts';
+import { DuplicateAttestationError } from '../tlog/batch.ts';
 import type { TransparencyLog } from '../tlog/log.ts';
 import { jcs, sha256hex } from '../util/encoding.ts';
 
@@ -37,19 +39,6 @@ export interface SigningIdentity {
   subject: string;
   issuer?: string | null;
   extensions?: readonly ExtraExtension[];
-}
-
-/** The attestation row for a bundle logged as `entry` (signed here or ingested). */
-export function loggedRow(
-  a: Omit<AttestationRow, 'predicateType' | 'logIndex' | 'createdAt' | 'statement'> & { statement: Statement },
-  entry: TlogEntryJson,
-): AttestationRow {
-  return {
-    ...a,
-    predicateType: a.statement.predicateType,
-    logIndex: Number(entry.logIndex),
-    createdAt: new Date(Number(entry.integratedTime) * 1000),
-  };
 }
 
 export class AttestService {
@@ -103,15 +92,17 @@ export class AttestService {
     // statement) under its lock (one query for the whole batch) and logs nothing for it; the
     // append then rejects with DuplicateAttestationError and the existing record is answered.
     const subjects = subjectDigests(statement);
-    let stored: AttestationRow | undefined;
     const witness = new LogWitness(this.#log, {
       unique: { signerSubject: callerSubject, statementSha256 },
-      subjectDigests: subjects.map((s) => s.digest),
-      record: ({ id, bundle, entry }) => {
-        const fields = { id, statement, statementSha256, bundle, signerSubject: callerSubject };
-        const origin = { signerIssuer: issuer, environment, origin: 'signed' as const };
-        stored = loggedRow({ ...fields, ...origin }, entry);
-        return { row: stored, subjects };
+      subjects,
+      row: {
+        predicateType: statement.predicateType,
+        statement,
+        statementSha256,
+        signerSubject: callerSubject,
+        signerIssuer: issuer,
+        environment,
+        origin: 'signed',
       },
     });
     const builder = new DSSEBundleBuilder({
@@ -134,6 +125,7 @@ export class AttestService {
       if (existing) return { record: existing, created: false };
       throw err;
     }
+    const stored = witness.logged?.row as AttestationRow | undefined;
     if (!stored) throw new AppError('INTERNAL', 'the log did not store the attestation');
     return { record: toRecord(stored, subjects), created: true };
   }

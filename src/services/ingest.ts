@@ -17,10 +17,11 @@ import type { ExternalTrust, ExternalVerification } from '../signing/external.ts
 import { VerifyError } from '../signing/verify.ts';
 import { attestationId } from '../signing/witness.ts';
 import { type AttestationRepo, type AttestationRow, toRecord } from '../storage/attestation-repo.ts';
+import { loggedRecord, type PendingRecord } from '../tlog/batch.ts';
 import { dsseEntryBody, hashedrekordEntryBody } from '../tlog/entry.ts';
 import type { TransparencyLog } from '../tlog/log.ts';
 import { jcs, sha256hex } from '../util/encoding.ts';
-import { loggedRow, type Signed } from './attest.ts';
+import type { Signed } from './attest.ts';
 import type { Caller } from './tokens.ts';
 
 export interface IngestOptions {
@@ -107,24 +108,33 @@ export class IngestService {
     const statementSha256 = sha256hex(jcs(statement));
     const subjects = subjectDigests(statement);
     const { body, kind } = content.entry(verified.verifierPem);
-    let stored: AttestationRow | undefined;
+    // The bundle is stored as given: it keeps its own log's entries (bundleEntry 'none').
+    const record: PendingRecord = {
+      row: {
+        id: content.id,
+        predicateType: statement.predicateType,
+        statement,
+        statementSha256,
+        bundle: serialized,
+        signerSubject: signer.subject,
+        signerIssuer: signer.issuer,
+        environment,
+        origin: 'ingested',
+      },
+      subjects,
+      bundleEntry: 'none',
+    };
+    let stored: AttestationRow;
     try {
-      await this.#log.append({
+      const entry = await this.#log.append({
         body,
         kind,
         attestationId: content.id,
         unique: { signerSubject: signer.subject, statementSha256 },
         subjectDigests: subjects.map((s) => s.digest),
-        record: (entry) => {
-          const fields = { id: content.id, statement, statementSha256, bundle: serialized };
-          const origin = { environment, origin: 'ingested' as const };
-          stored = loggedRow(
-            { ...fields, signerSubject: signer.subject, signerIssuer: signer.issuer, ...origin },
-            entry,
-          );
-          return { row: stored, subjects };
-        },
+        record,
       });
+      stored = loggedRecord(record, entry).row as AttestationRow;
     } catch (err) {
       // A concurrent identical submission (same id, or same signer and statement) won the race.
       const raced =
@@ -133,7 +143,6 @@ export class IngestService {
       if (raced) return { record: raced, created: false };
       throw err;
     }
-    if (!stored) throw new AppError('INTERNAL', 'the log did not store the attestation');
     return { record: toRecord(stored, subjects), created: true };
   }
 

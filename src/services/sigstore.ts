@@ -13,14 +13,8 @@ import {
 } from 'node:crypto';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import {
-  type TransparencyLogEntry as BundleTlogEntry,
-  bundleToJSON,
-  toDSSEBundle,
-  toMessageSignatureBundle,
-} from '@sigstore/bundle';
+import { bundleToJSON, toDSSEBundle, toMessageSignatureBundle } from '@sigstore/bundle';
 import { dsse } from '@sigstore/core';
-import { TransparencyLogEntry } from '@sigstore/protobuf-specs';
 import { AppError } from '../errors.ts';
 import type { WorkloadAuthenticator } from '../identity/authenticate.ts';
 import { assertMayActFor } from '../identity/grants.ts';
@@ -34,7 +28,7 @@ import { pemCertificatesToDer } from '../signing/der.ts';
 import { verifyPrehashed } from '../signing/external.ts';
 import { issueLeafSync, LEAF_VALIDITY_MS } from '../signing/leaf.ts';
 import { attestationId } from '../signing/witness.ts';
-import type { AttestationRepo, AttestationRow } from '../storage/attestation-repo.ts';
+import type { AttestationRepo } from '../storage/attestation-repo.ts';
 import type { LogRepo } from '../storage/log-repo.ts';
 import type { WorkloadRepo } from '../storage/workload-repo.ts';
 import { DuplicateAttestationError, type TlogEntryJson } from '../tlog/batch.ts';
@@ -95,7 +89,6 @@ const SIGNING_ROLES: readonly Role[] = ['builder', 'tester'];
 const CLOCK_SKEW_MS = 60_000;
 
 const b64ToHex = (s: string) => Buffer.from(s, 'base64').toString('hex');
-const toTlogEntry = (json: TlogEntryJson) => TransparencyLogEntry.fromJSON(json) as BundleTlogEntry;
 
 export class SigstoreService {
   readonly #certificates: WorkloadRepo;
@@ -264,23 +257,21 @@ export class SigstoreService {
         attestationId: content.id,
         unique: { signerSubject: issued.subject, statementSha256 },
         subjectDigests: subjects.map((s) => s.digest),
-        record: (entry) => {
-          const bundle = content.bundle;
-          bundle.verificationMaterial.tlogEntries = [toTlogEntry(entry)];
-          const row: AttestationRow = {
+        // The bundle rebuilt from the entry, with the log's entry put in it when logged.
+        record: {
+          row: {
             id: content.id,
             predicateType: statement.predicateType,
             statement,
             statementSha256,
-            bundle: bundleToJSON(bundle),
+            bundle: bundleToJSON(content.bundle),
             signerSubject: issued.subject,
             signerIssuer: issued.issuer,
             environment,
             origin: 'signed',
-            logIndex: Number(entry.logIndex),
-            createdAt: new Date(Number(entry.integratedTime) * 1000),
-          };
-          return { row, subjects };
+          },
+          subjects,
+          bundleEntry: 'entry',
         },
       });
     } catch (err) {

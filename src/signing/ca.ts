@@ -7,7 +7,13 @@
  * The leaves it issues are leaf.ts's; the DER and PEM helpers are der.ts's.
  */
 import 'reflect-metadata';
-import { createPrivateKey, type KeyObject, X509Certificate as NodeX509Certificate, webcrypto } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  X509Certificate as NodeX509Certificate,
+  webcrypto,
+} from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { X509Certificate as CoreX509Certificate } from '@sigstore/core';
 import { checkText, pemCertificatesToDer, randomSerial, subjectKeyIdentifier, tlv, toPem } from './der.ts';
@@ -181,7 +187,10 @@ function loadCaSync({ keyPem, chainPem }: LoadCaOptions): CaMaterial {
     throw new Error('CA private key must be ECDSA P-256');
   }
   const issuing = nodeCerts[0]!;
-  if (!issuing.checkPrivateKey(privateKey))
+  // Compared as SPKI bytes rather than with X509Certificate.checkPrivateKey, which answers false
+  // for a matching EC key in workerd (Cloudflare Workers).
+  const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
+  if (!spki(createPublicKey(privateKey)).equals(spki(issuing.publicKey)))
     throw new Error('CA private key does not match the intermediate certificate');
 
   const interCore = CoreX509Certificate.parse(ders[0]!);

@@ -1,17 +1,17 @@
 // The witness @sigstore/sign's bundle builder calls once the statement is signed: it appends the
 // envelope to waybill's transparency log and returns the log entry for the bundle. The bundle is
 // assembled here exactly as the builder will assemble it (the same @sigstore/bundle call), so the
-// attestation row the log writes in its batch transaction holds the very bundle returned.
+// attestation row the log writes in its batch transaction holds the very bundle returned: the
+// witness hands the log that bundle as data, and the log puts its entry in it.
 import {
   type Bundle,
   type TransparencyLogEntry as BundleTlogEntry,
   bundleToJSON,
-  type SerializedBundle,
   toDSSEBundle,
 } from '@sigstore/bundle';
 import { TransparencyLogEntry } from '@sigstore/protobuf-specs';
 import type { Witness } from '@sigstore/sign';
-import type { AppendItem, TlogEntryJson } from '../tlog/batch.ts';
+import { type AppendItem, loggedRecord, type PendingRecord, type TlogEntryJson } from '../tlog/batch.ts';
 import { dsseEntryBody } from '../tlog/entry.ts';
 import type { LoggedRecord, UniqueKey } from '../tlog/store.ts';
 import { jcs, sha256hex } from '../util/encoding.ts';
@@ -52,55 +52,58 @@ export function prepareEntry(content: SignedContent, certificatePem: string): Pr
   return { body, id: attestationId(bundleToJSON(bundle).dsseEnvelope), bundle };
 }
 
-/** The logged bundle, handed to `record` inside the log's batch transaction. */
-export interface LoggedBundle {
-  id: string;
-  bundle: SerializedBundle;
-  entry: TlogEntryJson;
-}
-
 // Our entries always carry logId and kindVersion, which the bundle type requires.
 const toTlogEntry = (json: TlogEntryJson) => TransparencyLogEntry.fromJSON(json) as BundleTlogEntry;
 
+/** The attestation row's fields the caller knows before signing (the witness adds the id and bundle). */
+export type SignedRow = Omit<PendingRecord['row'], 'id' | 'bundle'>;
+
 /**
  * A witness for one signing: `unique` is the (signer, statement) pair a repeat is known by,
- * `subjectDigests` the statement's subjects (for the log's subject index), and `record` turns the
- * logged bundle into the attestation row the log stores with its entry.
+ * `subjects` the statement's subjects (for the row and the log's subject index), `row` the
+ * attestation row's fields. Once `testify` resolved, `logged` is the attestation the log stored
+ * with the entry.
  */
 export class LogWitness implements Witness {
   readonly #log: { append(item: AppendItem): Promise<TlogEntryJson> };
   readonly #unique: UniqueKey;
-  readonly #subjectDigests: readonly string[];
-  readonly #record: (logged: LoggedBundle) => LoggedRecord;
+  readonly #subjects: PendingRecord['subjects'];
+  readonly #row: SignedRow;
+  #logged: LoggedRecord | undefined;
 
   constructor(
     log: { append(item: AppendItem): Promise<TlogEntryJson> },
-    opts: { unique: UniqueKey; subjectDigests: readonly string[]; record(logged: LoggedBundle): LoggedRecord },
+    opts: { unique: UniqueKey; subjects: PendingRecord['subjects']; row: SignedRow },
   ) {
     this.#log = log;
     this.#unique = opts.unique;
-    this.#subjectDigests = opts.subjectDigests;
-    this.#record = opts.record;
+    this.#subjects = opts.subjects;
+    this.#row = opts.row;
+  }
+
+  /** The stored attestation, once logged. */
+  get logged(): LoggedRecord | undefined {
+    return this.#logged;
   }
 
   async testify(content: SignedContent, certificatePem: string) {
     const { body, id, bundle } = prepareEntry(content, certificatePem);
-    let logged: { json: TlogEntryJson; entry: BundleTlogEntry } | undefined;
+    bundle.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: [] };
+    const record: PendingRecord = {
+      row: { ...this.#row, id, bundle: bundleToJSON(bundle) },
+      subjects: this.#subjects,
+      bundleEntry: 'entry',
+    };
     const entry = await this.#log.append({
       body,
       kind: { kind: 'dsse', version: '0.0.1' },
       attestationId: id,
       unique: this.#unique,
-      subjectDigests: this.#subjectDigests,
-      record: (json) => {
-        logged = { json, entry: toTlogEntry(json) };
-        bundle.verificationMaterial.tlogEntries = [logged.entry];
-        bundle.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: [] };
-        return this.#record({ id, bundle: bundleToJSON(bundle), entry: json });
-      },
+      subjectDigests: this.#subjects.map((s) => s.digest),
+      record,
     });
-    // The entry the record was built with (the log may have built more than one, when a batch
-    // had to be redone).
-    return { tlogEntries: [logged?.json === entry ? logged.entry : toTlogEntry(entry)] };
+    // The row the log stored is the one this entry makes (tlog/batch.ts loggedRecord).
+    this.#logged = loggedRecord(record, entry);
+    return { tlogEntries: [toTlogEntry(entry)] };
   }
 }

@@ -4,7 +4,7 @@
 import type { SerializedBundle } from '@sigstore/bundle';
 import { and, asc, desc, eq, inArray, lt, ne, type SQL } from 'drizzle-orm';
 import type { Statement } from '../intoto/statement.ts';
-import type { Database } from './database.ts';
+import type { Database } from './driver.ts';
 import { attestationSubjects, attestations, logEntries } from './schema.ts';
 
 export type AttestationRow = typeof attestations.$inferSelect;

@@ -1,7 +1,7 @@
 // Deployments, and the reconciliation read that joins each one to its verdict and to the
 // rebuild exception that verdict rested on (one query for the whole drift report).
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
-import type { Database } from './database.ts';
+import type { Database } from './driver.ts';
 import { deployments, rebuildExceptions, verdicts } from './schema.ts';
 
 export type DeploymentRow = typeof deployments.$inferSelect;

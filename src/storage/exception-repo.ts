@@ -1,6 +1,6 @@
 // Rebuild exceptions and their approvals.
 import { and, asc, desc, eq, lt, or } from 'drizzle-orm';
-import type { Database } from './database.ts';
+import type { Database } from './driver.ts';
 import { exceptionApprovals, rebuildExceptions } from './schema.ts';
 
 export type ExceptionRow = typeof rebuildExceptions.$inferSelect;

@@ -1,7 +1,7 @@
 // Idempotency keys: per caller, the request a key was first used with and what it created. A key
 // is reserved (status null) before the request's work starts and completed after it.
 import { and, eq, isNull, lt } from 'drizzle-orm';
-import type { Database } from './database.ts';
+import type { Database } from './driver.ts';
 import { idempotencyKeys } from './schema.ts';
 
 export type IdempotencyRow = typeof idempotencyKeys.$inferSelect;

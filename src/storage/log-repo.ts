@@ -12,7 +12,7 @@
 // - `batch`: BEGIN, then the lock, the tree size and the duplicate lookup together, then the
 //   log builds the batch on what it read, then the write and COMMIT.
 import { toBase64 as b64 } from '../util/encoding.ts';
-import { ADVISORY_LOCKS, type Database, PG_ERRORS, type SqlClient, sqlStateOf } from './database.ts';
+import { ADVISORY_LOCKS, type Database, PG_ERRORS, type SqlClient, sqlStateOf } from './driver.ts';
 import type { attestations, logCheckpoints, logEntries, logNodes, subjectHeads } from './schema.ts';
 
 // Rows as the schema has them; tlog/store.ts declares the same shapes from the log's side.

@@ -1,6 +1,6 @@
 // Caller tokens, by id and by the SHA-256 of their secret (the secret itself is never stored).
 import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
-import type { Database } from './database.ts';
+import type { Database } from './driver.ts';
 import { tokens } from './schema.ts';
 
 export type TokenRow = typeof tokens.$inferSelect;

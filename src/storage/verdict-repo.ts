@@ -1,6 +1,6 @@
 // Verdicts: one row per decision, pointing at the VSA that was signed for it.
 import { asc, desc, eq } from 'drizzle-orm';
-import type { Database } from './database.ts';
+import type { Database } from './driver.ts';
 import { verdicts } from './schema.ts';
 
 export type VerdictRow = typeof verdicts.$inferSelect;

@@ -2,7 +2,7 @@
 // workload was allowed when its ID token was verified, found again by the certificate's
 // fingerprint when it logs an entry signed under it.
 import { eq, lt } from 'drizzle-orm';
-import type { Database } from './database.ts';
+import type { Database } from './driver.ts';
 import { workloadCertificates } from './schema.ts';
 
 export type WorkloadCertificateRow = typeof workloadCertificates.$inferSelect;

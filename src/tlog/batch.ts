@@ -15,7 +15,15 @@ import {
   nodeKey,
   nodesFor,
 } from './merkle.ts';
-import type { BatchRows, ExistingAttestation, HeadWrite, LoggedRecord, StoredCheckpoint, UniqueKey } from './store.ts';
+import type {
+  BatchRows,
+  ExistingAttestation,
+  HeadWrite,
+  LoggedRecord,
+  RecordRow,
+  StoredCheckpoint,
+  UniqueKey,
+} from './store.ts';
 import { EMPTY_CHAIN, extendChain, signHead } from './subject-index.ts';
 
 /** A transparency log entry as Sigstore bundles carry it (protobuf-specs JSON form). */
@@ -50,8 +58,63 @@ export interface AppendItem {
    * append rejects with a `DuplicateAttestationError`.
    */
   unique?: UniqueKey;
-  /** The attestation this entry logs, given its log entry; written in the batch's transaction. */
-  record(entry: TlogEntryJson): LoggedRecord;
+  /** The attestation this entry logs (see `loggedRecord`); written in the batch's transaction. */
+  record: PendingRecord;
+}
+
+/**
+ * An attestation as data before it is logged: its row without what the log entry decides (log
+ * index, time and, for bundles waybill logs, the bundle's tlog entry). Plain data, so an append
+ * can cross to another isolate (the log's Durable Object on Workers) and be logged there the
+ * same way as in this process.
+ */
+export interface PendingRecord {
+  row: Omit<RecordRow, 'logIndex' | 'createdAt'>;
+  subjects: Array<{ digest: string; name: string | null }>;
+  /**
+   * `entry`: the bundle (`row.bundle`, JSON without tlog entries) carries this log's entry as its
+   * only tlog entry (what waybill signs or logs through its Rekor API); `none`: the bundle is
+   * stored as given (an ingested bundle keeps its own log's entries).
+   */
+  bundleEntry: 'entry' | 'none';
+}
+
+/** The row a pending record becomes once logged as `entry`. Deterministic: callers rebuild it from the entry. */
+export function loggedRecord(pending: PendingRecord, entry: TlogEntryJson): LoggedRecord {
+  const { row, subjects, bundleEntry } = pending;
+  return {
+    row: {
+      ...row,
+      bundle: bundleEntry === 'entry' ? withTlogEntry(row.bundle, entry) : row.bundle,
+      logIndex: Number(entry.logIndex),
+      createdAt: new Date(Number(entry.integratedTime) * 1000),
+    },
+    subjects,
+  };
+}
+
+type BundleJson = { verificationMaterial?: Record<string, unknown> };
+
+// The bundle JSON as @sigstore/bundle's bundleToJSON writes it with this entry: tlogEntries after
+// the key material and before timestampVerificationData, and protobuf's JSON leaves an empty
+// list out (an entry alone in its tree has no proof hashes). test/tlog/batch.test.ts holds it to
+// bundleToJSON.
+function withTlogEntry(bundle: unknown, entry: TlogEntryJson): unknown {
+  const {
+    tlogEntries: _replaced,
+    timestampVerificationData,
+    ...material
+  } = (bundle as BundleJson).verificationMaterial ?? {};
+  const { hashes, ...proof } = entry.inclusionProof;
+  const tlogEntry = hashes.length > 0 ? entry : { ...entry, inclusionProof: proof };
+  return {
+    ...(bundle as BundleJson),
+    verificationMaterial: {
+      ...material,
+      tlogEntries: [tlogEntry],
+      ...(timestampVerificationData !== undefined ? { timestampVerificationData } : {}),
+    },
+  };
 }
 
 /**
@@ -158,6 +221,7 @@ export function buildBatch(
   known: ReadonlyMap<string, Uint8Array>,
   integratedTime: number,
   headOf: (digest: string) => HeadState,
+  record: (pending: PendingRecord, entry: TlogEntryJson) => LoggedRecord = loggedRecord,
 ): BuiltBatch | NodeId[] {
   const leaves = items.map((it) => leafHash(it.body));
   const { nodes, root, size } = appendNodes(oldSize, known, leaves);
@@ -176,7 +240,7 @@ export function buildBatch(
       { checkpoint, hashes: hashRanges(plans[i]!, all) },
     ),
   );
-  const records = items.map((item, i) => item.record(entries[i]!));
+  const records = items.map((item, i) => record(item.record, entries[i]!));
   const { heads, writes } = moveHeads(signer, records, oldSize, headOf);
   const rows: BatchRows = {
     oldSize,

@@ -1,7 +1,7 @@
 // waybill's transparency log: an RFC 6962 tree in PostgreSQL, appended to through a
 // sequencer. Concurrent appends wait in one queue; each batch is a single transaction under
 // the log's advisory lock that assigns indices, writes the entries (and the attestation rows
-// that they log, from each item's `record`), the new complete nodes and the signed
+// that they log, from each item's pending `record`), the new complete nodes and the signed
 // checkpoint. Only after commit does any caller get its entry and proof, so an acknowledged
 // append survives a crash and a crashed batch leaves nothing behind. Several processes on one
 // database share the lock and therefore one log with no gap and no duplicate index.
@@ -23,8 +23,10 @@ import {
   type Head,
   type HeadState,
   type LogSigner,
+  loggedRecord,
   NO_HEAD,
   type Outcome,
+  type PendingRecord,
   type TlogEntryJson,
 } from './batch.ts';
 import { logId as logIdOf } from './checkpoint.ts';
@@ -40,7 +42,7 @@ import {
   nodesFor,
 } from './merkle.ts';
 import type { BatchStats, LogStats } from './stats.ts';
-import type { LogStore, LogTransaction, StoredCheckpoint, StoredHead } from './store.ts';
+import type { LoggedRecord, LogStore, LogTransaction, StoredCheckpoint, StoredHead } from './store.ts';
 import { chainOf, headMessage, signHead } from './subject-index.ts';
 
 /** How many subject digests' index heads a log keeps in memory between batches. */
@@ -71,6 +73,14 @@ export function logIdentity(opts: { issuer: string; publicKey: KeyObject; treeId
   return { keyName, treeId, origin: `${keyName} - ${treeId}`, logId: id };
 }
 
+/**
+ * Where appends go instead of this process's own queue: on Workers, the log's Durable Object
+ * (runtime/sequencer.ts), which runs a TransparencyLog of its own. Items are plain data.
+ */
+export interface Sequencer {
+  append(item: AppendItem): Promise<TlogEntryJson>;
+}
+
 interface Pending {
   item: AppendItem;
   resolve(entry: TlogEntryJson): void;
@@ -83,6 +93,7 @@ export class TransparencyLog {
   readonly #signer: LogSigner;
   readonly #now: () => Date;
   readonly #maxBatch: number;
+  readonly #sequencer: Sequencer | undefined;
   #queue: Pending[] = [];
   #running = false;
   #head: Head | undefined;
@@ -102,6 +113,8 @@ export class TransparencyLog {
     retiredKeys?: readonly KeyObject[];
     now?: () => Date;
     maxBatch?: number;
+    /** Send appends there instead of batching them here (reads stay on `store`). */
+    sequencer?: Sequencer;
   }) {
     this.#store = opts.store;
     this.identity = logIdentity({ issuer: opts.issuer, publicKey: opts.publicKey, treeId: opts.treeId });
@@ -112,6 +125,7 @@ export class TransparencyLog {
     );
     this.#now = opts.now ?? (() => new Date());
     this.#maxBatch = opts.maxBatch ?? 256;
+    this.#sequencer = opts.sequencer;
   }
 
   /** Report where each batch's time goes to `stats` (the profiler's hook) until the returned stop. */
@@ -124,6 +138,7 @@ export class TransparencyLog {
 
   /** Append one entry; resolves with its entry, SET and inclusion proof once committed. */
   append(item: AppendItem): Promise<TlogEntryJson> {
+    if (this.#sequencer) return this.#sequencer.append(item);
     const appended = new Promise<TlogEntryJson>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
       if (!this.#running) void this.#drain();
@@ -204,9 +219,9 @@ export class TransparencyLog {
    * way: lock, read the tree size and the stored duplicates, build, write. `issued` is called
    * once the batch's database work has been started.
    */
-  async #commit(batch: AppendItem[], issued: () => void): Promise<Outcome[]> {
-    const stats: BatchStats | undefined = this.#stats && { items: batch.length, records: 0, recordMs: 0 };
-    const all = stats ? batch.map((item) => timedRecord(item, stats)) : batch;
+  async #commit(all: AppendItem[], issued: () => void): Promise<Outcome[]> {
+    const stats: BatchStats | undefined = this.#stats && { items: all.length, records: 0, recordMs: 0 };
+    const record = stats ? timedRecord(stats) : loggedRecord;
     try {
       const cached = this.#head;
       if (cached) {
@@ -218,6 +233,7 @@ export class TransparencyLog {
           cached.size,
           cached.frontier,
           (digest) => this.#heads.get(digest) ?? NO_HEAD,
+          record,
         );
         if (!Array.isArray(built)) {
           let outcome: Awaited<ReturnType<LogStore['appendAt']>>;
@@ -244,14 +260,18 @@ export class TransparencyLog {
       this.#head = undefined;
       this.#heads.clear();
       issued();
-      return await this.#commitLocked(all, stats);
+      return await this.#commitLocked(all, stats, record);
     } finally {
       issued();
       if (stats) this.#stats?.batch(stats);
     }
   }
 
-  async #commitLocked(all: AppendItem[], stats: BatchStats | undefined): Promise<Outcome[]> {
+  async #commitLocked(
+    all: AppendItem[],
+    stats: BatchStats | undefined,
+    record: (pending: PendingRecord, entry: TlogEntryJson) => LoggedRecord,
+  ): Promise<Outcome[]> {
     const lookup = {
       ids: all.map((it) => it.attestationId),
       unique: all.flatMap((it) => (it.unique ? [it.unique] : [])),
@@ -276,10 +296,12 @@ export class TransparencyLog {
         const logged = items.map((i) => all[i]!);
         const stored = this.#verifiedHeads(start.heads);
         const headOf = (digest: string) => stored.get(digest) ?? NO_HEAD;
-        let built = this.#build(logged, oldSize, frontier, headOf);
+        let built = this.#build(logged, oldSize, frontier, headOf, record);
         // Proof nodes neither in the frontier nor new (none in practice): read them, build again.
-        if (Array.isArray(built))
-          built = this.#build(logged, oldSize, new Map([...frontier, ...nodeMap(await tx.nodes(built))]), headOf);
+        if (Array.isArray(built)) {
+          const known = new Map([...frontier, ...nodeMap(await tx.nodes(built))]);
+          built = this.#build(logged, oldSize, known, headOf, record);
+        }
         if (Array.isArray(built)) throw new Error('log: proof nodes missing from storage');
         if (!(await tx.write(built.rows))) throw new Error('log: the tree size moved while the log lock was held');
         head = built.head;
@@ -305,9 +327,10 @@ export class TransparencyLog {
     oldSize: number,
     known: ReadonlyMap<string, Uint8Array>,
     headOf: (digest: string) => HeadState,
+    record: (pending: PendingRecord, entry: TlogEntryJson) => LoggedRecord,
   ): BuiltBatch | NodeId[] {
     const integratedTime = Math.floor(this.#now().getTime() / 1000);
-    return buildBatch(this.#signer, items, oldSize, known, integratedTime, headOf);
+    return buildBatch(this.#signer, items, oldSize, known, integratedTime, headOf, record);
   }
 
   /**
@@ -433,19 +456,16 @@ function settle(p: Pending, outcome: Outcome): void {
   else p.resolve(outcome);
 }
 
-/** The item with its `record` callback timed into `stats`. */
-function timedRecord(item: AppendItem, stats: BatchStats): AppendItem {
-  return {
-    ...item,
-    record(entry) {
-      const t0 = performance.now();
-      try {
-        return item.record(entry);
-      } finally {
-        stats.records++;
-        stats.recordMs += performance.now() - t0;
-      }
-    },
+/** `loggedRecord`, timed into `stats`. */
+function timedRecord(stats: BatchStats): (pending: PendingRecord, entry: TlogEntryJson) => LoggedRecord {
+  return (pending, entry) => {
+    const t0 = performance.now();
+    try {
+      return loggedRecord(pending, entry);
+    } finally {
+      stats.records++;
+      stats.recordMs += performance.now() - t0;
+    }
   };
 }
 

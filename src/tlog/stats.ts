@@ -4,7 +4,7 @@
 export interface BatchStats {
   /** Items handed to the batch (duplicates included). */
   items: number;
-  /** Item `record` callbacks run (more than the items logged when a batch was built twice). */
+  /** Attestation rows made from pending records (more than the items logged when a batch was built twice). */
   records: number;
   recordMs: number;
   /** The one-round-trip append on the cached head, when tried: its time and outcome. */
