@@ -5,38 +5,30 @@
 // allow and, for provenance, one its claims do not contradict), then rebuilt as a Sigstore
 // bundle and stored in the log's batch transaction as that workload's attestation, so it counts
 // in policies like anything waybill signs itself.
-import {
-  createPublicKey,
-  verify as cryptoVerify,
-  type KeyObject,
-  X509Certificate as NodeX509Certificate,
-} from 'node:crypto';
+import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { bundleToJSON, toDSSEBundle, toMessageSignatureBundle } from '@sigstore/bundle';
-import { dsse } from '@sigstore/core';
+import { bundleToJSON } from '@sigstore/bundle';
 import { AppError } from '../errors.ts';
 import type { WorkloadAuthenticator } from '../identity/authenticate.ts';
 import { assertMayActFor } from '../identity/grants.ts';
 import { assertConsistent, claimedBuild } from '../identity/provenance.ts';
 import type { RoleScope, Workload } from '../identity/types.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
-import { INTOTO_PAYLOAD_TYPE, type Statement, subjectDigests, validateStatement } from '../intoto/statement.ts';
-import { signatureStatement } from '../intoto/waybill.ts';
+import { type Statement, subjectDigests, validateStatement } from '../intoto/statement.ts';
 import type { CaMaterial } from '../signing/ca.ts';
 import { pemCertificatesToDer } from '../signing/der.ts';
-import { verifyPrehashed } from '../signing/external.ts';
 import { issueLeafSync, LEAF_VALIDITY_MS } from '../signing/leaf.ts';
-import { attestationId } from '../signing/witness.ts';
 import type { AttestationRepo } from '../storage/attestation-repo.ts';
 import type { LogRepo } from '../storage/log-repo.ts';
 import type { WorkloadRepo } from '../storage/workload-repo.ts';
 import { DuplicateAttestationError, type TlogEntryJson } from '../tlog/batch.ts';
 import type { TransparencyLog } from '../tlog/log.ts';
 import { leafHash } from '../tlog/merkle.ts';
-import { type ProposedEntry, parseProposedEntry } from '../tlog/proposed.ts';
+import { parseProposedEntry } from '../tlog/proposed.ts';
 import { jcs, sha256hex } from '../util/encoding.ts';
 import { environmentOf } from './attest.ts';
+import { acceptableKey, entryContent, parseCertificate, pemOf } from './sigstore-entry.ts';
 import type { Role } from './tokens.ts';
 
 /** A certificate request as the Fulcio v2 API takes it: a public key with proof of possession, or a CSR. */
@@ -242,7 +234,7 @@ export class SigstoreService {
       );
     }
     const key = certificate.publicKey;
-    const content = this.#content(proposed, der);
+    const content = entryContent(proposed, der);
     if (!content.verify(key))
       throw new AppError('VERIFICATION_FAILED', "the signature does not verify under the entry's certificate");
 
@@ -301,65 +293,6 @@ export class SigstoreService {
       workload: row.workload as Workload,
       notBefore: row.createdAt,
       notAfter: row.expiresAt,
-    };
-  }
-
-  /** What the entry signs, the bundle it becomes (without its tlog entry yet), and its signature check. */
-  #content(
-    proposed: ProposedEntry,
-    certificateDer: Buffer,
-  ): {
-    id: string;
-    statement: unknown;
-    bundle: ReturnType<typeof toDSSEBundle> | ReturnType<typeof toMessageSignatureBundle>;
-    verify(key: KeyObject): boolean;
-  } {
-    if (proposed.kind === 'hashedrekord') {
-      const digest = Buffer.from(proposed.digestHex, 'hex');
-      const bundle = toMessageSignatureBundle({
-        digest,
-        signature: Buffer.from(proposed.signature),
-        certificate: certificateDer,
-      });
-      const statement = signatureStatement(proposed.digestHex);
-      return {
-        id: sha256hex(jcs(bundleToJSON(bundle).messageSignature)),
-        statement,
-        bundle,
-        verify: (key) => verifyPrehashed(key, 'sha256', digest, proposed.signature),
-      };
-    }
-    const env = proposed.envelope;
-    if (env.payloadType !== INTOTO_PAYLOAD_TYPE) {
-      throw new AppError('VALIDATION_FAILED', `waybill logs in-toto statements (payload type ${INTOTO_PAYLOAD_TYPE})`, {
-        errors: [{ path: '/spec', message: `the DSSE payload type must be ${INTOTO_PAYLOAD_TYPE}` }],
-      });
-    }
-    const bundle = toDSSEBundle({
-      artifact: Buffer.from(env.payload),
-      artifactType: env.payloadType,
-      signature: Buffer.from(env.signature),
-      certificate: certificateDer,
-      ...(env.keyid ? { keyHint: env.keyid } : {}),
-    });
-    let statement: unknown;
-    try {
-      statement = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(env.payload));
-    } catch {
-      throw new AppError('VALIDATION_FAILED', 'the DSSE payload is not UTF-8 JSON');
-    }
-    const pae = dsse.preAuthEncoding(env.payloadType, Buffer.from(env.payload));
-    return {
-      id: attestationId(bundleToJSON(bundle).dsseEnvelope),
-      statement,
-      bundle,
-      verify: (key) => {
-        try {
-          return cryptoVerify(key.asymmetricKeyType === 'ed25519' ? null : 'sha256', pae, key, env.signature);
-        } catch {
-          return false;
-        }
-      },
     };
   }
 
@@ -467,54 +400,4 @@ export class EntryExistsError extends AppError {
     super('CONFLICT', message);
     this.uuid = uuid;
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-
-function pemOf(der: Uint8Array): string {
-  const b64 = Buffer.from(der).toString('base64');
-  const lines = b64.replace(/(.{64})/g, '$1\n').replace(/\n?$/, '\n');
-  return `-----BEGIN CERTIFICATE-----\n${lines}-----END CERTIFICATE-----\n`;
-}
-
-function parseCertificate(pem: string): { certificate: NodeX509Certificate; der: Buffer } {
-  const [der] = pemCertificatesToDer(pem);
-  if (!der) {
-    throw new AppError(
-      'VERIFICATION_FAILED',
-      "waybill logs entries signed under its own certificates; the entry's verifier is not a certificate",
-    );
-  }
-  try {
-    return { certificate: new NodeX509Certificate(der), der };
-  } catch (err) {
-    throw new AppError('VALIDATION_FAILED', "the entry's certificate does not parse", { cause: err });
-  }
-}
-
-/** ECDSA P-256/P-384/P-521, RSA 2048-4096 or Ed25519, as Fulcio accepts. */
-function acceptableKey(input: string | Buffer, format: 'pem' | 'der'): KeyObject {
-  let key: KeyObject;
-  try {
-    key =
-      format === 'pem'
-        ? createPublicKey(input)
-        : createPublicKey({ key: input as Buffer, format: 'der', type: 'spki' });
-  } catch (err) {
-    throw new AppError('VALIDATION_FAILED', 'the public key does not parse', {
-      errors: [{ path: '/publicKeyRequest/publicKey/content', message: 'must be a PEM public key' }],
-      cause: err,
-    });
-  }
-  const d = key.asymmetricKeyDetails;
-  const ok =
-    (key.asymmetricKeyType === 'ec' && ['prime256v1', 'secp384r1', 'secp521r1'].includes(d?.namedCurve ?? '')) ||
-    (key.asymmetricKeyType === 'rsa' && (d?.modulusLength ?? 0) >= 2048 && (d?.modulusLength ?? 0) <= 4096) ||
-    key.asymmetricKeyType === 'ed25519';
-  if (!ok) {
-    throw new AppError('VALIDATION_FAILED', 'unsupported key: ECDSA P-256/P-384/P-521, RSA 2048-4096 or Ed25519', {
-      errors: [{ path: '/publicKeyRequest/publicKey/content', message: 'unsupported key type or size' }],
-    });
-  }
-  return key;
 }
