@@ -1,6 +1,7 @@
 // The storage the log needs, declared by the log so that tlog imports no database code.
 // storage/log-repo.ts implements it (checked where deps.ts plugs the two together).
 import type { HashedNode, NodeId } from './merkle.ts';
+import type { SubjectHead } from './subject-index.ts';
 
 export interface StoredCheckpoint {
   treeSize: number;
@@ -51,15 +52,8 @@ export interface ExistingAttestation extends UniqueKey {
   id: string;
 }
 
-/** A subject digest's signed index head as stored (tlog/subject-index.ts). */
-export interface StoredHead {
-  digest: string;
-  entries: number;
-  lastLogIndex: number;
-  chain: Uint8Array;
-  keyId: Uint8Array;
-  signature: Uint8Array;
-}
+/** A subject digest's signed index head as stored. */
+export type StoredHead = SubjectHead;
 
 /** A head a batch writes, with the entry count it was built on (the write is guarded by it). */
 export interface HeadWrite extends StoredHead {
