@@ -7,6 +7,7 @@ import type { Deps } from './deps.ts';
 import { inputGuard } from './http/input-guard.ts';
 import { accessLog, bodyLimit } from './http/middleware.ts';
 import { problemHandlers } from './http/problem.ts';
+import { admissionRoutes } from './http/routes/admission.ts';
 import { attestationRoutes } from './http/routes/attestations.ts';
 import { auditRoutes } from './http/routes/audit.ts';
 import { healthRoutes } from './http/routes/health.ts';
@@ -35,6 +36,7 @@ export function createApp(deps: Deps): OpenAPIHono {
     promotionRoutes(deps),
     rebuildRoutes(deps),
     auditRoutes(deps),
+    admissionRoutes(deps),
     ...sigstoreRoutes(deps), // the Fulcio- and Rekor-compatible API (workload identity)
   ])
     app.route('/', routes);

@@ -10,6 +10,8 @@ import { httpJwks, type JwksSource } from './identity/jwks.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { PolicySet } from './policy/types.ts';
 import { type Preflight, preflight } from './preflight.ts';
+import { AdmissionService } from './services/admission.ts';
+import type { AdmissionConfig } from './services/admission-config.ts';
 import { AttestService } from './services/attest.ts';
 import { AuditService } from './services/audit.ts';
 import { ensureAdminToken } from './services/bootstrap.ts';
@@ -28,6 +30,7 @@ import { TokenService } from './services/tokens.ts';
 import type { ExternalTrust } from './signing/external.ts';
 import { loadSigningKeys, type SigningKeys } from './signing/keys.ts';
 import { buildTrustedRoot, type TrustedRootJson } from './signing/trusted-root.ts';
+import { AdmissionRepo } from './storage/admission-repo.ts';
 import { AttestationRepo } from './storage/attestation-repo.ts';
 import { DeploymentRepo } from './storage/deployment-repo.ts';
 import type { Database } from './storage/driver.ts';
@@ -58,6 +61,7 @@ export interface Deps {
   rebuilds: RebuildService;
   audit: AuditService;
   sigstore: SigstoreService;
+  admission: AdmissionService;
   trustedRoot: TrustedRootJson;
   close(): Promise<void>;
 }
@@ -126,16 +130,24 @@ export interface Material {
   trustedRoot: TrustedRootJson;
   /** Bundle verification under waybill's root and the external trust (it caches what it verified). */
   verifier: EvidenceVerifier;
+  /** Kubernetes namespaces to environments (WAYBILL_ADMISSION_CONFIG); undefined: admission denies. */
+  admission: AdmissionConfig | undefined;
 }
 
 /** The material from what each runtime reads: files on Node, the bundle and Worker vars on Workers. */
 export function assembleMaterial(
   config: Config,
   logger: Logger,
-  parts: { keys: SigningKeys; policies: PolicySet; external: ExternalTrust; oidc: OidcConfig | undefined },
+  parts: {
+    keys: SigningKeys;
+    policies: PolicySet;
+    external: ExternalTrust;
+    oidc: OidcConfig | undefined;
+    admission?: AdmissionConfig | undefined;
+  },
   opts: { jwks?: JwksSource } = {},
 ): Material {
-  const { keys, policies, external, oidc } = parts;
+  const { keys, policies, external, oidc, admission } = parts;
   const workloads = oidc ? new WorkloadAuthenticator(oidc, opts.jwks ?? httpJwks()) : undefined;
   if (workloads) {
     const { issuers, grants } = workloads.config;
@@ -146,7 +158,7 @@ export function assembleMaterial(
   const trustedRoot = trustedRootFor(config, keys, keyName);
   const logKeys = [keys.log.publicKey, ...retired];
   const verifier = new EvidenceVerifier({ trustedRoot, external, issuer: config.issuer, logKeys });
-  return { keys, policies, external, workloads, retiredLogKeys: retired, trustedRoot, verifier };
+  return { keys, policies, external, workloads, retiredLogKeys: retired, trustedRoot, verifier, admission };
 }
 
 /**
@@ -159,9 +171,10 @@ export async function loadMaterial(
   opts: { jwks?: JwksSource; checked?: Preflight; keys?: SigningKeys } = {},
 ): Promise<Material> {
   // An invalid policy file stops here, with file:line:column and the reason.
-  const { policies, external, oidc } = opts.checked ?? preflight(config);
+  const { policies, external, oidc, admission } = opts.checked ?? preflight(config);
   const keys = opts.keys ?? (await loadSigningKeys(config, logger));
-  return assembleMaterial(config, logger, { keys, policies, external, oidc }, opts.jwks ? { jwks: opts.jwks } : {});
+  const parts = { keys, policies, external, oidc, admission };
+  return assembleMaterial(config, logger, parts, opts.jwks ? { jwks: opts.jwks } : {});
 }
 
 /**
@@ -240,6 +253,13 @@ export function buildServices(
   });
   const drift = new DriftService({ ...repos, policies, evidence, integrity, issuer, ...clock });
   const audit = new AuditService({ attestations, deployments, log, policies, trustedRoot, issuer });
+  const admission = new AdmissionService({
+    config: material.admission,
+    verdicts: repos.verdicts,
+    deployments: repos.deployments,
+    admissions: new AdmissionRepo(database),
+    ...clock,
+  });
   return {
     keys,
     log,
@@ -257,6 +277,7 @@ export function buildServices(
     rebuilds,
     audit,
     sigstore,
+    admission,
   };
 }
 
