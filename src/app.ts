@@ -16,6 +16,7 @@ import { problemRoutes } from './http/routes/problems.ts';
 import { promotionRoutes } from './http/routes/promotion.ts';
 import { rebuildRoutes } from './http/routes/rebuilds.ts';
 import { sigstoreRoutes } from './http/routes/sigstore.ts';
+import { snapshotRoutes } from './http/routes/snapshots.ts';
 import { tokenRoutes } from './http/routes/tokens.ts';
 
 export const API_VERSION = '0.1.0';
@@ -37,6 +38,7 @@ export function createApp(deps: Deps): OpenAPIHono {
     rebuildRoutes(deps),
     auditRoutes(deps),
     admissionRoutes(deps),
+    snapshotRoutes(deps),
     ...sigstoreRoutes(deps), // the Fulcio- and Rekor-compatible API (workload identity)
   ])
     app.route('/', routes);

@@ -23,6 +23,7 @@ import { IntegrityAudit } from './services/integrity.ts';
 import { DeploymentService } from './services/promotion/deployments.ts';
 import { DriftService } from './services/promotion/drift.ts';
 import { EnvironmentService } from './services/promotion/environments.ts';
+import { SnapshotService } from './services/promotion/snapshots.ts';
 import { VerdictService } from './services/promotion/verdicts.ts';
 import { RebuildService } from './services/rebuilds.ts';
 import { SigstoreService } from './services/sigstore.ts';
@@ -62,6 +63,7 @@ export interface Deps {
   audit: AuditService;
   sigstore: SigstoreService;
   admission: AdmissionService;
+  snapshots: SnapshotService;
   trustedRoot: TrustedRootJson;
   close(): Promise<void>;
 }
@@ -241,7 +243,8 @@ export function buildServices(
   const rebuilds = new RebuildService({ ...repos, attest, policies, issuer, ...clock });
   const verdicts = new VerdictService({ ...repos, policies, attest, evidence, rebuilds, issuer, logger, ...clock });
   const deployments = new DeploymentService({ ...repos, attest, evidence, policies, issuer, ...clock });
-  const environments = new EnvironmentService({ policies, attestations, deployments, issuer });
+  const snapshots = new SnapshotService({ attest, attestations, evidence, policies, issuer, ...clock });
+  const environments = new EnvironmentService({ policies, attestations, deployments, snapshots, issuer });
   const integrity = new IntegrityAudit({
     ...repos,
     log: logRepo,
@@ -251,7 +254,7 @@ export function buildServices(
     keyName: log.identity.keyName,
     logKeys: log.indexKeys,
   });
-  const drift = new DriftService({ ...repos, policies, evidence, integrity, issuer, ...clock });
+  const drift = new DriftService({ ...repos, snapshots, policies, evidence, integrity, issuer, ...clock });
   const audit = new AuditService({ attestations, deployments, log, policies, trustedRoot, issuer });
   const admission = new AdmissionService({
     config: material.admission,
@@ -278,6 +281,7 @@ export function buildServices(
     audit,
     sigstore,
     admission,
+    snapshots,
   };
 }
 

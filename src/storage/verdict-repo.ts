@@ -38,8 +38,8 @@ export class VerdictRepo {
       .then((rows) => rows.reverse());
   }
 
-  /** Which of `digests` hold an allow verdict for `environment` that has not expired at `now`. */
-  async allowedAmong(digests: readonly string[], environment: string, now: Date): Promise<Set<string>> {
+  /** Which of `digests` hold an allow verdict for `environment` that has not expired at `now` (null: ever). */
+  async allowedAmong(digests: readonly string[], environment: string, now: Date | null): Promise<Set<string>> {
     if (digests.length === 0) return new Set();
     const rows = await this.#database.db
       .selectDistinct({ digest: verdicts.digest })
@@ -49,7 +49,7 @@ export class VerdictRepo {
           inArray(verdicts.digest, [...digests]),
           eq(verdicts.environment, environment),
           eq(verdicts.decision, 'allow'),
-          gt(verdicts.expiresAt, now),
+          now ? gt(verdicts.expiresAt, now) : undefined,
         ),
       );
     return new Set(rows.map((r) => r.digest));
