@@ -40,3 +40,16 @@ describe('docs/kubernetes.md', () => {
     );
   });
 });
+
+describe('docs/kubernetes.md snapshot CronJob', () => {
+  it('runs waybill snapshot kubernetes on kubectl output with a reporter token from a Secret', () => {
+    const cron = manifests.find((m) => m.kind === 'CronJob') as {
+      spec: { jobTemplate: { spec: { template: { spec: { containers: Array<Record<string, unknown>> } } } } };
+    };
+    const [container] = cron.spec.jobTemplate.spec.template.spec.containers;
+    const script = (container!.args as string[]).join(' ');
+    expect(script).toMatch(/^kubectl get pods -A -o json \| waybill snapshot kubernetes --environment production/);
+    expect(JSON.stringify(container!.env)).toContain('"secretKeyRef"');
+    expect(manifests.some((m) => m.kind === 'ClusterRole')).toBe(true);
+  });
+});
