@@ -18,6 +18,7 @@ import { rebuildRoutes } from './http/routes/rebuilds.ts';
 import { sigstoreRoutes } from './http/routes/sigstore.ts';
 import { snapshotRoutes } from './http/routes/snapshots.ts';
 import { tokenRoutes } from './http/routes/tokens.ts';
+import { webhookRoutes } from './http/routes/webhooks.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -39,6 +40,7 @@ export function createApp(deps: Deps): OpenAPIHono {
     auditRoutes(deps),
     admissionRoutes(deps),
     snapshotRoutes(deps),
+    webhookRoutes(deps),
     ...sigstoreRoutes(deps), // the Fulcio- and Rekor-compatible API (workload identity)
   ])
     app.route('/', routes);

@@ -109,6 +109,8 @@ export interface Config {
   admissionConfigFile: string | undefined;
   /** WAYBILL_WEBHOOKS, resolved: no webhooks without it. */
   webhooksFile: string | undefined;
+  /** The values of the environment variables the webhooks file names with `secretEnv` (never logged). */
+  webhookSecrets: Record<string, string>;
 }
 
 export class ConfigError extends Error {
@@ -209,6 +211,20 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     // `[hint=]path` specs; the hint may end in base64 padding, so external.ts's parseKeySpec splits them.
     keyFiles: list(e.WAYBILL_EXTERNAL_KEYS),
   };
+  // The webhooks file may name its secrets by environment variable (`secretEnv`); only this module
+  // reads the environment, so those are picked here. The file itself is checked by preflight.
+  const webhookSecrets: Record<string, string> = {};
+  if (e.WAYBILL_WEBHOOKS) {
+    try {
+      const text = readFileSync(path.resolve(cwd, e.WAYBILL_WEBHOOKS), 'utf8');
+      for (const m of text.matchAll(/secretEnv\s*:\s*["']?([A-Za-z_][A-Za-z0-9_]*)/g)) {
+        const value = cleaned[m[1]!];
+        if (value !== undefined) webhookSecrets[m[1]!] = value;
+      }
+    } catch {
+      // unreadable: preflight says so, with the file's name
+    }
+  }
   if (issues.length > 0) throw new ConfigError(issues);
 
   const dataDir = path.resolve(cwd, e.WAYBILL_DATA_DIR);
@@ -233,6 +249,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     oidcConfigFile: e.WAYBILL_OIDC_CONFIG ? path.resolve(cwd, e.WAYBILL_OIDC_CONFIG) : undefined,
     admissionConfigFile: e.WAYBILL_ADMISSION_CONFIG ? path.resolve(cwd, e.WAYBILL_ADMISSION_CONFIG) : undefined,
     webhooksFile: e.WAYBILL_WEBHOOKS ? path.resolve(cwd, e.WAYBILL_WEBHOOKS) : undefined,
+    webhookSecrets,
   };
 }
 

@@ -9,6 +9,7 @@ import type { VerdictRepo } from '../storage/verdict-repo.ts';
 import { newId } from '../util/ids.ts';
 import { type AdmissionConfig, type Enforcement, environmentOfNamespace } from './admission-config.ts';
 import { type ReadReview, readReview } from './admission-review.ts';
+import { type Emit, NO_EVENTS } from './webhooks.ts';
 
 /** The AdmissionReview waybill answers (admission.k8s.io/v1). */
 export interface AdmissionReviewResponse {
@@ -47,9 +48,6 @@ export interface AdmissionEvent {
   createdAt: string;
 }
 
-/** A denial, as the webhook outbox is told of it. */
-export type AdmissionDenied = (event: AdmissionEvent) => Promise<void>;
-
 // The API server shows warnings to the user; it truncates long ones, so keep each readable.
 const MAX_WARNING = 256;
 
@@ -59,7 +57,7 @@ export class AdmissionService {
   readonly #deployments: DeploymentRepo;
   readonly #events: AdmissionRepo;
   readonly #now: () => Date;
-  #onDenied: AdmissionDenied | undefined;
+  readonly #emit: Emit;
 
   constructor(opts: {
     config: AdmissionConfig | undefined;
@@ -67,17 +65,14 @@ export class AdmissionService {
     deployments: DeploymentRepo;
     admissions: AdmissionRepo;
     now?: () => Date;
+    emit?: Emit;
   }) {
+    this.#emit = opts.emit ?? NO_EVENTS;
     this.#config = opts.config;
     this.#verdicts = opts.verdicts;
     this.#deployments = opts.deployments;
     this.#events = opts.admissions;
     this.#now = opts.now ?? (() => new Date());
-  }
-
-  /** Called with each recorded denial (and audit-mode "would deny"). */
-  onDenied(listener: AdmissionDenied): void {
-    this.#onDenied = listener;
   }
 
   /** Judge a review (any JSON value) and record the decision; the answer always carries the request's uid. */
@@ -86,7 +81,8 @@ export class AdmissionService {
     const now = this.#now();
     const judged = await this.#judge(read, now);
     const event = await this.#record(read, judged, caller, now);
-    if (event.decision === 'deny' && this.#onDenied) await this.#onDenied(event);
+    // Audit mode's "would deny" too (allowed: true says which it was).
+    if (event.decision === 'deny') await this.#emit('admission.denied', event);
     return answer(read, judged);
   }
 

@@ -6,6 +6,7 @@ import {
   boolean,
   customType,
   index,
+  integer,
   jsonb,
   pgTable,
   primaryKey,
@@ -218,6 +219,7 @@ export const SCHEMA_TABLES = [
   'idempotency_keys',
   'workload_certificates',
   'admission_events',
+  'webhook_outbox',
 ] as const;
 
 // Idempotency-Key on POSTs: a retried request with the same key and body gets the original
@@ -285,4 +287,32 @@ export const admissionEvents = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('admission_events_created_idx').on(t.createdAt, t.id)],
+);
+
+// Webhook deliveries (WAYBILL_WEBHOOKS), written right after the event's own write: one row per
+// event and receiver, delivered at least once by the dispatcher (services/webhook-dispatcher.ts),
+// which claims due rows with FOR UPDATE SKIP LOCKED, so several instances never send one at once.
+export const webhookOutbox = pgTable(
+  'webhook_outbox',
+  {
+    // Also the Waybill-Delivery header: a receiver deduplicates on it.
+    id: text('id').primaryKey(),
+    // The receiver's URL as configured.
+    webhook: text('webhook').notNull(),
+    event: text('event').notNull(),
+    // The exact bytes signed and sent.
+    body: text('body').notNull(),
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] })
+      .notNull()
+      .default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: tstz('next_attempt_at').notNull(),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+    deliveredAt: tstz('delivered_at'),
+  },
+  (t) => [
+    index('webhook_outbox_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index('webhook_outbox_created_idx').on(t.createdAt, t.id),
+  ],
 );

@@ -9,6 +9,7 @@ import type { DeploymentRepo, DeploymentRow } from '../../storage/deployment-rep
 import type { VerdictRepo } from '../../storage/verdict-repo.ts';
 import { type EvidenceReader, UntrustedEvidenceError } from '../evidence.ts';
 import type { IntegrityAudit, IntegrityReport } from '../integrity.ts';
+import { type Emit, NO_EVENTS } from '../webhooks.ts';
 import {
   signedDeployment,
   signedException,
@@ -65,6 +66,7 @@ export class DriftService {
   readonly #integrity: IntegrityAudit;
   readonly #issuer: string;
   readonly #now: () => Date;
+  readonly #emit: Emit;
 
   constructor(opts: {
     policies: PolicySet;
@@ -75,6 +77,7 @@ export class DriftService {
     integrity: IntegrityAudit;
     issuer: string;
     now?: () => Date;
+    emit?: Emit;
   }) {
     this.#policies = opts.policies;
     this.#deployments = opts.deployments;
@@ -84,6 +87,22 @@ export class DriftService {
     this.#integrity = opts.integrity;
     this.#issuer = opts.issuer;
     this.#now = opts.now ?? (() => new Date());
+    this.#emit = opts.emit ?? NO_EVENTS;
+  }
+
+  /**
+   * After a runtime snapshot of `environment`: what it shows against promotion, reported as
+   * drift.detected when it finds anything.
+   */
+  async checkRuntime(environment: string): Promise<DriftFinding[]> {
+    const snapshot = await this.#snapshots.latest(environment);
+    if (!snapshot) return [];
+    const [current] = await this.#deployments.latest(environment, 1);
+    const findings = await this.#runtimeFindings(environment, snapshot, current ?? null);
+    if (findings.length > 0) {
+      await this.#emit('drift.detected', { environment, snapshotId: snapshot.id, findings });
+    }
+    return findings;
   }
 
   async report(): Promise<DriftReport> {

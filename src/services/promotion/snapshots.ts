@@ -42,6 +42,7 @@ export class SnapshotService {
   readonly #policies: PolicySet;
   readonly #issuer: string;
   readonly #now: () => Date;
+  #recorded: ((environment: string) => Promise<void>) | undefined;
 
   constructor(opts: {
     attest: AttestService;
@@ -57,6 +58,11 @@ export class SnapshotService {
     this.#policies = opts.policies;
     this.#issuer = opts.issuer;
     this.#now = opts.now ?? (() => new Date());
+  }
+
+  /** Called after each snapshot is recorded (deps.ts: the drift check that reports drift.detected). */
+  onRecorded(listener: (environment: string) => Promise<void>): void {
+    this.#recorded = listener;
   }
 
   /** Sign and log what runs in `environment`. */
@@ -80,6 +86,7 @@ export class SnapshotService {
     const signed = await this.#attest.sign(statement, signingIdentityOf(caller), { environment });
     const view = snapshotOf(signed.record.statement as Record<string, unknown>, signed.record.id);
     if (!view) throw new Error('a snapshot waybill signed does not read back');
+    await this.#recorded?.(environment);
     return { ...view, createdAt: signed.record.createdAt, bundle: signed.record.bundle };
   }
 
