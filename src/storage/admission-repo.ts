@@ -1,5 +1,5 @@
 // Admission decisions: one row per AdmissionReview answered.
-import { and, desc, eq, lt, or } from 'drizzle-orm';
+import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
 import type { Database } from './driver.ts';
 import { admissionEvents } from './schema.ts';
 
@@ -11,9 +11,17 @@ export class AdmissionRepo {
     this.#database = database;
   }
 
+  /**
+   * Record a decision without waiting for the WAL flush (synchronous_commit off for this
+   * transaction only): the API server is waiting on the answer, and a crash loses at most the
+   * last few hundred milliseconds of decision records, never a signed record or a verdict.
+   */
   async insert(row: typeof admissionEvents.$inferInsert): Promise<AdmissionEventRow> {
-    const [stored] = await this.#database.db.insert(admissionEvents).values(row).returning();
-    return stored!;
+    return this.#database.db.transaction(async (tx) => {
+      await tx.execute(sql`set local synchronous_commit = off`);
+      const [stored] = await tx.insert(admissionEvents).values(row).returning();
+      return stored!;
+    });
   }
 
   /**
