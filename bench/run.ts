@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runAdmissionBench } from './admission.ts';
 import { rawEcdsa, rawSignRate } from './crypto.ts';
 import { type BackendName, closeAll, openBenchDatabase, postgresVersion } from './db.ts';
 import { type HttpLevelResult, httpLevel } from './http.ts';
@@ -69,7 +70,9 @@ const settings = {
   profileSeconds: num('BENCH_PROFILE_SECONDS', 3),
   waitIdleSeconds: num('BENCH_WAIT_IDLE_SECONDS', 60),
   sections: new Set(
-    (process.env.BENCH_SECTIONS || 'sign,profile,http,proofs,verdicts,worker').split(',').map((s) => s.trim()),
+    (process.env.BENCH_SECTIONS || 'sign,profile,http,proofs,verdicts,admission,worker')
+      .split(',')
+      .map((s) => s.trim()),
   ),
   httpConnections: num('BENCH_HTTP_CONNECTIONS', 64, { min: 1 }),
   httpLogLevels: (process.env.BENCH_HTTP_LOG_LEVELS || 'warn,info').split(',').map((s) => s.trim()),
@@ -382,6 +385,13 @@ async function main(): Promise<void> {
       verdicts = await runVerdictBench(progress);
       markdown += `\n${verdicts.markdown}\n`;
     }
+    // Kubernetes admission (issue 15): a 5-image review at 10^5 stored attestations (bench/admission.ts).
+    let admission: Awaited<ReturnType<typeof runAdmissionBench>> | null = null;
+    if (settings.sections.has('admission')) {
+      progress('admission: filling 10^5 attestations, verdicts and deployments, then reviewing');
+      admission = await runAdmissionBench(progress);
+      markdown += `\n${admission.markdown}\n`;
+    }
     // Cloudflare Workers under `wrangler dev` next to the Node server, same load (bench/worker.ts).
     let worker: Awaited<ReturnType<typeof runWorkerBench>> | null = null;
     if (settings.sections.has('worker')) {
@@ -407,6 +417,7 @@ async function main(): Promise<void> {
         {
           ...results,
           verdicts: verdicts && { rows: verdicts.rows, rawSignsPerSec: verdicts.raw },
+          admission: admission && { row: admission.row, rawSignsPerSec: admission.raw },
           worker: worker && { rows: worker.rows, sanity: worker.sanity },
         },
         null,

@@ -26,7 +26,7 @@ const TARGET_DIGESTS = 200;
 
 const hex = (n = 32) => randomBytes(n).toString('hex');
 
-function rawSignRate(): number {
+export function rawSignRate(): number {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const data = randomBytes(64);
   const start = performance.now();
@@ -39,7 +39,7 @@ function rawSignRate(): number {
 }
 
 /** Fill `attestations` + `attestation_subjects` up to `total` rows over 10^5 digests. */
-async function fill(url: string, from: number, to: number): Promise<void> {
+export async function fill(url: string, from: number, to: number): Promise<void> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     for (let start = from; start < to; start += 100_000) {

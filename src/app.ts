@@ -7,6 +7,7 @@ import type { Deps } from './deps.ts';
 import { inputGuard } from './http/input-guard.ts';
 import { accessLog, bodyLimit } from './http/middleware.ts';
 import { problemHandlers } from './http/problem.ts';
+import { admissionRoutes } from './http/routes/admission.ts';
 import { attestationRoutes } from './http/routes/attestations.ts';
 import { auditRoutes } from './http/routes/audit.ts';
 import { healthRoutes } from './http/routes/health.ts';
@@ -15,7 +16,9 @@ import { problemRoutes } from './http/routes/problems.ts';
 import { promotionRoutes } from './http/routes/promotion.ts';
 import { rebuildRoutes } from './http/routes/rebuilds.ts';
 import { sigstoreRoutes } from './http/routes/sigstore.ts';
+import { snapshotRoutes } from './http/routes/snapshots.ts';
 import { tokenRoutes } from './http/routes/tokens.ts';
+import { webhookRoutes } from './http/routes/webhooks.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -35,6 +38,9 @@ export function createApp(deps: Deps): OpenAPIHono {
     promotionRoutes(deps),
     rebuildRoutes(deps),
     auditRoutes(deps),
+    admissionRoutes(deps),
+    snapshotRoutes(deps),
+    webhookRoutes(deps),
     ...sigstoreRoutes(deps), // the Fulcio- and Rekor-compatible API (workload identity)
   ])
     app.route('/', routes);

@@ -59,6 +59,10 @@ const schema = z.object({
   WAYBILL_EXTERNAL_KEYS: z.string().min(1).optional(),
   // Workload identity: the OIDC issuers and grants file (src/identity/config.ts reads it).
   WAYBILL_OIDC_CONFIG: z.string().min(1).optional(),
+  // Kubernetes admission: namespaces to environments (src/services/admission-config.ts reads it).
+  WAYBILL_ADMISSION_CONFIG: z.string().min(1).optional(),
+  // Signed webhooks: receivers and the events each gets.
+  WAYBILL_WEBHOOKS: z.string().min(1).optional(),
 });
 
 /** Evidence types POST /v1/attestations accepts unless WAYBILL_ALLOWED_PREDICATES says otherwise. */
@@ -101,6 +105,12 @@ export interface Config {
   external: { trustRootFiles: string[]; identitiesFile: string | undefined; keyFiles: string[] };
   /** WAYBILL_OIDC_CONFIG, resolved: OIDC ID tokens are accepted as callers only when set. */
   oidcConfigFile: string | undefined;
+  /** WAYBILL_ADMISSION_CONFIG, resolved: POST /v1/admission/kubernetes denies everything without it. */
+  admissionConfigFile: string | undefined;
+  /** WAYBILL_WEBHOOKS, resolved: no webhooks without it. */
+  webhooksFile: string | undefined;
+  /** The values of the environment variables the webhooks file names with `secretEnv` (never logged). */
+  webhookSecrets: Record<string, string>;
 }
 
 export class ConfigError extends Error {
@@ -201,6 +211,20 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     // `[hint=]path` specs; the hint may end in base64 padding, so external.ts's parseKeySpec splits them.
     keyFiles: list(e.WAYBILL_EXTERNAL_KEYS),
   };
+  // The webhooks file may name its secrets by environment variable (`secretEnv`); only this module
+  // reads the environment, so those are picked here. The file itself is checked by preflight.
+  const webhookSecrets: Record<string, string> = {};
+  if (e.WAYBILL_WEBHOOKS) {
+    try {
+      const text = readFileSync(path.resolve(cwd, e.WAYBILL_WEBHOOKS), 'utf8');
+      for (const m of text.matchAll(/secretEnv\s*:\s*["']?([A-Za-z_][A-Za-z0-9_]*)/g)) {
+        const value = cleaned[m[1]!];
+        if (value !== undefined) webhookSecrets[m[1]!] = value;
+      }
+    } catch {
+      // unreadable: preflight says so, with the file's name
+    }
+  }
   if (issues.length > 0) throw new ConfigError(issues);
 
   const dataDir = path.resolve(cwd, e.WAYBILL_DATA_DIR);
@@ -223,6 +247,9 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     allowedPredicates,
     external,
     oidcConfigFile: e.WAYBILL_OIDC_CONFIG ? path.resolve(cwd, e.WAYBILL_OIDC_CONFIG) : undefined,
+    admissionConfigFile: e.WAYBILL_ADMISSION_CONFIG ? path.resolve(cwd, e.WAYBILL_ADMISSION_CONFIG) : undefined,
+    webhooksFile: e.WAYBILL_WEBHOOKS ? path.resolve(cwd, e.WAYBILL_WEBHOOKS) : undefined,
+    webhookSecrets,
   };
 }
 
@@ -243,6 +270,8 @@ const NODE_ONLY: Record<string, string> = {
   WAYBILL_CA_CHAIN_FILE: 'set WAYBILL_CA_CHAIN instead',
   WAYBILL_LOG_KEY_FILE: 'set WAYBILL_LOG_KEY (a secret) instead',
   WAYBILL_TRUST_HISTORY_FILE: 'not supported on Workers yet (docs/workers.md)',
+  WAYBILL_ADMISSION_CONFIG: 'Kubernetes admission runs on the Node server only (docs/kubernetes.md)',
+  WAYBILL_WEBHOOKS: 'webhook delivery needs a long-running process: the Node server (docs/kubernetes.md)',
 };
 
 /** Trust material and OIDC issuers as Worker vars give them (content, not file names). */

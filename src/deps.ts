@@ -10,6 +10,8 @@ import { httpJwks, type JwksSource } from './identity/jwks.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { PolicySet } from './policy/types.ts';
 import { type Preflight, preflight } from './preflight.ts';
+import { AdmissionService } from './services/admission.ts';
+import type { AdmissionConfig } from './services/admission-config.ts';
 import { AttestService } from './services/attest.ts';
 import { AuditService } from './services/audit.ts';
 import { ensureAdminToken } from './services/bootstrap.ts';
@@ -21,13 +23,18 @@ import { IntegrityAudit } from './services/integrity.ts';
 import { DeploymentService } from './services/promotion/deployments.ts';
 import { DriftService } from './services/promotion/drift.ts';
 import { EnvironmentService } from './services/promotion/environments.ts';
+import { SnapshotService } from './services/promotion/snapshots.ts';
 import { VerdictService } from './services/promotion/verdicts.ts';
 import { RebuildService } from './services/rebuilds.ts';
 import { SigstoreService } from './services/sigstore.ts';
 import { TokenService } from './services/tokens.ts';
+import { WebhookDispatcher } from './services/webhook-dispatcher.ts';
+import { WebhookService } from './services/webhooks.ts';
+import type { WebhooksConfig } from './services/webhooks-config.ts';
 import type { ExternalTrust } from './signing/external.ts';
 import { loadSigningKeys, type SigningKeys } from './signing/keys.ts';
 import { buildTrustedRoot, type TrustedRootJson } from './signing/trusted-root.ts';
+import { AdmissionRepo } from './storage/admission-repo.ts';
 import { AttestationRepo } from './storage/attestation-repo.ts';
 import { DeploymentRepo } from './storage/deployment-repo.ts';
 import type { Database } from './storage/driver.ts';
@@ -36,6 +43,7 @@ import { IdempotencyRepo } from './storage/idempotency-repo.ts';
 import { LogRepo } from './storage/log-repo.ts';
 import { TokenRepo } from './storage/token-repo.ts';
 import { VerdictRepo } from './storage/verdict-repo.ts';
+import { WebhookRepo } from './storage/webhook-repo.ts';
 import { WorkloadRepo } from './storage/workload-repo.ts';
 import { logIdentity, type Sequencer, TransparencyLog } from './tlog/log.ts';
 
@@ -58,6 +66,11 @@ export interface Deps {
   rebuilds: RebuildService;
   audit: AuditService;
   sigstore: SigstoreService;
+  admission: AdmissionService;
+  snapshots: SnapshotService;
+  webhooks: WebhookService;
+  /** Delivers the webhook outbox (Node: started by runtime/node.ts); undefined without WAYBILL_WEBHOOKS. */
+  dispatcher: WebhookDispatcher | undefined;
   trustedRoot: TrustedRootJson;
   close(): Promise<void>;
 }
@@ -126,16 +139,27 @@ export interface Material {
   trustedRoot: TrustedRootJson;
   /** Bundle verification under waybill's root and the external trust (it caches what it verified). */
   verifier: EvidenceVerifier;
+  /** Kubernetes namespaces to environments (WAYBILL_ADMISSION_CONFIG); undefined: admission denies. */
+  admission: AdmissionConfig | undefined;
+  /** Webhook receivers (WAYBILL_WEBHOOKS); undefined: no webhooks. */
+  webhooks: WebhooksConfig | undefined;
 }
 
 /** The material from what each runtime reads: files on Node, the bundle and Worker vars on Workers. */
 export function assembleMaterial(
   config: Config,
   logger: Logger,
-  parts: { keys: SigningKeys; policies: PolicySet; external: ExternalTrust; oidc: OidcConfig | undefined },
+  parts: {
+    keys: SigningKeys;
+    policies: PolicySet;
+    external: ExternalTrust;
+    oidc: OidcConfig | undefined;
+    admission?: AdmissionConfig | undefined;
+    webhooks?: WebhooksConfig | undefined;
+  },
   opts: { jwks?: JwksSource } = {},
 ): Material {
-  const { keys, policies, external, oidc } = parts;
+  const { keys, policies, external, oidc, admission, webhooks } = parts;
   const workloads = oidc ? new WorkloadAuthenticator(oidc, opts.jwks ?? httpJwks()) : undefined;
   if (workloads) {
     const { issuers, grants } = workloads.config;
@@ -146,7 +170,7 @@ export function assembleMaterial(
   const trustedRoot = trustedRootFor(config, keys, keyName);
   const logKeys = [keys.log.publicKey, ...retired];
   const verifier = new EvidenceVerifier({ trustedRoot, external, issuer: config.issuer, logKeys });
-  return { keys, policies, external, workloads, retiredLogKeys: retired, trustedRoot, verifier };
+  return { keys, policies, external, workloads, retiredLogKeys: retired, trustedRoot, verifier, admission, webhooks };
 }
 
 /**
@@ -159,9 +183,10 @@ export async function loadMaterial(
   opts: { jwks?: JwksSource; checked?: Preflight; keys?: SigningKeys } = {},
 ): Promise<Material> {
   // An invalid policy file stops here, with file:line:column and the reason.
-  const { policies, external, oidc } = opts.checked ?? preflight(config);
+  const { policies, external, oidc, admission, webhooks } = opts.checked ?? preflight(config);
   const keys = opts.keys ?? (await loadSigningKeys(config, logger));
-  return assembleMaterial(config, logger, { keys, policies, external, oidc }, opts.jwks ? { jwks: opts.jwks } : {});
+  const parts = { keys, policies, external, oidc, admission, webhooks };
+  return assembleMaterial(config, logger, parts, opts.jwks ? { jwks: opts.jwks } : {});
 }
 
 /**
@@ -191,6 +216,12 @@ export function buildServices(
     ...(opts.sequencer ? { sequencer: opts.sequencer } : {}),
   });
   const { attestations } = repos;
+  const outbox = new WebhookRepo(database);
+  const webhooks = new WebhookService({ config: material.webhooks, outbox, logger, ...clock });
+  const { emit } = webhooks;
+  const dispatcher = material.webhooks
+    ? new WebhookDispatcher({ config: material.webhooks, outbox, logger, ...clock })
+    : undefined;
   const attest = new AttestService({ attestations, log, ca: keys.ca, issuer });
   const intake = new IntakeService({
     attestations,
@@ -225,10 +256,21 @@ export function buildServices(
     origin: log.identity.origin,
     indexKeys: log.indexKeys,
   });
-  const rebuilds = new RebuildService({ ...repos, attest, policies, issuer, ...clock });
-  const verdicts = new VerdictService({ ...repos, policies, attest, evidence, rebuilds, issuer, logger, ...clock });
-  const deployments = new DeploymentService({ ...repos, attest, evidence, policies, issuer, ...clock });
-  const environments = new EnvironmentService({ policies, attestations, deployments, issuer });
+  const rebuilds = new RebuildService({ ...repos, attest, policies, issuer, emit, ...clock });
+  const verdicts = new VerdictService({
+    ...repos,
+    policies,
+    attest,
+    evidence,
+    rebuilds,
+    issuer,
+    logger,
+    emit,
+    ...clock,
+  });
+  const deployments = new DeploymentService({ ...repos, attest, evidence, policies, issuer, emit, ...clock });
+  const snapshots = new SnapshotService({ attest, attestations, evidence, policies, issuer, ...clock });
+  const environments = new EnvironmentService({ policies, attestations, deployments, snapshots, issuer });
   const integrity = new IntegrityAudit({
     ...repos,
     log: logRepo,
@@ -238,8 +280,22 @@ export function buildServices(
     keyName: log.identity.keyName,
     logKeys: log.indexKeys,
   });
-  const drift = new DriftService({ ...repos, policies, evidence, integrity, issuer, ...clock });
+  const drift = new DriftService({ ...repos, snapshots, policies, evidence, integrity, issuer, emit, ...clock });
+  snapshots.onRecorded(async (environment) => {
+    // The snapshot is recorded; a failed check must not turn that into an error answer.
+    await drift
+      .checkRuntime(environment)
+      .catch((err) => logger.error({ err, environment }, 'runtime drift check failed'));
+  });
   const audit = new AuditService({ attestations, deployments, log, policies, trustedRoot, issuer });
+  const admission = new AdmissionService({
+    config: material.admission,
+    verdicts: repos.verdicts,
+    deployments: repos.deployments,
+    admissions: new AdmissionRepo(database),
+    emit,
+    ...clock,
+  });
   return {
     keys,
     log,
@@ -257,6 +313,10 @@ export function buildServices(
     rebuilds,
     audit,
     sigstore,
+    admission,
+    snapshots,
+    webhooks,
+    dispatcher,
   };
 }
 

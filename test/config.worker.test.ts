@@ -45,6 +45,12 @@ describe('parseWorkerConfig', () => {
     expect(found.find((i) => i.key === 'DATABASE_URL')!.message).toMatch(/Hyperdrive binding HYPERDRIVE/);
   });
 
+  it('refuses Kubernetes admission and webhooks, which run on the Node server only', () => {
+    const found = issues({ ...base, WAYBILL_ADMISSION_CONFIG: 'environments: {}', WAYBILL_WEBHOOKS: 'webhooks: []' });
+    expect(found.map((i) => i.key).sort()).toEqual(['WAYBILL_ADMISSION_CONFIG', 'WAYBILL_WEBHOOKS']);
+    expect(found.every((i) => /Node server only|long-running process/.test(i.message))).toBe(true);
+  });
+
   it('reads trusted roots, identity rules and keys as content, and refuses a file name', () => {
     const { sources } = parseWorkerConfig({
       ...base,

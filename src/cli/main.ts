@@ -16,6 +16,7 @@ import { addDiffCommand } from './diff.ts';
 import { addExceptionCommands } from './exceptions.ts';
 import { addKeyCommands } from './keys.ts';
 import { addPromotionCommands } from './promotion.ts';
+import { addSnapshotCommands } from './snapshot.ts';
 import { addTokenCommands } from './tokens.ts';
 import { addVerifyCommands } from './verify.ts';
 
@@ -46,6 +47,7 @@ export function buildProgram(io: Out): Command {
   addAttestationCommands(program, io);
   addDiffCommand(program, io);
   addAuditCommands(program, io);
+  addSnapshotCommands(program, io);
   return program;
 }
 

@@ -48,6 +48,15 @@ interface EnvironmentJson {
   uri: string;
   policy: { uri: string; digest: { sha256: string } };
   current: { digest: string; deploymentId: string; deployedAt: string } | null;
+  /** The latest runtime snapshot's digests (absent from servers before snapshots). */
+  observed?: { snapshotId: string; source: string; observedAt: string; digests: string[] } | null;
+}
+
+/** What a runtime snapshot saw running: one digest, or the first and how many more. */
+function observedRunning(e: EnvironmentJson): string | undefined {
+  const digests = e.observed?.digests;
+  if (!digests?.length) return undefined;
+  return digests.length === 1 ? digests[0] : `${shortDigest(digests[0]!)} (+${digests.length - 1})`;
 }
 
 type Remote = { server: string; token: string; json?: boolean };
@@ -139,8 +148,15 @@ export function addPromotionCommands(program: Command, io: Out, opts: { issuer?:
         if (o.json) return io.out(json(items));
         return io.out(
           table(
-            ['ENVIRONMENT', 'AFTER', 'RUNNING', 'DEPLOYED AT', 'DEPLOYMENT'],
-            items.map((e) => [e.name, e.after, e.current?.digest, e.current?.deployedAt, e.current?.deploymentId]),
+            ['ENVIRONMENT', 'AFTER', 'DEPLOYED', 'DEPLOYED AT', 'DEPLOYMENT', 'OBSERVED RUNNING'],
+            items.map((e) => [
+              e.name,
+              e.after,
+              e.current?.digest,
+              e.current?.deployedAt,
+              e.current?.deploymentId,
+              observedRunning(e),
+            ]),
             '(no environments)',
           ),
         );
@@ -153,7 +169,11 @@ export function addPromotionCommands(program: Command, io: Out, opts: { issuer?:
       if (o.json) return io.out(json(env));
       io.out(
         `${env.name}${env.after ? ` (after ${env.after})` : ''}: ` +
-          `${env.current ? `running ${env.current.digest} since ${env.current.deployedAt}` : 'nothing deployed'}\n` +
+          `${env.current ? `deployed ${env.current.digest} at ${env.current.deployedAt}` : 'nothing deployed'}\n` +
+          (env.observed
+            ? `observed running ${env.observed.digests.join(', ')} ` +
+              `(${env.observed.source}, ${env.observed.observedAt})\n`
+            : '') +
           `policy ${env.policy.uri} (sha256 ${env.policy.digest.sha256.slice(0, 12)})\n\n` +
           table(
             ['DEPLOYED AT', 'DIGEST', 'DEPLOYER', 'DEPLOYMENT', 'VERDICT'],

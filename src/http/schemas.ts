@@ -88,8 +88,25 @@ export const Artifact = z
 
 const Current = z.object({ digest: z.string(), deploymentId: z.string(), deployedAt: Timestamp }).nullable();
 
+const ObservedRunning = z
+  .object({
+    snapshotId: z.string(),
+    source: z.string(),
+    observedAt: Timestamp,
+    digests: z.array(z.string()),
+  })
+  .nullable()
+  .openapi({ description: 'what the latest runtime snapshot saw running (null: no snapshot recorded)' });
+
 export const EnvironmentSummary = z
-  .object({ name: z.string(), after: z.string().nullable(), uri: z.string(), policy: PolicyRef, current: Current })
+  .object({
+    name: z.string(),
+    after: z.string().nullable(),
+    uri: z.string(),
+    policy: PolicyRef,
+    current: Current,
+    observed: ObservedRunning,
+  })
   .openapi('EnvironmentSummary');
 
 export const EnvironmentDetail = EnvironmentSummary.extend({
@@ -186,6 +203,15 @@ export const DriftReport = z
       z.object({
         name: z.string(),
         current: Current,
+        observed: z
+          .object({
+            snapshotId: z.string(),
+            source: z.string(),
+            observedAt: Timestamp,
+            ageSeconds: z.number().int(),
+            digests: z.array(z.string()),
+          })
+          .nullable(),
         ok: z.boolean(),
         findings: z.array(
           z.object({
@@ -194,6 +220,8 @@ export const DriftReport = z
               'exception-expired',
               'evidence-unverifiable',
               'evidence-untrusted',
+              'running-without-allow',
+              'deployed-not-running',
             ]),
             digest: z.string(),
             deploymentId: z.string().optional(),

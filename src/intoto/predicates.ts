@@ -4,6 +4,7 @@ import { PROVENANCE_V1, PROVENANCE_V02, ProvenanceV1, ProvenanceV02 } from './pr
 import { TEST_RESULT_V01, TestResultV01 } from './test-result.ts';
 import { VSA_V1, VsaV1 } from './vsa.ts';
 import { VULNS_V02, VulnsV02 } from './vulns.ts';
+import { RUNTIME_SNAPSHOT_V1, RuntimeSnapshotV1 } from './waybill.ts';
 
 export { PROVENANCE_V1, PROVENANCE_V02, ProvenanceV1, ProvenanceV02 } from './provenance.ts';
 export { TEST_RESULT_V01, TestResultV01 } from './test-result.ts';
@@ -17,4 +18,5 @@ export const PREDICATE_SCHEMAS: Readonly<Record<string, z.ZodType>> = Object.fre
   [TEST_RESULT_V01]: TestResultV01,
   [VSA_V1]: VsaV1,
   [VULNS_V02]: VulnsV02,
+  [RUNTIME_SNAPSHOT_V1]: RuntimeSnapshotV1,
 });

@@ -15,6 +15,7 @@ export const ENVIRONMENT_EXTENSION = 'waybillEnvironment';
 const OWN_PREDICATES_WITH_ENVIRONMENT_URI = new Set([
   'https://waybill.dev/deployment/v1',
   'https://waybill.dev/rebuild-exception/v1',
+  'https://waybill.dev/runtime-snapshot/v1',
 ]);
 
 export function environmentUri(issuer: string, name: string): string {

@@ -1,6 +1,7 @@
 // waybill's own predicates and the statements it signs: the predicate type URIs, the URIs
 // waybill names inside what it signs (all under its issuer URL), and one builder per statement.
 // Every builder makes an in-toto Statement v1; the field layouts are docs/predicates.md's.
+import { z } from 'zod';
 import { digestSetOf } from './digest.ts';
 import { PROVENANCE_V1 } from './provenance.ts';
 import { STATEMENT_V1, type Statement } from './statement-layer.ts';
@@ -8,6 +9,8 @@ import { VSA_V1 } from './vsa.ts';
 
 export const DEPLOYMENT_V1 = 'https://waybill.dev/deployment/v1';
 export const REBUILD_EXCEPTION_V1 = 'https://waybill.dev/rebuild-exception/v1';
+/** What runs in an environment, as a reporter (a cluster's snapshot job) observed it. */
+export const RUNTIME_SNAPSHOT_V1 = 'https://waybill.dev/runtime-snapshot/v1';
 /** The predicate of the statement synthesized for an ingested message-signature bundle. */
 export const SIGNATURE_V1 = 'https://waybill.dev/signature/v1';
 
@@ -103,6 +106,45 @@ export function deploymentStatement(d: {
       exceptions: d.exception
         ? [{ uri: uris.exception(d.exception.id), digest: { sha256: d.exception.attestationId } }]
         : [],
+    },
+  };
+}
+
+/** A runtime snapshot's predicate (docs/predicates.md): every workload seen and its image digest. */
+export const RuntimeSnapshotV1 = z
+  .object({
+    environment: z.string().min(1),
+    environmentUri: z.string().min(1),
+    source: z.string().min(1),
+    observedAt: z.string().datetime({ offset: true }),
+    reporter: z.string().min(1),
+    workloads: z
+      .array(z.object({ name: z.string().min(1), digest: z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/) }) }))
+      .min(1),
+  })
+  .passthrough();
+
+/** What runs in `environment`, observed at `observedAt` by `source`; the subjects are the running digests. */
+export function runtimeSnapshotStatement(r: {
+  issuer: string;
+  environment: string;
+  source: string;
+  observedAt: Date;
+  reporter: string;
+  workloads: ReadonlyArray<{ name: string; digest: string }>;
+}): Statement {
+  const digests = [...new Set(r.workloads.map((w) => w.digest))];
+  return {
+    _type: STATEMENT_V1,
+    subject: digests.map((digest) => artifactSubject(r.issuer, digest)),
+    predicateType: RUNTIME_SNAPSHOT_V1,
+    predicate: {
+      environment: r.environment,
+      environmentUri: waybillUris(r.issuer).environment(r.environment),
+      source: r.source,
+      observedAt: r.observedAt.toISOString(),
+      reporter: r.reporter,
+      workloads: r.workloads.map((w) => ({ name: w.name, digest: digestSetOf(w.digest) })),
     },
   };
 }

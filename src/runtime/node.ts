@@ -28,6 +28,7 @@ export async function startServer(config: Config, checked?: Preflight): Promise<
     await deps.close();
     throw err;
   }
+  deps.dispatcher?.start();
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   deps.logger.info(
@@ -55,6 +56,7 @@ export async function startServer(config: Config, checked?: Preflight): Promise<
           resolve();
         });
       });
+      await deps.dispatcher?.stop();
       await deps.close();
       deps.logger.info('stopped');
     })());

@@ -22,6 +22,7 @@ import { newId } from '../util/ids.ts';
 import type { AttestService } from './attest.ts';
 import { policyFor } from './policies.ts';
 import type { Caller } from './tokens.ts';
+import { type Emit, NO_EVENTS } from './webhooks.ts';
 
 const PROVENANCE_TYPES = [PROVENANCE_V1, PROVENANCE_V02];
 const DEFAULT_EXCEPTION_TTL = '7d';
@@ -48,6 +49,7 @@ export interface ExceptionView extends ExceptionRequest {
 }
 
 export class RebuildService {
+  readonly #emit: Emit;
   readonly #attestations: AttestationRepo;
   readonly #exceptions: ExceptionRepo;
   readonly #deployments: DeploymentRepo;
@@ -64,7 +66,9 @@ export class RebuildService {
     policies: PolicySet;
     issuer: string;
     now?: () => Date;
+    emit?: Emit;
   }) {
+    this.#emit = opts.emit ?? NO_EVENTS;
     this.#attestations = opts.attestations;
     this.#exceptions = opts.exceptions;
     this.#deployments = opts.deployments;
@@ -173,7 +177,9 @@ export class RebuildService {
       expiresAt: new Date(now.getTime() + parseDuration(input.expiresIn ?? DEFAULT_EXCEPTION_TTL)),
       createdAt: now,
     });
-    return this.#view(row, [], d.diff, await this.#checklist(row, [], d.diff));
+    const view = this.#view(row, [], d.diff, await this.#checklist(row, [], d.diff));
+    await this.#emit('exception.requested', view);
+    return view;
   }
 
   async approve(id: string, caller: Caller): Promise<ExceptionView> {
@@ -208,7 +214,9 @@ export class RebuildService {
     const signed = await this.#attest.sign(statement, verifier, { environment: row.environment });
     const updated = await this.#exceptions.markApproved(id, signed.record.id);
     const final = updated ?? (await this.#row(id));
-    return { ...this.#view(final, approvers, d.diff, checklist), bundle: signed.record.bundle };
+    const view = this.#view(final, approvers, d.diff, checklist);
+    if (updated) await this.#emit('exception.decided', view);
+    return { ...view, bundle: signed.record.bundle };
   }
 
   async #checklist(row: ExceptionRow, approvers: string[], diff: ProvenanceDiff): Promise<ChecklistResult[]> {

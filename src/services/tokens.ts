@@ -9,7 +9,16 @@ import type { TokenRepo, TokenRow } from '../storage/token-repo.ts';
 import { sha256hex } from '../util/encoding.ts';
 import { newId } from '../util/ids.ts';
 
-export const ROLES = ['builder', 'tester', 'deployer', 'approver', 'auditor', 'admin'] as const;
+export const ROLES = [
+  'builder',
+  'tester',
+  'deployer',
+  'approver',
+  'auditor',
+  'admission',
+  'reporter',
+  'admin',
+] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Caller {

@@ -86,4 +86,14 @@ export class DeploymentRepo {
       exception: r.exceptionId ? { id: r.exceptionId, expiresAt: r.exceptionExpiresAt } : null,
     }));
   }
+
+  /** Which of `digests` were ever deployed to `environment`. */
+  async deployedAmong(digests: readonly string[], environment: string): Promise<Set<string>> {
+    if (digests.length === 0) return new Set();
+    const rows = await this.#database.db
+      .selectDistinct({ digest: deployments.digest })
+      .from(deployments)
+      .where(and(inArray(deployments.digest, [...digests]), eq(deployments.environment, environment)));
+    return new Set(rows.map((r) => r.digest));
+  }
 }

@@ -3,8 +3,10 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   customType,
   index,
+  integer,
   jsonb,
   pgTable,
   primaryKey,
@@ -165,7 +167,11 @@ export const deployments = pgTable(
     deployer: text('deployer').notNull(),
     createdAt: createdAt(),
   },
-  (t) => [index('deployments_env_idx').on(t.environment, t.createdAt)],
+  (t) => [
+    index('deployments_env_idx').on(t.environment, t.createdAt),
+    // admission asks, per image, whether this digest was ever deployed to this environment
+    index('deployments_digest_env_idx').on(t.digest, t.environment),
+  ],
 );
 
 export const rebuildExceptions = pgTable('rebuild_exceptions', {
@@ -212,6 +218,8 @@ export const SCHEMA_TABLES = [
   'exception_approvals',
   'idempotency_keys',
   'workload_certificates',
+  'admission_events',
+  'webhook_outbox',
 ] as const;
 
 // Idempotency-Key on POSTs: a retried request with the same key and body gets the original
@@ -253,4 +261,58 @@ export const workloadCertificates = pgTable(
     expiresAt: tstz('expires_at').notNull(),
   },
   (t) => [index('workload_certificates_expires_idx').on(t.expiresAt)],
+);
+
+// Every Kubernetes admission decision (POST /v1/admission/kubernetes): what was asked, what was
+// answered and why. `decision` is what waybill's checks found; in audit mode a `deny` is answered
+// allowed, so `allowed` says what the API server was told.
+export const admissionEvents = pgTable(
+  'admission_events',
+  {
+    id: text('id').primaryKey(),
+    // The AdmissionReview request's uid ('' when the review had none).
+    uid: text('uid').notNull(),
+    namespace: text('namespace'),
+    environment: text('environment'),
+    enforcement: text('enforcement', { enum: ['enforce', 'audit'] }),
+    operation: text('operation'),
+    kind: text('kind'),
+    name: text('name'),
+    decision: text('decision', { enum: ['allow', 'deny'] }).notNull(),
+    allowed: boolean('allowed').notNull(),
+    // [{ image, digest, reason }] for every image checked; reason null when it was admissible.
+    images: jsonb('images').notNull(),
+    message: text('message'),
+    caller: text('caller').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('admission_events_created_idx').on(t.createdAt, t.id)],
+);
+
+// Webhook deliveries (WAYBILL_WEBHOOKS), written right after the event's own write: one row per
+// event and receiver, delivered at least once by the dispatcher (services/webhook-dispatcher.ts),
+// which claims due rows with FOR UPDATE SKIP LOCKED, so several instances never send one at once.
+export const webhookOutbox = pgTable(
+  'webhook_outbox',
+  {
+    // Also the Waybill-Delivery header: a receiver deduplicates on it.
+    id: text('id').primaryKey(),
+    // The receiver's URL as configured.
+    webhook: text('webhook').notNull(),
+    event: text('event').notNull(),
+    // The exact bytes signed and sent.
+    body: text('body').notNull(),
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] })
+      .notNull()
+      .default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: tstz('next_attempt_at').notNull(),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+    deliveredAt: tstz('delivered_at'),
+  },
+  (t) => [
+    index('webhook_outbox_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index('webhook_outbox_created_idx').on(t.createdAt, t.id),
+  ],
 );

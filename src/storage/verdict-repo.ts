@@ -1,5 +1,5 @@
 // Verdicts: one row per decision, pointing at the VSA that was signed for it.
-import { asc, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray } from 'drizzle-orm';
 import type { Database } from './driver.ts';
 import { verdicts } from './schema.ts';
 
@@ -36,5 +36,31 @@ export class VerdictRepo {
       .orderBy(desc(verdicts.createdAt), desc(verdicts.id))
       .limit(limit ?? Number.MAX_SAFE_INTEGER)
       .then((rows) => rows.reverse());
+  }
+
+  /** Which of `digests` hold an allow verdict for `environment` that has not expired at `now` (null: ever). */
+  async allowedAmong(digests: readonly string[], environment: string, now: Date | null): Promise<Set<string>> {
+    if (digests.length === 0) return new Set();
+    const rows = await this.#database.db
+      .selectDistinct({ digest: verdicts.digest })
+      .from(verdicts)
+      .where(
+        and(
+          inArray(verdicts.digest, [...digests]),
+          eq(verdicts.environment, environment),
+          eq(verdicts.decision, 'allow'),
+          now ? gt(verdicts.expiresAt, now) : undefined,
+        ),
+      );
+    return new Set(rows.map((r) => r.digest));
+  }
+
+  /** The environments where `digest` holds an allow verdict that has not expired at `now`. */
+  async allowedEnvironments(digest: string, now: Date): Promise<string[]> {
+    const rows = await this.#database.db
+      .selectDistinct({ environment: verdicts.environment })
+      .from(verdicts)
+      .where(and(eq(verdicts.digest, digest), eq(verdicts.decision, 'allow'), gt(verdicts.expiresAt, now)));
+    return rows.map((r) => r.environment).sort();
   }
 }

@@ -85,7 +85,7 @@ describe('the workflow from the command line', () => {
   it('environments, then deploy: exit 0 and the deployment on allow, exit 1 and the reasons on deny', async () => {
     const before = await waybill('environments', ...S, '--token', t.auditor);
     expect(before.code).toBe(0);
-    expect(before.out).toMatch(/^ENVIRONMENT\s+AFTER\s+RUNNING\s+DEPLOYED AT\s+DEPLOYMENT\n/);
+    expect(before.out).toMatch(/^ENVIRONMENT\s+AFTER\s+DEPLOYED\s+DEPLOYED AT\s+DEPLOYMENT\s+OBSERVED RUNNING\n/);
     expect(before.out).toMatch(/^dev\s+-\s+-/m);
     expect(before.out).toMatch(/^staging\s+dev\s+-/m);
 
@@ -103,7 +103,7 @@ describe('the workflow from the command line', () => {
     expect(after.code).toBe(0);
     expect((JSON.parse(after.out) as Json[]).find((e) => e.name === 'dev').current.digest).toBe(`sha256:${A}`);
     const dev = await waybill('environments', 'dev', ...S, '--token', t.auditor);
-    expect(dev.out).toMatch(new RegExp(`^dev: running sha256:${A} since `));
+    expect(dev.out).toMatch(new RegExp(`^dev: deployed sha256:${A} at `));
     expect(dev.out).toMatch(/DEPLOYED AT\s+DIGEST\s+DEPLOYER/);
 
     const deny = await waybill(

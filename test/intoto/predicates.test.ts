@@ -28,6 +28,7 @@ it('PREDICATE_SCHEMAS is keyed by predicate type URI', () => {
       'https://slsa.dev/provenance/v0.2',
       'https://slsa.dev/provenance/v1',
       'https://slsa.dev/verification_summary/v1',
+      'https://waybill.dev/runtime-snapshot/v1',
     ].sort(),
   );
   expect([PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01, VSA_V1, VULNS_V02].every((t) => t in PREDICATE_SCHEMAS)).toBe(
@@ -455,5 +456,24 @@ describe('every bad field at once', () => {
         '/predicate/verifiedLevels/2',
       ].sort(),
     );
+  });
+});
+
+describe('waybill runtime snapshot v1', () => {
+  const schema = PREDICATE_SCHEMAS['https://waybill.dev/runtime-snapshot/v1']!;
+  const predicate = {
+    environment: 'production',
+    environmentUri: 'https://waybill.test/environments/production',
+    source: 'kubernetes/prod-eu',
+    observedAt: '2026-12-03T12:00:00Z',
+    reporter: 'https://k8s.example.com/snapshot',
+    workloads: [{ name: 'prod/app-1/app', digest: { sha256: 'a'.repeat(64) } }],
+  };
+  it('accepts what waybill signs', () => expect(schema.safeParse(predicate).success).toBe(true));
+  it('rejects a workload without a sha256 digest, and an empty snapshot', () => {
+    expect(
+      schema.safeParse({ ...predicate, workloads: [{ name: 'x', digest: { sha1: 'a'.repeat(40) } }] }).success,
+    ).toBe(false);
+    expect(schema.safeParse({ ...predicate, workloads: [] }).success).toBe(false);
   });
 });

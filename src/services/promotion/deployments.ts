@@ -13,10 +13,12 @@ import type { AttestService } from '../attest.ts';
 import type { EvidenceReader } from '../evidence.ts';
 import { policyFor } from '../policies.ts';
 import type { Caller } from '../tokens.ts';
+import { type Emit, NO_EVENTS } from '../webhooks.ts';
 import { vsaInputs, vsaPolicyDigest, vsaRefusal, vsaTime } from './signed-records.ts';
 import { type DeploymentView, deploymentView, type VerdictResult, type VerdictView, verdictView } from './views.ts';
 
 export class DeploymentService {
+  readonly #emit: Emit;
   readonly #deployments: DeploymentRepo;
   readonly #verdicts: VerdictRepo;
   readonly #attest: AttestService;
@@ -33,7 +35,9 @@ export class DeploymentService {
     policies: PolicySet;
     issuer: string;
     now?: () => Date;
+    emit?: Emit;
   }) {
+    this.#emit = opts.emit ?? NO_EVENTS;
     this.#deployments = opts.deployments;
     this.#verdicts = opts.verdicts;
     this.#attest = opts.attest;
@@ -103,6 +107,7 @@ export class DeploymentService {
       deployer: caller.subject,
       createdAt: now,
     });
+    await this.#emit('deployment.recorded', deploymentView(row));
     return { ...deploymentView(row), bundle: signed.record.bundle };
   }
 

@@ -6,8 +6,10 @@
 import { REBUILD_EXCEPTION_V1 } from '../../intoto/waybill.ts';
 import type { Evidence, PolicySet } from '../../policy/types.ts';
 import type { DeploymentRepo, DeploymentRow } from '../../storage/deployment-repo.ts';
+import type { VerdictRepo } from '../../storage/verdict-repo.ts';
 import { type EvidenceReader, UntrustedEvidenceError } from '../evidence.ts';
 import type { IntegrityAudit, IntegrityReport } from '../integrity.ts';
+import { type Emit, NO_EVENTS } from '../webhooks.ts';
 import {
   signedDeployment,
   signedException,
@@ -16,9 +18,16 @@ import {
   vsaRefusal,
   vsaTime,
 } from './signed-records.ts';
+import type { SnapshotService, SnapshotView } from './snapshots.ts';
 
 export interface DriftFinding {
-  kind: 'deployed-without-allow' | 'exception-expired' | 'evidence-unverifiable' | 'evidence-untrusted';
+  kind:
+    | 'deployed-without-allow'
+    | 'exception-expired'
+    | 'evidence-unverifiable'
+    | 'evidence-untrusted'
+    | 'running-without-allow'
+    | 'deployed-not-running';
   digest: string;
   deploymentId?: string;
   attestationId?: string;
@@ -31,6 +40,8 @@ export interface DriftReport {
   environments: Array<{
     name: string;
     current: { digest: string; deploymentId: string; deployedAt: string } | null;
+    /** What the latest runtime snapshot saw running, and how old it is; null: none recorded. */
+    observed: Observed | null;
     ok: boolean;
     findings: DriftFinding[];
   }>;
@@ -38,28 +49,60 @@ export interface DriftReport {
   integrity: IntegrityReport;
 }
 
+export interface Observed {
+  snapshotId: string;
+  source: string;
+  observedAt: string;
+  ageSeconds: number;
+  digests: string[];
+}
+
 export class DriftService {
   readonly #policies: PolicySet;
   readonly #deployments: DeploymentRepo;
+  readonly #verdicts: VerdictRepo;
+  readonly #snapshots: SnapshotService;
   readonly #evidence: EvidenceReader;
   readonly #integrity: IntegrityAudit;
   readonly #issuer: string;
   readonly #now: () => Date;
+  readonly #emit: Emit;
 
   constructor(opts: {
     policies: PolicySet;
     deployments: DeploymentRepo;
+    verdicts: VerdictRepo;
+    snapshots: SnapshotService;
     evidence: EvidenceReader;
     integrity: IntegrityAudit;
     issuer: string;
     now?: () => Date;
+    emit?: Emit;
   }) {
     this.#policies = opts.policies;
     this.#deployments = opts.deployments;
+    this.#verdicts = opts.verdicts;
+    this.#snapshots = opts.snapshots;
     this.#evidence = opts.evidence;
     this.#integrity = opts.integrity;
     this.#issuer = opts.issuer;
     this.#now = opts.now ?? (() => new Date());
+    this.#emit = opts.emit ?? NO_EVENTS;
+  }
+
+  /**
+   * After a runtime snapshot of `environment`: what it shows against promotion, reported as
+   * drift.detected when it finds anything.
+   */
+  async checkRuntime(environment: string): Promise<DriftFinding[]> {
+    const snapshot = await this.#snapshots.latest(environment);
+    if (!snapshot) return [];
+    const [current] = await this.#deployments.latest(environment, 1);
+    const findings = await this.#runtimeFindings(environment, snapshot, current ?? null);
+    if (findings.length > 0) {
+      await this.#emit('drift.detected', { environment, snapshotId: snapshot.id, findings });
+    }
+    return findings;
   }
 
   async report(): Promise<DriftReport> {
@@ -72,10 +115,21 @@ export class DriftService {
       const findings = rows.flatMap((d) => this.#deploymentFindings(d, signed, now));
       const current = rows.at(-1) ?? null;
       if (current) findings.push(...(await this.#evidenceFindings(current.digest)));
+      const snapshot = await this.#snapshots.latest(name);
+      if (snapshot) findings.push(...(await this.#runtimeFindings(name, snapshot, current ?? null)));
       environments.push({
         name,
         current: current
           ? { digest: current.digest, deploymentId: current.id, deployedAt: current.createdAt.toISOString() }
+          : null,
+        observed: snapshot
+          ? {
+              snapshotId: snapshot.id,
+              source: snapshot.source,
+              observedAt: snapshot.observedAt,
+              ageSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(snapshot.observedAt)) / 1000)),
+              digests: snapshot.digests,
+            }
           : null,
         ok: findings.length === 0,
         findings,
@@ -150,6 +204,52 @@ export class DriftService {
             `which expired at ${x.expiresAt.toISOString()}`,
         });
       }
+    }
+    return findings;
+  }
+
+  // Reality against promotion: every digest the latest snapshot saw running must have held an
+  // allow verdict for the environment (at any time: a verdict expiring does not stop what runs),
+  // and what was last deployed there should be among what runs.
+  async #runtimeFindings(
+    environment: string,
+    snapshot: SnapshotView & { verified: boolean },
+    current: DeploymentRow | null,
+  ): Promise<DriftFinding[]> {
+    const seen = `snapshot ${snapshot.id} (${snapshot.source}, observed ${snapshot.observedAt})`;
+    if (!snapshot.verified) {
+      return [
+        {
+          kind: 'evidence-unverifiable',
+          digest: snapshot.digests[0] ?? '',
+          attestationId: snapshot.id,
+          detail: `the latest runtime ${seen} of ${environment} does not verify`,
+        },
+      ];
+    }
+    const findings: DriftFinding[] = [];
+    const allowed = await this.#verdicts.allowedAmong(snapshot.digests, environment, null);
+    for (const digest of snapshot.digests.filter((d) => !allowed.has(d))) {
+      const names = snapshot.workloads.filter((w) => w.digest === digest).map((w) => w.name);
+      findings.push({
+        kind: 'running-without-allow',
+        digest,
+        attestationId: snapshot.id,
+        detail:
+          `${digest} runs in ${environment} (${names.join(', ')}) per ${seen} ` +
+          'but never held an allow verdict there',
+      });
+    }
+    if (current && !snapshot.digests.includes(current.digest)) {
+      findings.push({
+        kind: 'deployed-not-running',
+        digest: current.digest,
+        deploymentId: current.id,
+        attestationId: snapshot.id,
+        detail:
+          `${current.digest} was deployed to ${environment} (deployment ${current.id}) ` +
+          `but ${seen} does not see it running`,
+      });
     }
     return findings;
   }

@@ -7,6 +7,7 @@ import { waybillUris } from '../../intoto/waybill.ts';
 import type { PolicySet } from '../../policy/types.ts';
 import type { AttestationRecord, AttestationRepo } from '../../storage/attestation-repo.ts';
 import type { DeploymentService } from './deployments.ts';
+import type { SnapshotService } from './snapshots.ts';
 import type { DeploymentView, VerdictView } from './views.ts';
 
 export interface EnvironmentSummary {
@@ -15,6 +16,8 @@ export interface EnvironmentSummary {
   uri: string;
   policy: { uri: string; digest: { sha256: string } };
   current: { digest: string; deploymentId: string; deployedAt: string } | null;
+  /** What the latest runtime snapshot saw running ("observed running" beside "deployed"). */
+  observed: { snapshotId: string; source: string; observedAt: string; digests: string[] } | null;
 }
 
 export interface EnvironmentChain {
@@ -41,17 +44,20 @@ export class EnvironmentService {
   readonly #policies: PolicySet;
   readonly #attestations: AttestationRepo;
   readonly #deployments: DeploymentService;
+  readonly #snapshots: SnapshotService;
   readonly #issuer: string;
 
   constructor(opts: {
     policies: PolicySet;
     attestations: AttestationRepo;
     deployments: DeploymentService;
+    snapshots: SnapshotService;
     issuer: string;
   }) {
     this.#policies = opts.policies;
     this.#attestations = opts.attestations;
     this.#deployments = opts.deployments;
+    this.#snapshots = opts.snapshots;
     this.#issuer = opts.issuer;
   }
 
@@ -69,13 +75,22 @@ export class EnvironmentService {
 
   async #summary(name: string): Promise<EnvironmentSummary> {
     const policy = this.#policies.policies.get(name)!;
-    const current = await this.#deployments.current(name);
+    const [current, snapshot] = await Promise.all([this.#deployments.current(name), this.#snapshots.latest(name)]);
     return {
       name,
       after: policy.after,
       uri: waybillUris(this.#issuer).environment(name),
       policy: { uri: policy.uri, digest: policy.digest },
       current: current ? { digest: current.digest, deploymentId: current.id, deployedAt: current.createdAt } : null,
+      observed:
+        snapshot?.verified === true
+          ? {
+              snapshotId: snapshot.id,
+              source: snapshot.source,
+              observedAt: snapshot.observedAt,
+              digests: snapshot.digests,
+            }
+          : null,
     };
   }
 

@@ -15,10 +15,12 @@ import { type EvidenceReader, UntrustedEvidenceError } from '../evidence.ts';
 import { policyFor } from '../policies.ts';
 import type { RebuildService } from '../rebuilds.ts';
 import type { Caller } from '../tokens.ts';
+import { type Emit, NO_EVENTS } from '../webhooks.ts';
 import { signedDeployment, signedException, vsaRefusal } from './signed-records.ts';
 import { type UsedException, type VerdictResult, type VerdictView, verdictView } from './views.ts';
 
 export class VerdictService {
+  readonly #emit: Emit;
   readonly #verdicts: VerdictRepo;
   readonly #policies: PolicySet;
   readonly #attest: AttestService;
@@ -37,7 +39,9 @@ export class VerdictService {
     issuer: string;
     logger: Pick<Logger, 'error'>;
     now?: () => Date;
+    emit?: Emit;
   }) {
+    this.#emit = opts.emit ?? NO_EVENTS;
     this.#verdicts = opts.verdicts;
     this.#policies = opts.policies;
     this.#attest = opts.attest;
@@ -96,7 +100,9 @@ export class VerdictService {
       createdAt: now,
       expiresAt: allow ? new Date(now.getTime() + policy.verdictTtlMs) : null,
     });
-    return verdictView(row, signed.record.bundle);
+    const view = verdictView(row, signed.record.bundle);
+    if (!allow) await this.#emit('verdict.denied', { ...view, bundle: undefined, requestedBy: caller.subject });
+    return view;
   }
 
   async get(id: string): Promise<VerdictView | undefined> {
