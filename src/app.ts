@@ -16,6 +16,7 @@ import { promotionRoutes } from './http/routes/promotion.ts';
 import { rebuildRoutes } from './http/routes/rebuilds.ts';
 import { sigstoreRoutes } from './http/routes/sigstore.ts';
 import { tokenRoutes } from './http/routes/tokens.ts';
+import { uiRoutes } from './ui/routes.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -38,6 +39,7 @@ export function createApp(deps: Deps): OpenAPIHono {
     ...sigstoreRoutes(deps), // the Fulcio- and Rekor-compatible API (workload identity)
   ])
     app.route('/', routes);
+  app.route('/ui', uiRoutes(deps)); // the web UI for people (src/ui/)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

@@ -25,6 +25,7 @@ import { VerdictService } from './services/promotion/verdicts.ts';
 import { RebuildService } from './services/rebuilds.ts';
 import { SigstoreService } from './services/sigstore.ts';
 import { TokenService } from './services/tokens.ts';
+import { UiSessionService } from './services/ui-sessions.ts';
 import type { ExternalTrust } from './signing/external.ts';
 import { loadSigningKeys, type SigningKeys } from './signing/keys.ts';
 import { buildTrustedRoot, type TrustedRootJson } from './signing/trusted-root.ts';
@@ -35,6 +36,7 @@ import { ExceptionRepo } from './storage/exception-repo.ts';
 import { IdempotencyRepo } from './storage/idempotency-repo.ts';
 import { LogRepo } from './storage/log-repo.ts';
 import { TokenRepo } from './storage/token-repo.ts';
+import { UiSessionRepo } from './storage/ui-session-repo.ts';
 import { VerdictRepo } from './storage/verdict-repo.ts';
 import { WorkloadRepo } from './storage/workload-repo.ts';
 import { logIdentity, type Sequencer, TransparencyLog } from './tlog/log.ts';
@@ -58,6 +60,7 @@ export interface Deps {
   rebuilds: RebuildService;
   audit: AuditService;
   sigstore: SigstoreService;
+  uiSessions: UiSessionService;
   trustedRoot: TrustedRootJson;
   close(): Promise<void>;
 }
@@ -240,6 +243,7 @@ export function buildServices(
   });
   const drift = new DriftService({ ...repos, policies, evidence, integrity, issuer, ...clock });
   const audit = new AuditService({ attestations, deployments, log, policies, trustedRoot, issuer });
+  const uiSessions = new UiSessionService(new UiSessionRepo(database), tokens, clock);
   return {
     keys,
     log,
@@ -257,6 +261,7 @@ export function buildServices(
     rebuilds,
     audit,
     sigstore,
+    uiSessions,
   };
 }
 

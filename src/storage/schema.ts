@@ -212,6 +212,7 @@ export const SCHEMA_TABLES = [
   'exception_approvals',
   'idempotency_keys',
   'workload_certificates',
+  'ui_sessions',
 ] as const;
 
 // Idempotency-Key on POSTs: a retried request with the same key and body gets the original
@@ -253,4 +254,21 @@ export const workloadCertificates = pgTable(
     expiresAt: tstz('expires_at').notNull(),
   },
   (t) => [index('workload_certificates_expires_idx').on(t.expiresAt)],
+);
+
+// Web UI sessions (src/ui/session.ts): the row's id is the SHA-256 of the cookie's random value,
+// so the database never holds what a browser presents. The caller the sign-in token stood for is
+// resolved once, at sign-in; `csrf` is the per-session secret every state-changing form carries.
+export const uiSessions = pgTable(
+  'ui_sessions',
+  {
+    id: text('id').primaryKey(),
+    tokenId: text('token_id').notNull(),
+    caller: jsonb('caller').notNull(),
+    csrf: text('csrf').notNull(),
+    createdAt: createdAt(),
+    expiresAt: tstz('expires_at').notNull(),
+    revokedAt: tstz('revoked_at'),
+  },
+  (t) => [index('ui_sessions_expires_idx').on(t.expiresAt)],
 );
