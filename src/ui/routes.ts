@@ -4,14 +4,20 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { EVIDENCE_PACK_MEDIA_TYPE } from '../audit/pack.ts';
 import type { Deps } from '../deps.ts';
 import { AppError, ERRORS, messageOf } from '../errors.ts';
 import type { UiSession } from '../services/ui-sessions.ts';
 import { CSS, JS } from './assets.ts';
 import type { Html } from './html.ts';
 import { boardData, boardPage } from './pages/board.ts';
+import { diffData, diffPage } from './pages/diff.ts';
 import { errorPage } from './pages/error.ts';
+import { inboxData, inboxPage } from './pages/inbox.ts';
+import { logData, logPage } from './pages/log.ts';
 import { loginPage } from './pages/login.ts';
+import { passportData, passportPage } from './pages/passport.ts';
+import { policiesData, policiesPage } from './pages/policies.ts';
 import {
   assertSameOrigin,
   checkedForm,
@@ -118,6 +124,81 @@ export function uiRoutes(deps: UiDeps): Hono {
   ui.get('/', async (c) => {
     const session = signedIn(c);
     return render(c, boardPage(await boardData(deps), session, issuer));
+  });
+
+  ui.get('/artifacts/:digest', async (c) => {
+    const session = signedIn(c);
+    const digest = digestParam(c, 'digest');
+    const data = await passportData(deps, digest);
+    return render(c, passportPage(data, session, issuer), data.artifact ? 200 : 404);
+  });
+
+  ui.get('/artifacts/:a/diff/:b', async (c) => {
+    const session = signedIn(c);
+    return render(c, diffPage(await diffData(deps, digestParam(c, 'a'), digestParam(c, 'b')), session));
+  });
+
+  ui.get('/exceptions', async (c) => {
+    const session = signedIn(c);
+    return render(c, inboxPage(await inboxData(deps), session));
+  });
+
+  // Approve through the page as through POST /v1/rebuild-exceptions/{id}/approvals: approvers
+  // only; RebuildService keeps the rest (not the requester, once each, pending and unexpired).
+  ui.post('/exceptions/:id/approve', async (c) => {
+    const { session } = await checkedForm(c, issuer);
+    const id = c.req.param('id');
+    let notice: { tone: 'success' | 'error'; text: string };
+    let status: 200 | 403 | 404 | 409 = 200;
+    try {
+      if (!session.caller.roles.includes('approver'))
+        throw new AppError('FORBIDDEN', 'only approvers (role approver) may approve exceptions');
+      const after = await deps.rebuilds.approve(id, session.caller);
+      deps.logger.info({ caller: session.caller.subject, exception: id, status: after.status }, 'ui approval');
+      notice = {
+        tone: 'success',
+        text:
+          after.status === 'approved'
+            ? `Exception ${id} is approved and signed (${after.approvers.length} approvals).`
+            : `Your approval of ${id} is recorded (${after.approvers.length} of ${after.minApprovals}).`,
+      };
+    } catch (err) {
+      if (!(err instanceof AppError) || !['FORBIDDEN', 'CONFLICT', 'NOT_FOUND'].includes(err.code)) throw err;
+      notice = { tone: 'error', text: err.message };
+      status = ERRORS[err.code].status as 403 | 404 | 409;
+    }
+    return render(c, inboxPage(await inboxData(deps), session, notice), status);
+  });
+
+  ui.get('/log', async (c) => {
+    const session = signedIn(c);
+    return render(c, logPage(await logData(deps), session, issuer));
+  });
+
+  ui.get('/policies', async (c) => {
+    const session = signedIn(c);
+    return render(c, policiesPage(await policiesData(deps), session));
+  });
+
+  // Downloads for the passport's links: the same bodies as GET /v1/attestations/{id} (its bundle)
+  // and GET /v1/artifacts/{digest}/evidence, for a browser that holds a session instead of a token.
+  ui.get('/attestations/:id/bundle', async (c) => {
+    signedIn(c);
+    const id = c.req.param('id');
+    const record = /^[0-9a-f]{64}$/.test(id) ? await deps.attest.get(id) : undefined;
+    if (!record) throw new AppError('NOT_FOUND', `no attestation ${id}`);
+    c.header('content-disposition', `attachment; filename="${id.slice(0, 12)}.sigstore.json"`);
+    return c.body(JSON.stringify(record.bundle, null, 2), 200, { 'content-type': 'application/json' });
+  });
+
+  ui.get('/artifacts/:digest/evidence', async (c) => {
+    const session = signedIn(c);
+    if (!session.caller.roles.includes('auditor'))
+      throw new AppError('FORBIDDEN', 'evidence packs are for auditors (role auditor)');
+    const digest = digestParam(c, 'digest');
+    const pack = await deps.audit.artifactPack(digest);
+    c.header('content-disposition', `attachment; filename="evidence-${digest.slice(7, 19)}.json"`);
+    return c.body(JSON.stringify(pack, null, 2), 200, { 'content-type': EVIDENCE_PACK_MEDIA_TYPE });
   });
 
   ui.onError((err, c) => {
