@@ -39,7 +39,7 @@ function rawSignRate(): number {
 }
 
 /** Fill `attestations` + `attestation_subjects` up to `total` rows over 10^5 digests. */
-async function fill(url: string, from: number, to: number): Promise<void> {
+export async function fill(url: string, from: number, to: number): Promise<void> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     for (let start = from; start < to; start += 100_000) {

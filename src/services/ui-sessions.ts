@@ -32,7 +32,9 @@ export class UiSessionService {
     if (!caller) return undefined;
     const cookie = randomBytes(32).toString('base64url');
     const csrf = randomBytes(32).toString('base64url');
-    const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
+    // A session lasts 8 hours, and never beyond a CI ID token's own expiry.
+    const tokenExpiry = caller.workload ? Date.parse(caller.workload.expiresAt) : Number.POSITIVE_INFINITY;
+    const expiresAt = new Date(Math.min(now.getTime() + SESSION_TTL_MS, tokenExpiry));
     await this.#sessions.deleteExpired(now); // expired rows go at the next sign-in
     await this.#sessions.insert({
       id: sha256hex(cookie),

@@ -31,6 +31,7 @@ import {
   setLoginCookie,
   setSessionCookie,
 } from './session.ts';
+import { ChainCache } from './verify.ts';
 
 export type UiDeps = Pick<
   Deps,
@@ -74,6 +75,7 @@ function safeNext(next: string | undefined): string {
 export function uiRoutes(deps: UiDeps): Hono {
   const ui = new Hono();
   const issuer = deps.config.issuer;
+  const chains = new ChainCache();
   const render = (c: Context, html: Html, status: 200 | 403 | 404 | 409 = 200) => c.html(html, status);
 
   ui.use(securityHeaders());
@@ -123,13 +125,13 @@ export function uiRoutes(deps: UiDeps): Hono {
 
   ui.get('/', async (c) => {
     const session = signedIn(c);
-    return render(c, boardPage(await boardData(deps), session, issuer));
+    return render(c, boardPage(await boardData(deps, chains), session, issuer));
   });
 
   ui.get('/artifacts/:digest', async (c) => {
     const session = signedIn(c);
     const digest = digestParam(c, 'digest');
-    const data = await passportData(deps, digest);
+    const data = await passportData(deps, chains, digest);
     return render(c, passportPage(data, session, issuer), data.artifact ? 200 : 404);
   });
 

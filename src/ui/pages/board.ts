@@ -6,7 +6,7 @@ import type { DeploymentView, VerdictView } from '../../services/promotion/views
 import type { UiSession } from '../../services/ui-sessions.ts';
 import { at, badge, digestLink, type Html, h, nothing, verified } from '../html.ts';
 import { firstSteps, page } from '../layout.ts';
-import { verifiedChain } from '../verify.ts';
+import { type ChainCache, verifiedChain } from '../verify.ts';
 
 const WAITING_SCAN = 20;
 
@@ -27,7 +27,7 @@ interface Column {
   waiting: Array<{ digest: string; verdict: VerdictView }>;
 }
 
-export async function boardData(deps: BoardDeps, now = new Date()) {
+export async function boardData(deps: BoardDeps, cache: ChainCache, now = new Date()) {
   const order = deps.policies.order;
   const histories = new Map<string, ReturnType<Deps['deployments']['historyOf']>>();
   const historyOf = (digest: string) => {
@@ -49,7 +49,8 @@ export async function boardData(deps: BoardDeps, now = new Date()) {
           historyOf(deployment.digest),
           deps.intake.artifact(deployment.digest, { limit: 1 }),
           deps.rebuilds.relations(deployment.digest),
-          verifiedChain(deps, deployment.digest, name),
+          // A deployment's chain is fixed once recorded: verified once, then cached (verify.ts).
+          cache.get(`deployment|${deployment.id}`, () => verifiedChain(deps, deployment.digest, name)),
         ]);
         const verdict = history.verdicts.find((v) => v.id === deployment.verdictId);
         current = {

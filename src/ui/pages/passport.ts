@@ -10,21 +10,26 @@ import type { ExceptionView, Relation } from '../../services/rebuilds.ts';
 import type { UiSession } from '../../services/ui-sessions.ts';
 import { at, badge, digestLink, type Html, h, nothing, short, verified } from '../html.ts';
 import { firstSteps, page } from '../layout.ts';
-import { verifiedChain } from '../verify.ts';
+import { type ChainCache, verifiedChain } from '../verify.ts';
 
 const TIMELINE = 200;
 const EXCEPTIONS_SCAN = 100;
 
 type PassportDeps = Pick<Deps, 'intake' | 'deployments' | 'rebuilds' | 'audit' | 'trustedRoot'>;
 
-export async function passportData(deps: PassportDeps, digest: string) {
-  const [artifact, history, relations, chain, exceptions] = await Promise.all([
+export async function passportData(deps: PassportDeps, cache: ChainCache, digest: string) {
+  const [artifact, history, relations, exceptions] = await Promise.all([
     deps.intake.artifact(digest, { limit: TIMELINE }),
     deps.deployments.historyOf(digest),
     deps.rebuilds.relations(digest),
-    verifiedChain(deps, digest),
     deps.rebuilds.list(undefined, { limit: EXCEPTIONS_SCAN }),
   ]);
+  // The pack is made of what is about the digest: it is the same while its newest attestation is.
+  const newest = artifact?.attestations[0]?.id ?? 'none';
+  const chain = await cache.get(
+    `digest|${digest}|${newest}|${history.verdicts.length}|${history.deployments.length}`,
+    () => verifiedChain(deps, digest),
+  );
   return {
     digest,
     artifact,
