@@ -12,12 +12,11 @@ import { page } from '../layout.ts';
 const FROM_DIFF = new Set(['pinned-dependencies', 'pinned-base-images', 'same-builder']);
 
 export async function diffData(deps: Pick<Deps, 'rebuilds'>, a: string, b: string) {
-  const [d, newer, exceptions] = await Promise.all([
+  const [d, newer, related] = await Promise.all([
     deps.rebuilds.diff(a, b),
     deps.rebuilds.provenanceOf(b),
-    deps.rebuilds.list(undefined, { limit: 100 }),
+    deps.rebuilds.between(a, b),
   ]);
-  const related = exceptions.items.filter((e) => e.original === a && e.rebuild === b);
   const fromDiff = rebuildChecklist({
     diff: d.diff,
     newer: newer[newer.length - 1]!.statement,

@@ -13,17 +13,21 @@ import { firstSteps, page } from '../layout.ts';
 import { type ChainCache, verifiedChain } from '../verify.ts';
 
 const TIMELINE = 200;
-const EXCEPTIONS_SCAN = 100;
 
 type PassportDeps = Pick<Deps, 'intake' | 'deployments' | 'rebuilds' | 'audit' | 'trustedRoot'>;
 
 export async function passportData(deps: PassportDeps, cache: ChainCache, digest: string) {
-  const [artifact, history, relations, exceptions] = await Promise.all([
+  const [artifact, history, relations] = await Promise.all([
     deps.intake.artifact(digest, { limit: TIMELINE }),
     deps.deployments.historyOf(digest),
     deps.rebuilds.relations(digest),
-    deps.rebuilds.list(undefined, { limit: EXCEPTIONS_SCAN }),
   ]);
+  const exceptions = (
+    await Promise.all([
+      ...relations.rebuildOf.map((r) => deps.rebuilds.between(r.digest, digest)),
+      ...relations.rebuilds.map((r) => deps.rebuilds.between(digest, r.digest)),
+    ])
+  ).flat();
   // The pack is made of what is about the digest: it is the same while its newest attestation is.
   const newest = artifact?.attestations[0]?.id ?? 'none';
   const chain = await cache.get(
@@ -36,7 +40,7 @@ export async function passportData(deps: PassportDeps, cache: ChainCache, digest
     history,
     relations,
     chain,
-    exceptions: exceptions.items.filter((e) => e.original === digest || e.rebuild === digest),
+    exceptions,
   };
 }
 
