@@ -1,6 +1,8 @@
 // The web UI as a browser uses it, in-process: sign in through the form, keep the session
 // cookie, read the CSRF token from a page and submit forms with it.
 import type { testApp } from './app.ts';
+import { sha256 } from './statements.ts';
+import { buildFacts, type pipeline } from './story.ts';
 
 type App = Awaited<ReturnType<typeof testApp>>;
 
@@ -62,4 +64,26 @@ export function uiClient(t: App) {
     return { res, html, csrf: csrfOf(html) };
   };
   return { get, post, signIn, page };
+}
+
+/**
+ * Build `rebuild` from the same commit as `original` (promotionStory's commit for it), with a
+ * dependency added and a parameter changed, so that the diff has something to show.
+ */
+export async function changedRebuild(
+  p: ReturnType<typeof pipeline>,
+  builder: string,
+  rebuild: string,
+  original: string,
+): Promise<void> {
+  const facts = buildFacts(rebuild, { commit: sha256(original).slice(0, 40) });
+  const r = await p.post('/v1/provenance', builder, {
+    ...facts,
+    externalParameters: { ...facts.externalParameters, ref: 'refs/heads/hotfix' },
+    resolvedDependencies: [
+      ...facts.resolvedDependencies,
+      { uri: 'pkg:npm/lodash@4.17.21', digest: { sha256: sha256('lodash-4.17.21') } },
+    ],
+  });
+  if (r.status !== 201) throw new Error(`rebuild provenance: ${r.status} ${JSON.stringify(r.body)}`);
 }

@@ -19,6 +19,7 @@ import { backends } from '../helpers/db.ts';
 import { freePort } from '../helpers/process.ts';
 import { sha256 } from '../helpers/statements.ts';
 import { type Callers, mintCallers, pipeline, promotionStory, type Story } from '../helpers/story.ts';
+import { changedRebuild } from '../helpers/ui.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const REQUIRED = process.env.WAYBILL_BROWSER_TESTS === 'required' || Boolean(process.env.CI);
@@ -68,7 +69,7 @@ describe.skipIf(!available && !REQUIRED)('the web UI in a browser', () => {
     story = await promotionStory(t, c);
     const p = pipeline(t, c);
     rebuild = sha256(randomBytes(16));
-    await p.build(rebuild, { commit: sha256(story.promoted).slice(0, 40) });
+    await changedRebuild(p, c.builder, rebuild, story.promoted);
     const requested = await p.post('/v1/rebuild-exceptions', c.deployer, {
       original: `sha256:${story.promoted}`,
       rebuild: `sha256:${rebuild}`,

@@ -8,7 +8,7 @@ import { testApp } from '../helpers/app.ts';
 import { backends } from '../helpers/db.ts';
 import { sha256 } from '../helpers/statements.ts';
 import { type Callers, mintCallers, pipeline, promotionStory, type Story } from '../helpers/story.ts';
-import { uiClient } from '../helpers/ui.ts';
+import { changedRebuild, uiClient } from '../helpers/ui.ts';
 
 describe.each(backends)('web UI pages ($name)', (backend) => {
   let db: Database;
@@ -28,7 +28,7 @@ describe.each(backends)('web UI pages ($name)', (backend) => {
     story = await promotionStory(t, c);
     const p = pipeline(t, c);
     rebuild = sha256(randomBytes(16));
-    await p.build(rebuild, { commit: sha256(story.promoted).slice(0, 40) });
+    await changedRebuild(p, c.builder, rebuild, story.promoted);
     const requested = await p.post('/v1/rebuild-exceptions', c.deployer, {
       original: `sha256:${story.promoted}`,
       rebuild: `sha256:${rebuild}`,
@@ -95,6 +95,11 @@ describe.each(backends)('web UI pages ($name)', (backend) => {
       expect(html).toContain(`<h2>${group} <span class="muted">`);
     expect(html).toContain('rebuild: same source');
     expect(html).toContain('<strong>same-builder</strong>');
+    // the changes, highlighted: an added dependency, a changed parameter
+    expect(html).toMatch(/<span class="badge ok">added<\/span><\/td>\s*<th scope="row">lodash<\/th>/);
+    expect(html).toContain('<ins>4.17.21</ins>');
+    expect(html).toContain('<del>refs/heads/main</del>');
+    expect(html).toContain('<ins>refs/heads/hotfix</ins>');
     const summary = (await t.deps.rebuilds.diff(`sha256:${story.promoted}`, `sha256:${rebuild}`)).diff.summary;
     expect(html).toContain(summary.replaceAll('>', '&gt;'));
     expect(html).toContain(exceptionId);
