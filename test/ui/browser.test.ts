@@ -30,7 +30,8 @@ const available = existsSync(CHROMIUM);
 if (!available && !REQUIRED)
   console.warn(`test/ui/browser.test.ts skipped: ${CHROMIUM} is absent (apt-get install chromium; .ci/run does)`);
 
-describe.skipIf(!available && !REQUIRED)('the web UI in a browser', () => {
+// A real browser on a shared CI machine: each story gets 90 s rather than the suite's 30.
+describe.skipIf(!available && !REQUIRED)('the web UI in a browser', { timeout: 90_000 }, () => {
   let db: Database;
   let t: Awaited<ReturnType<typeof testApp>>;
   let c: Callers;
