@@ -72,10 +72,13 @@ export class UiSessionService {
   }
 }
 
+/** Whether a submitted secret is the expected one, in constant time (an empty or missing one never is). */
+export function sameSecret(expected: string | undefined, submitted: unknown): boolean {
+  if (!expected || typeof submitted !== 'string' || submitted.length === 0) return false;
+  return timingSafeEqual(Buffer.from(sha256hex(expected), 'hex'), Buffer.from(sha256hex(submitted), 'hex'));
+}
+
 /** Whether a submitted CSRF token is the session's (in constant time). */
 export function csrfMatches(session: UiSession, submitted: unknown): boolean {
-  if (typeof submitted !== 'string' || submitted.length === 0) return false;
-  const a = Buffer.from(sha256hex(session.csrf), 'hex');
-  const b = Buffer.from(sha256hex(submitted), 'hex');
-  return timingSafeEqual(a, b);
+  return sameSecret(session.csrf, submitted);
 }

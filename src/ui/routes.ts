@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import { EVIDENCE_PACK_MEDIA_TYPE } from '../audit/pack.ts';
 import type { Deps } from '../deps.ts';
 import { AppError, ERRORS, messageOf } from '../errors.ts';
-import type { UiSession } from '../services/ui-sessions.ts';
+import { sameSecret, type UiSession } from '../services/ui-sessions.ts';
 import { CSS, JS } from './assets.ts';
 import type { Html } from './html.ts';
 import { boardData, boardPage } from './pages/board.ts';
@@ -104,7 +104,7 @@ export function uiRoutes(deps: UiDeps): Hono {
       setLoginCookie(c, issuer, fresh);
       return render(c, loginPage({ csrf: fresh, error, next: safeNext(form.next) }), status);
     };
-    if (!expected || form.csrf !== expected)
+    if (!sameSecret(expected, form.csrf))
       return again('The sign-in form expired or did not come from this site. Please try again.', 403);
     const token = (form.token ?? '').trim();
     const signed = token.length > 0 && token.length <= 8192 ? await deps.uiSessions.signIn(token) : undefined;

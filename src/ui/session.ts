@@ -46,7 +46,9 @@ export function cookieOptions(issuer: string, maxAgeSeconds?: number) {
 export function loadSession(sessions: UiSessionService): MiddlewareHandler {
   return async (c, next) => {
     const cookie = getCookie(c, SESSION_COOKIE);
-    c.set('uiSession', cookie ? await sessions.get(cookie) : undefined);
+    const session = cookie ? await sessions.get(cookie) : undefined;
+    c.set('uiSession', session);
+    if (session) c.set('caller', session.caller); // named in the access log line, as for the API
     await next();
   };
 }

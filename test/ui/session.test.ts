@@ -132,6 +132,18 @@ describe.each(backends)('web UI sessions ($name)', (backend) => {
     expect((await ui.get('/ui', session)).status).toBe(303);
   });
 
+  it('names the signed-in caller in the access log, never the token or the cookie', async () => {
+    const session = await ui.signIn(c.auditor);
+    await ui.get('/ui/policies', session);
+    const line = t.logLines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .findLast((l) => l.path === '/ui/policies');
+    expect(line?.caller).toBe('https://audit.example.com/');
+    const all = t.logLines.join('\n');
+    expect(all).not.toContain(c.auditor);
+    expect(all).not.toContain(session);
+  });
+
   it('serves its CSS and script from /ui/assets', async () => {
     const css = await ui.get('/ui/assets/ui.css');
     expect(css.status).toBe(200);
