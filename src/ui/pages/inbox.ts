@@ -8,12 +8,14 @@ import { at, badge, csrfField, digestLink, type Html, h, nothing } from '../html
 import { page } from '../layout.ts';
 import { checklist } from './diff.ts';
 
-const SHOWN = 50;
+const PENDING = 50;
+// The latest exceptions, of which the decided ones are listed (each view carries its diff).
+const RECENT = 20;
 
 export async function inboxData(deps: Pick<Deps, 'rebuilds'>) {
   const [pending, decided] = await Promise.all([
-    deps.rebuilds.list('pending', { limit: SHOWN }),
-    deps.rebuilds.list(undefined, { limit: SHOWN }),
+    deps.rebuilds.list('pending', { limit: PENDING }),
+    deps.rebuilds.list(undefined, { limit: RECENT }),
   ]);
   return {
     pending: pending.items.filter((e) => e.status === 'pending'),
@@ -74,7 +76,7 @@ ${
       <code>npx --no waybill exceptions request --original sha256:… --rebuild sha256:… --environment production
       --reason "…"</code>.</p>`
 }
-<h2>Decided</h2>
+<h2>Decided <span class="muted">(among the latest ${String(RECENT)})</span></h2>
 ${
   data.decided.length
     ? h`<div class="scroll"><table>
