@@ -191,4 +191,19 @@ describe.each(backends)('web UI pages ($name)', (backend) => {
     expect(prod).toContain('<span class="badge bad">deny</span>');
     expect(prod).toContain('no-failed-staging-tests');
   });
+
+  // Last: it tampers with storage.
+  it("marks a bundle altered in storage as not verified, and the digest's chain with it", async () => {
+    const [provenance] = (
+      await t.deps.intake.list({ digest: `sha256:${story.failedStaging}`, limit: 100 })
+    ).items.filter((a) => a.predicateType === 'https://slsa.dev/provenance/v1');
+    await t.deps.database.sql.query(
+      `update attestations set bundle = jsonb_set(bundle, '{dsseEnvelope,signatures,0,sig}', '"AAAA"') where id = $1`,
+      [provenance!.id],
+    );
+    const { html } = await ui.page(`/ui/artifacts/sha256:${story.failedStaging}`, await ui.signIn(c.auditor));
+    expect(html).toContain('Evidence chain: <span class="badge bad">✗ not verified</span>');
+    const item = html.slice(html.indexOf(`id="a-${provenance!.id}"`));
+    expect(item.slice(0, item.indexOf('</li>'))).toContain('✗ not bundle and inclusion proof verified');
+  });
 });
