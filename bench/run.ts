@@ -25,6 +25,7 @@ import { type ProofBackendResult, proofBench } from './proofs.ts';
 import { type Results, renderMarkdown } from './report.ts';
 import { benchServices, type SignLevelResult, sanityCheck, signLevel, signLoad } from './signing.ts';
 import { cpuWindow, sleep } from './stats.ts';
+import { runUiBench } from './ui.ts';
 import { runVerdictBench } from './verdicts.ts';
 import { runWorkerBench } from './worker.ts';
 
@@ -70,7 +71,7 @@ const settings = {
   profileSeconds: num('BENCH_PROFILE_SECONDS', 3),
   waitIdleSeconds: num('BENCH_WAIT_IDLE_SECONDS', 60),
   sections: new Set(
-    (process.env.BENCH_SECTIONS || 'sign,profile,http,proofs,verdicts,admission,worker')
+    (process.env.BENCH_SECTIONS || 'sign,profile,http,proofs,verdicts,admission,ui,worker')
       .split(',')
       .map((s) => s.trim()),
   ),
@@ -392,6 +393,16 @@ async function main(): Promise<void> {
       admission = await runAdmissionBench(progress);
       markdown += `\n${admission.markdown}\n`;
     }
+    // The web UI (issue #14): each page's server render time at 10^5 attestations (bench/ui.ts).
+    let ui: Awaited<ReturnType<typeof runUiBench>> | null = null;
+    if (settings.sections.has('ui')) {
+      if (!backends.includes('postgres')) notes.push('The web UI benchmark runs on PostgreSQL only: not run.');
+      else {
+        progress('ui: filling 10^5 attestations, then rendering each page');
+        ui = await runUiBench(progress);
+        markdown += `\n${ui.markdown}\n`;
+      }
+    }
     // Cloudflare Workers under `wrangler dev` next to the Node server, same load (bench/worker.ts).
     let worker: Awaited<ReturnType<typeof runWorkerBench>> | null = null;
     if (settings.sections.has('worker')) {
@@ -418,6 +429,7 @@ async function main(): Promise<void> {
           ...results,
           verdicts: verdicts && { rows: verdicts.rows, rawSignsPerSec: verdicts.raw },
           admission: admission && { row: admission.row, rawSignsPerSec: admission.raw },
+          ui: ui && { rows: ui.rows, rawSignsPerSec: ui.raw },
           worker: worker && { rows: worker.rows, sanity: worker.sanity },
         },
         null,

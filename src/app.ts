@@ -19,6 +19,7 @@ import { sigstoreRoutes } from './http/routes/sigstore.ts';
 import { snapshotRoutes } from './http/routes/snapshots.ts';
 import { tokenRoutes } from './http/routes/tokens.ts';
 import { webhookRoutes } from './http/routes/webhooks.ts';
+import { uiRoutes } from './ui/routes.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -44,6 +45,7 @@ export function createApp(deps: Deps): OpenAPIHono {
     ...sigstoreRoutes(deps), // the Fulcio- and Rekor-compatible API (workload identity)
   ])
     app.route('/', routes);
+  app.route('/ui', uiRoutes(deps)); // the web UI for people (src/ui/)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

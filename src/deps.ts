@@ -28,6 +28,7 @@ import { VerdictService } from './services/promotion/verdicts.ts';
 import { RebuildService } from './services/rebuilds.ts';
 import { SigstoreService } from './services/sigstore.ts';
 import { TokenService } from './services/tokens.ts';
+import { UiSessionService } from './services/ui-sessions.ts';
 import { WebhookDispatcher } from './services/webhook-dispatcher.ts';
 import { WebhookService } from './services/webhooks.ts';
 import type { WebhooksConfig } from './services/webhooks-config.ts';
@@ -42,6 +43,7 @@ import { ExceptionRepo } from './storage/exception-repo.ts';
 import { IdempotencyRepo } from './storage/idempotency-repo.ts';
 import { LogRepo } from './storage/log-repo.ts';
 import { TokenRepo } from './storage/token-repo.ts';
+import { UiSessionRepo } from './storage/ui-session-repo.ts';
 import { VerdictRepo } from './storage/verdict-repo.ts';
 import { WebhookRepo } from './storage/webhook-repo.ts';
 import { WorkloadRepo } from './storage/workload-repo.ts';
@@ -71,6 +73,7 @@ export interface Deps {
   webhooks: WebhookService;
   /** Delivers the webhook outbox (Node: started by runtime/node.ts); undefined without WAYBILL_WEBHOOKS. */
   dispatcher: WebhookDispatcher | undefined;
+  uiSessions: UiSessionService;
   trustedRoot: TrustedRootJson;
   close(): Promise<void>;
 }
@@ -296,6 +299,7 @@ export function buildServices(
     emit,
     ...clock,
   });
+  const uiSessions = new UiSessionService(new UiSessionRepo(database), tokens, clock);
   return {
     keys,
     log,
@@ -317,6 +321,7 @@ export function buildServices(
     snapshots,
     webhooks,
     dispatcher,
+    uiSessions,
   };
 }
 

@@ -1,5 +1,5 @@
 // The dependency rule of docs/architecture.md, read off the import graph of src/:
-// runtime -> deps -> {http, cli} -> services -> {intoto, signing, tlog, policy, rebuild, audit, storage}.
+// runtime -> deps -> {http, ui, cli} -> services -> {intoto, signing, tlog, policy, rebuild, audit, storage}.
 // Type-only imports count too: a layer that names another's types depends on it.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -67,16 +67,21 @@ describe('the dependency rule (docs/architecture.md)', () => {
   });
 
   it('keeps services free of HTTP and of the wiring', () => {
-    expect(violations(inAreas('services'), ['http', 'cli', 'runtime', 'deps', 'app', 'hono'])).toEqual([]);
+    expect(violations(inAreas('services'), ['http', 'ui', 'cli', 'runtime', 'deps', 'app', 'hono'])).toEqual([]);
   });
 
-  it('has HTTP and the CLI reach storage only through services', () => {
-    expect(violations(inAreas('http', 'cli'), ['storage', 'drizzle-orm'])).toEqual([]);
+  it('has HTTP, the web UI and the CLI reach storage only through services', () => {
+    expect(violations(inAreas('http', 'ui', 'cli'), ['storage', 'drizzle-orm'])).toEqual([]);
+  });
+
+  it('keeps the web UI and the HTTP API apart: neither imports the other (app.ts mounts both)', () => {
+    expect(violations(inAreas('ui'), ['http', 'cli', 'runtime'])).toEqual([]);
+    expect(violations(inAreas('http', 'cli'), ['ui'])).toEqual([]);
   });
 
   it('keeps every lower layer from importing upwards', () => {
     const lower = inAreas('intoto', 'signing', 'tlog', 'policy', 'rebuild', 'audit', 'storage', 'util', 'errors');
-    expect(violations(lower, ['services', 'http', 'cli', 'runtime', 'deps', 'app'])).toEqual([]);
+    expect(violations(lower, ['services', 'http', 'ui', 'cli', 'runtime', 'deps', 'app'])).toEqual([]);
   });
 
   it("keeps PGlite, Node's start-up and the CLI out of the Workers entry (runtime/worker.ts)", () => {

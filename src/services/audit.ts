@@ -162,30 +162,36 @@ export class AuditService {
     });
 
     const checkpoint = await this.#log.checkpoint();
-    const attestations: PackAttestation[] = [];
-    for (const a of included.sort((x, y) => x.logIndex - y.logIndex)) {
-      const found = await this.#log.entryWithAttestation(a.logIndex);
-      if (!found || a.logIndex >= checkpoint.treeSize) continue;
-      const hashes = await this.#log.inclusionHashes(a.logIndex, checkpoint.treeSize);
-      // The bundle's own entry (never re-signed after a log-key rotation), with a fresh proof.
-      const logEntry = packLogEntry(a.bundle, found.entry, {
-        logIndex: String(a.logIndex),
-        rootHash: b64(checkpoint.rootHash),
-        treeSize: String(checkpoint.treeSize),
-        hashes: hashes.map(b64),
-        checkpoint: { envelope: checkpoint.note },
-      });
-      attestations.push({
-        id: a.id,
-        role: roles.get(a.id)!,
-        predicateType: a.predicateType,
-        environment: a.environment,
-        signer: a.signer,
-        origin: a.origin,
-        bundle: a.bundle,
-        logEntry,
-      });
-    }
+    // Each bundle's entry and proof are independent reads: made side by side, kept in log order.
+    const ordered = included.sort((x, y) => x.logIndex - y.logIndex).filter((a) => a.logIndex < checkpoint.treeSize);
+    const built = await Promise.all(
+      ordered.map(async (a): Promise<PackAttestation | null> => {
+        const [found, hashes] = await Promise.all([
+          this.#log.entryWithAttestation(a.logIndex),
+          this.#log.inclusionHashes(a.logIndex, checkpoint.treeSize),
+        ]);
+        if (!found) return null;
+        // The bundle's own entry (never re-signed after a log-key rotation), with a fresh proof.
+        const logEntry = packLogEntry(a.bundle, found.entry, {
+          logIndex: String(a.logIndex),
+          rootHash: b64(checkpoint.rootHash),
+          treeSize: String(checkpoint.treeSize),
+          hashes: hashes.map(b64),
+          checkpoint: { envelope: checkpoint.note },
+        });
+        return {
+          id: a.id,
+          role: roles.get(a.id)!,
+          predicateType: a.predicateType,
+          environment: a.environment,
+          signer: a.signer,
+          origin: a.origin,
+          bundle: a.bundle,
+          logEntry,
+        };
+      }),
+    );
+    const attestations = built.filter((a): a is PackAttestation => a !== null);
 
     const testResults: Record<string, string[]> = {};
     for (const a of attestations.filter(

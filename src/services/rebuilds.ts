@@ -242,6 +242,12 @@ export class RebuildService {
     return this.#view(row, approvers, d.diff, await this.#checklist(row, approvers, d.diff));
   }
 
+  /** The exceptions requested for `rebuild` as a rebuild of `original`, with their checklists. */
+  async between(original: string, rebuild: string): Promise<ExceptionView[]> {
+    const rows = await this.#exceptions.between(original, rebuild);
+    return Promise.all(rows.map((r) => this.get(r.id)));
+  }
+
   /** A page of exceptions, newest first; `nextCursor` continues it. */
   async list(
     status: ExceptionStatus | undefined,

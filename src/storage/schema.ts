@@ -220,6 +220,7 @@ export const SCHEMA_TABLES = [
   'workload_certificates',
   'admission_events',
   'webhook_outbox',
+  'ui_sessions',
 ] as const;
 
 // Idempotency-Key on POSTs: a retried request with the same key and body gets the original
@@ -315,4 +316,21 @@ export const webhookOutbox = pgTable(
     index('webhook_outbox_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
     index('webhook_outbox_created_idx').on(t.createdAt, t.id),
   ],
+);
+
+// Web UI sessions (src/ui/session.ts): the row's id is the SHA-256 of the cookie's random value,
+// so the database never holds what a browser presents. The caller the sign-in token stood for is
+// resolved once, at sign-in; `csrf` is the per-session secret every state-changing form carries.
+export const uiSessions = pgTable(
+  'ui_sessions',
+  {
+    id: text('id').primaryKey(),
+    tokenId: text('token_id').notNull(),
+    caller: jsonb('caller').notNull(),
+    csrf: text('csrf').notNull(),
+    createdAt: createdAt(),
+    expiresAt: tstz('expires_at').notNull(),
+    revokedAt: tstz('revoked_at'),
+  },
+  (t) => [index('ui_sessions_expires_idx').on(t.expiresAt)],
 );
