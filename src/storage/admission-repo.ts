@@ -1,5 +1,5 @@
 // Admission decisions: one row per AdmissionReview answered.
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, or } from 'drizzle-orm';
 import type { Database } from './driver.ts';
 import { admissionEvents } from './schema.ts';
 
@@ -12,16 +12,35 @@ export class AdmissionRepo {
   }
 
   /**
-   * Record a decision without waiting for the WAL flush (synchronous_commit off for this
-   * transaction only): the API server is waiting on the answer, and a crash loses at most the
-   * last few hundred milliseconds of decision records, never a signed record or a verdict.
+   * Record a decision without waiting for the WAL flush: one statement, whose own transaction sets
+   * synchronous_commit off (set_config local to it). The API server is waiting on the answer; a
+   * crash loses at most the last few hundred milliseconds of decision records, never a signed
+   * record or a verdict.
    */
-  async insert(row: typeof admissionEvents.$inferInsert): Promise<AdmissionEventRow> {
-    return this.#database.db.transaction(async (tx) => {
-      await tx.execute(sql`set local synchronous_commit = off`);
-      const [stored] = await tx.insert(admissionEvents).values(row).returning();
-      return stored!;
-    });
+  async insert(row: AdmissionEventRow): Promise<AdmissionEventRow> {
+    await this.#database.sql.query(
+      'insert into admission_events (id, uid, namespace, environment, enforcement, operation, kind, name, ' +
+        'decision, allowed, images, message, caller, created_at) ' +
+        'select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::boolean, $11::jsonb, $12, $13, $14::timestamptz ' +
+        "from (select set_config('synchronous_commit', 'off', true)) s",
+      [
+        row.id,
+        row.uid,
+        row.namespace,
+        row.environment,
+        row.enforcement,
+        row.operation,
+        row.kind,
+        row.name,
+        row.decision,
+        row.allowed,
+        JSON.stringify(row.images),
+        row.message,
+        row.caller,
+        row.createdAt.toISOString(),
+      ],
+    );
+    return row;
   }
 
   /**
