@@ -35,7 +35,9 @@ describe.each(backends)('attestation repository on $name', (backend) => {
     const t = await testApp(database);
     repo = new AttestationRepo(database);
     const sign = async (name: string, statement: unknown, environment?: string) =>
-      (ids[name] = (await t.deps.attest.sign(statementV1(statement), CI, { environment: environment ?? null })).record.id);
+      (ids[name] = (
+        await t.deps.attest.sign(statementV1(statement), CI, { environment: environment ?? null })
+      ).record.id);
     await sign('provenance', provenanceStatement({ digest }));
     await sign('dev', testResult(digest, 'dev'), 'dev');
     await sign('staging', testResult(digest, 'staging'), 'staging');
