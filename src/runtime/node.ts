@@ -7,6 +7,7 @@ import type { Config } from '../config.ts';
 import { buildDeps, type Deps } from '../deps.ts';
 import type { Preflight } from '../preflight.ts';
 import { openDatabase } from '../storage/database.ts';
+import { SigningPool } from './signing-pool.ts';
 
 export interface RunningServer {
   deps: Deps;
@@ -16,7 +17,13 @@ export interface RunningServer {
 
 export async function startServer(config: Config, checked?: Preflight): Promise<RunningServer> {
   const started = performance.now();
-  const deps = await buildDeps(config, { open: () => openDatabase(config.database), ...(checked ? { checked } : {}) });
+  const deps = await buildDeps(config, {
+    open: () => openDatabase(config.database),
+    // Keys, leaves and DSSE signatures are made on worker threads: the event loop parses,
+    // validates and talks to the database.
+    ...(config.signingThreads === 0 ? {} : { pool: (keys) => new SigningPool(keys.ca, config.signingThreads) }),
+    ...(checked ? { checked } : {}),
+  });
   const app = createApp(deps);
   let server: ServerType;
   try {

@@ -11,7 +11,7 @@ import { signedEnvironment } from '../intoto/signed-environment.ts';
 import { INTOTO_PAYLOAD_TYPE, type Statement, StatementV1, subjectDigests } from '../intoto/statement.ts';
 import type { CaMaterial } from '../signing/ca.ts';
 import type { ExtraExtension } from '../signing/leaf.ts';
-import { caSigner } from '../signing/signer.ts';
+import { type CaSignerFactory, inThreadCaSigners } from '../signing/signer.ts';
 import { LogWitness } from '../signing/witness.ts';
 import {
   type AttestationRecord,
@@ -44,7 +44,7 @@ export interface SigningIdentity {
 export class AttestService {
   readonly #attestations: AttestationRepo;
   readonly #log: TransparencyLog;
-  readonly #ca: CaMaterial;
+  readonly #signers: CaSignerFactory;
   readonly #issuer: string;
   readonly #now: () => Date;
 
@@ -52,12 +52,14 @@ export class AttestService {
     attestations: AttestationRepo;
     log: TransparencyLog;
     ca: CaMaterial;
+    /** Where the ephemeral key, leaf and DSSE signature are made (default: this thread, with `ca`). */
+    signers?: CaSignerFactory;
     issuer: string;
     now?: () => Date;
   }) {
     this.#attestations = opts.attestations;
     this.#log = opts.log;
-    this.#ca = opts.ca;
+    this.#signers = opts.signers ?? inThreadCaSigners(opts.ca);
     this.#issuer = opts.issuer;
     this.#now = opts.now ?? (() => new Date());
   }
@@ -101,7 +103,7 @@ export class AttestService {
       },
     });
     const builder = new DSSEBundleBuilder({
-      signer: caSigner(this.#ca, {
+      signer: this.#signers({
         subjectUri: callerSubject,
         issuer,
         now: this.#now,
