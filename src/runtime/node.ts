@@ -2,9 +2,11 @@
 // stop accepting, let in-flight requests finish, close the database, exit 0.
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
+import { pino } from 'pino';
 import { createApp } from '../app.ts';
 import type { Config } from '../config.ts';
 import { buildDeps, type Deps } from '../deps.ts';
+import { createLogger } from '../logger.ts';
 import type { Preflight } from '../preflight.ts';
 import { openDatabase } from '../storage/database.ts';
 import { SigningPool } from './signing-pool.ts';
@@ -17,7 +19,11 @@ export interface RunningServer {
 
 export async function startServer(config: Config, checked?: Preflight): Promise<RunningServer> {
   const started = performance.now();
+  // Log lines go out asynchronously: a slow stdout never blocks the event loop (pino flushes what is
+  // pending on exit, and stop() flushes too).
+  const logger = createLogger(config.logLevel, pino.destination({ dest: 1, sync: false }));
   const deps = await buildDeps(config, {
+    logger,
     open: () => openDatabase(config.database),
     // Keys, leaves and DSSE signatures are made on worker threads: the event loop parses,
     // validates and talks to the database.
@@ -64,6 +70,7 @@ export async function startServer(config: Config, checked?: Preflight): Promise<
       });
       await deps.close();
       deps.logger.info('stopped');
+      deps.logger.flush();
     })());
   return { deps, url, stop };
 }
