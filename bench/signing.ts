@@ -46,10 +46,15 @@ export interface SignLevelResult {
 export async function benchServices(bench: BenchDatabase, dataDir: string): Promise<Services> {
   const config = parseConfig({ WAYBILL_DATA_DIR: dataDir, WAYBILL_ISSUER: BENCH_ISSUER, LOG_LEVEL: 'silent' });
   const logger = createLogger('silent');
-  if (process.env.BENCH_SIGNING_POOL === '0') return wireServices(config, bench.database, logger);
+  // The server's default (src/runtime/node.ts): the pool on PostgreSQL, in-thread on PGlite.
+  const threads = process.env.BENCH_SIGNING_POOL
+    ? Number(process.env.BENCH_SIGNING_POOL)
+    : bench.backend === 'postgres'
+      ? undefined
+      : 0;
+  if (threads === 0) return wireServices(config, bench.database, logger);
   const keys = await loadSigningKeys(config, logger);
   // Idle pool threads are unref'd: they do not keep the benchmark alive.
-  const threads = process.env.BENCH_SIGNING_POOL ? Number(process.env.BENCH_SIGNING_POOL) : undefined;
   const pool = new SigningPool(keys.ca, threads);
   return wireServices(config, bench.database, logger, { keys, signers: pool.signers });
 }

@@ -89,7 +89,10 @@ export interface Config {
   logLevel: LogLevel;
   bodyLimit: number;
   shutdownTimeoutMs: number;
-  /** Worker threads that sign on Node (0: sign on the event loop; undefined: one per spare core, 1 to 4). */
+  /**
+   * Worker threads that sign on Node (0: sign on the event loop; undefined: with PostgreSQL one per
+   * spare core, 1 to 4, with PGlite none).
+   */
   signingThreads: number | undefined;
   keys: {
     caKeyPem: string | undefined;
