@@ -25,6 +25,10 @@ declare module 'autocannon' {
     url: string;
     connections?: number;
     pipelining?: number;
+    /** Open loop: requests per second over all connections. */
+    overallRate?: number;
+    /** Open loop: requests per second per connection. */
+    connectionRate?: number;
     duration?: number;
     timeout?: number;
     method?: string;

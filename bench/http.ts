@@ -45,6 +45,8 @@ export interface HttpLevelResult {
    * processes, the rest of the machine (background).
    */
   serverCpuMsPerReq: number | null;
+  /** The server's main thread (its event loop) alone, CPU ms per 2xx response. */
+  serverMainThreadCpuMsPerReq: number | null;
   loadToolCpuMsPerReq: number;
   postgresCpuMsPerReq: number | null;
   restCpuMsPerReq: number | null;
@@ -70,10 +72,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** utime + stime of a process in ms, from /proc (null off Linux or once it has exited). */
-export function procCpuMs(pid: number | undefined): number | null {
+export function procCpuMs(pid: number | undefined, { mainThread = false } = {}): number | null {
   if (pid === undefined) return null;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // A process's main thread is the task with the process's own id.
+    const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
   } catch {
@@ -228,6 +231,7 @@ export async function httpLevel(opts: {
       WAYBILL_DATA_DIR: dataDir,
       LOG_LEVEL: opts.logLevel,
       WAYBILL_ADMIN_TOKEN: adminToken,
+      ...(process.env.BENCH_SIGNING_POOL ? { WAYBILL_SIGNING_THREADS: process.env.BENCH_SIGNING_POOL } : {}),
     };
     server = await startServer(
       env,
@@ -251,6 +255,7 @@ export async function httpLevel(opts: {
     opts.onProgress?.(`http (LOG_LEVEL=${opts.logLevel}): ${opts.connections} connections for ${opts.seconds} s`);
     const logBytes0 = statSync(server.logFile).size;
     const serverCpu0 = procCpuMs(server.child.pid);
+    const mainCpu0 = procCpuMs(server.child.pid, { mainThread: true });
     const pgCpu0 = postgresCpuMs();
     const endCpu = cpuWindow();
     const w0 = Number(process.hrtime.bigint() / 1000n);
@@ -258,6 +263,7 @@ export async function httpLevel(opts: {
     const w1 = Number(process.hrtime.bigint() / 1000n);
     const cpu = endCpu();
     const serverCpu1 = procCpuMs(server.child.pid);
+    const mainCpu1 = procCpuMs(server.child.pid, { mainThread: true });
     const pgCpu1 = postgresCpuMs();
     const pgCpuMs = pgCpu0 !== null && pgCpu1 !== null ? pgCpu1 - pgCpu0 : null;
     const logBytes = statSync(server.logFile).size - logBytes0;
@@ -316,6 +322,7 @@ export async function httpLevel(opts: {
       errors: r.errors,
       timeouts: r.timeouts,
       serverCpuMsPerReq: serverCpuMs !== null && ok ? serverCpuMs / ok : null,
+      serverMainThreadCpuMsPerReq: mainCpu0 !== null && mainCpu1 !== null && ok ? (mainCpu1 - mainCpu0) / ok : null,
       loadToolCpuMsPerReq: ok ? cpu.processCpuMs / ok : Number.NaN,
       postgresCpuMsPerReq: pgCpuMs !== null && ok ? pgCpuMs / ok : null,
       restCpuMsPerReq:

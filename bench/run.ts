@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runAdmissionBench } from './admission.ts';
+import { COLD_START_TARGET_MS, type ColdStartResult, coldStart, coldStartMarkdown } from './coldstart.ts';
 import { rawEcdsa, rawSignRate } from './crypto.ts';
 import { type BackendName, closeAll, openBenchDatabase, postgresVersion } from './db.ts';
 import { type HttpLevelResult, httpLevel } from './http.ts';
@@ -24,7 +25,7 @@ import {
 import { type ProofBackendResult, proofBench } from './proofs.ts';
 import { type Results, renderMarkdown } from './report.ts';
 import { benchServices, type SignLevelResult, sanityCheck, signLevel, signLoad } from './signing.ts';
-import { cpuWindow, sleep } from './stats.ts';
+import { cpuWindow, fmtInt, fmtMs, sleep } from './stats.ts';
 import { runUiBench } from './ui.ts';
 import { runVerdictBench } from './verdicts.ts';
 import { runWorkerBench } from './worker.ts';
@@ -71,13 +72,14 @@ const settings = {
   profileSeconds: num('BENCH_PROFILE_SECONDS', 3),
   waitIdleSeconds: num('BENCH_WAIT_IDLE_SECONDS', 60),
   sections: new Set(
-    (process.env.BENCH_SECTIONS || 'sign,profile,http,proofs,verdicts,admission,ui,worker')
+    (process.env.BENCH_SECTIONS || 'sign,profile,http,proofs,verdicts,admission,ui,coldstart,worker')
       .split(',')
       .map((s) => s.trim()),
   ),
   httpConnections: num('BENCH_HTTP_CONNECTIONS', 64, { min: 1 }),
   httpLogLevels: (process.env.BENCH_HTTP_LOG_LEVELS || 'warn,info').split(',').map((s) => s.trim()),
   workerConnections: list('BENCH_WORKER_CONNECTIONS', [1, 16, 64]),
+  coldStartRuns: num('BENCH_COLDSTART_RUNS', 4, { min: 1 }),
 };
 for (const b of settings.backends) {
   if (b !== 'postgres' && b !== 'pglite') throw new Error(`BENCH_BACKENDS: unknown backend ${JSON.stringify(b)}`);
@@ -382,7 +384,7 @@ async function main(): Promise<void> {
     // Verdicts (promotion issue): PostgreSQL with 10^5 and 10^6 stored attestations (bench/verdicts.ts).
     let verdicts: Awaited<ReturnType<typeof runVerdictBench>> | null = null;
     if (settings.sections.has('verdicts')) {
-      progress('verdicts: filling 10^5 and 10^6 attestations, then deciding');
+      progress('verdicts: filling 10^4, 10^5 and 10^6 attestations, deciding in process and over HTTP');
       verdicts = await runVerdictBench(progress);
       markdown += `\n${verdicts.markdown}\n`;
     }
@@ -403,6 +405,14 @@ async function main(): Promise<void> {
         markdown += `\n${ui.markdown}\n`;
       }
     }
+    // Cold start: `npm start` on an empty PGlite data directory, spawn -> /readyz (bench/coldstart.ts).
+    let cold: ColdStartResult | null = null;
+    if (settings.sections.has('coldstart')) {
+      progress(`cold start: ${settings.coldStartRuns} runs on empty data directories`);
+      cold = await coldStart(settings.coldStartRuns, progress);
+      markdown += `\n${coldStartMarkdown(cold, crypto.signPerSec)}\n`;
+    }
+    markdown += `\n${issueTable(results, verdicts, cold, crypto.signPerSec)}\n`;
     // Cloudflare Workers under `wrangler dev` next to the Node server, same load (bench/worker.ts).
     let worker: Awaited<ReturnType<typeof runWorkerBench>> | null = null;
     if (settings.sections.has('worker')) {
@@ -427,9 +437,10 @@ async function main(): Promise<void> {
       `${JSON.stringify(
         {
           ...results,
-          verdicts: verdicts && { rows: verdicts.rows, rawSignsPerSec: verdicts.raw },
+          verdicts: verdicts && { rows: verdicts.rows, http: verdicts.httpRows, rawSignsPerSec: verdicts.raw },
           admission: admission && { row: admission.row, rawSignsPerSec: admission.raw },
           ui: ui && { rows: ui.rows, rawSignsPerSec: ui.raw },
+          coldStart: cold,
           worker: worker && { rows: worker.rows, sanity: worker.sanity },
         },
         null,
@@ -454,6 +465,80 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The table of issue #17, every row from this run, with its ratio to this run's raw sign rate. */
+function issueTable(
+  r: Results,
+  verdicts: Awaited<ReturnType<typeof runVerdictBench>> | null,
+  cold: ColdStartResult | null,
+  raw: number,
+): string {
+  const none = '| not measured in this run |  |  |';
+  const ratio = (perSec: number) => (perSec / raw).toFixed(4);
+  const sign = r.signing.levels.find((l) => l.backend === 'postgres' && l.callers === SIGN_TARGET_CALLERS);
+  const http = r.http?.levels[0];
+  const v6 = verdicts?.rows.find((v) => v.stored === 1_000_000) ?? verdicts?.rows.at(-1);
+  const h6 = verdicts?.httpRows.at(-1);
+  const rss = verdicts?.httpRows.filter((h) => h.serverRssMb !== null) ?? [];
+  const row = (figure: string, target: string, cells: string) => `| ${figure} | ${target} ${cells}`;
+  return [
+    '### Issue #17: every figure of its table, this run',
+    '',
+    `Ratios are to this run's raw ECDSA P-256 sign rate (${fmtInt(raw)}/s; the verdict rows to the raw rate the ` +
+      `verdict section measured, ${verdicts ? fmtInt(verdicts.raw) : 'n/a'}/s).`,
+    '',
+    '| figure | target | measured | ratio to raw sign rate | met |',
+    '| :--- | :--- | ---: | ---: | :---: |',
+    row(
+      'signed+logged statements/s, 64 callers, PostgreSQL',
+      '≥ 3,500',
+      sign
+        ? `| ${fmtInt(sign.opsPerSec)} | ${ratio(sign.opsPerSec)} | ${sign.opsPerSec >= 3500 ? 'yes' : 'no'} |`
+        : none,
+    ),
+    row(
+      '`POST /v1/provenance` over HTTP, 64 connections',
+      '≥ 2,000 req/s, p99 < 60 ms',
+      http
+        ? `| ${fmtInt(http.reqPerSec)} req/s, p99 ${fmtMs(http.latencyMs.p99)} ms | ${ratio(http.reqPerSec)} | ` +
+            `${http.reqPerSec >= 2000 && http.latencyMs.p99 < 60 ? 'yes' : 'no'} |`
+        : none,
+    ),
+    row(
+      `verdicts/s at ${v6 ? fmtInt(v6.stored) : '10^6'} stored attestations, 16 callers`,
+      '≥ 500/s',
+      v6
+        ? `| ${fmtInt(v6.perSec)}/s, p99 ${fmtMs(v6.p99)} ms | ${v6.ratio.toFixed(4)} | ` +
+            `${v6.perSec >= 500 ? 'yes' : 'no'} |`
+        : none,
+    ),
+    row(
+      '`POST /v1/verdicts` over HTTP at a fixed 250/s, open loop, 16 connections' +
+        (h6 ? `, ${fmtInt(h6.stored)} stored` : ''),
+      'p99 < 20 ms',
+      h6
+        ? `| ${fmtInt(h6.perSec)}/s, p50 ${fmtMs(h6.p50)} ms, p99 ${fmtMs(h6.p99)} ms | ` +
+            `${(h6.perSec / verdicts!.raw).toFixed(4)} | ${h6.p99 < 20 && h6.non2xx === 0 ? 'yes' : 'no'} |`
+        : none,
+    ),
+    row(
+      'cold `npm start` to `/readyz`, empty data dir, PGlite',
+      `< ${fmtInt(COLD_START_TARGET_MS)} ms`,
+      cold
+        ? `| ${fmtMs(cold.medianMs)} ms (median) | ${fmtInt((cold.medianMs / 1000) * raw)} raw signs | ` +
+            `${cold.medianMs < COLD_START_TARGET_MS ? 'yes' : 'no'} |`
+        : none,
+    ),
+    row(
+      'server resident memory by attestations stored',
+      'measured, flat',
+      rss.length > 0
+        ? `| ${rss.map((h) => `${fmtInt(h.stored)}: ${h.serverRssMb!.toFixed(0)} MB`).join(', ')} |  | ` +
+            `${rss.length > 1 && rss.at(-1)!.serverRssMb! / rss[0]!.serverRssMb! < 1.25 ? 'flat' : 'see above'} |`
+        : none,
+    ),
+  ].join('\n');
 }
 
 /** Whole-machine busy share over 1 s while this process sleeps: everyone else's load. */

@@ -4,6 +4,8 @@ import { availableParallelism } from 'node:os';
 import { parseConfig } from '../src/config.ts';
 import { wireServices } from '../src/deps.ts';
 import { createLogger } from '../src/logger.ts';
+import { SigningPool } from '../src/runtime/signing-pool.ts';
+import { loadSigningKeys } from '../src/signing/keys.ts';
 import { verifyBundle } from '../src/signing/verify.ts';
 import type { BackendName, BenchDatabase } from './db.ts';
 import { BENCH_CALLER, provenanceStatement } from './statements.ts';
@@ -26,6 +28,8 @@ export interface SignLevelResult {
   cpu: CpuWindow;
   /** This process's CPU milliseconds per statement. */
   processCpuMsPerOp: number;
+  /** The main thread's (event loop's) CPU milliseconds per statement. */
+  mainThreadCpuMsPerOp: number;
   /** CPU milliseconds per statement of the PostgreSQL processes (server and backends; null for PGlite or off Linux). */
   postgresCpuMsPerOp: number | null;
   /** The rest of the machine's CPU milliseconds per statement: background load (other processes). */
@@ -34,10 +38,25 @@ export interface SignLevelResult {
   firstError?: string;
 }
 
-/** The services as the server wires them, on `bench`'s database, with keys in `dataDir`. */
+/**
+ * The services as the server wires them (signing on its worker-thread pool, src/runtime/node.ts), on
+ * `bench`'s database, with keys in `dataDir`. `BENCH_SIGNING_POOL=n` sizes the pool (0: sign in this thread),
+ * and is passed to the HTTP server as WAYBILL_SIGNING_THREADS.
+ */
 export async function benchServices(bench: BenchDatabase, dataDir: string): Promise<Services> {
   const config = parseConfig({ WAYBILL_DATA_DIR: dataDir, WAYBILL_ISSUER: BENCH_ISSUER, LOG_LEVEL: 'silent' });
-  return wireServices(config, bench.database, createLogger('silent'));
+  const logger = createLogger('silent');
+  // The server's default (src/runtime/node.ts): the pool on PostgreSQL, in-thread on PGlite.
+  const threads = process.env.BENCH_SIGNING_POOL
+    ? Number(process.env.BENCH_SIGNING_POOL)
+    : bench.backend === 'postgres'
+      ? undefined
+      : 0;
+  if (threads === 0) return wireServices(config, bench.database, logger);
+  const keys = await loadSigningKeys(config, logger);
+  // Idle pool threads are unref'd: they do not keep the benchmark alive.
+  const pool = new SigningPool(keys.ca, threads);
+  return wireServices(config, bench.database, logger, { keys, signers: pool.signers });
 }
 
 /** Closed-loop load: `callers` workers call sign() back to back for `seconds`. */
@@ -114,6 +133,7 @@ export async function signLevel(
     latencyMs: summarize(run.latencies),
     cpu: run.cpu,
     processCpuMsPerOp: ops > 0 ? run.cpu.processCpuMs / ops : Number.NaN,
+    mainThreadCpuMsPerOp: ops > 0 ? run.cpu.mainThreadCpuMs / ops : Number.NaN,
     postgresCpuMsPerOp:
       backend === 'postgres' && run.postgresCpuMs !== null && ops > 0 ? run.postgresCpuMs / ops : null,
     otherCpuMsPerOp:

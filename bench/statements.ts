@@ -10,7 +10,7 @@ let counter = 0;
 export function provenanceStatement() {
   const digest = sha256(`${RUN}/${counter++}`);
   return {
-    _type: 'https://in-toto.io/Statement/v1',
+    _type: 'https://in-toto.io/Statement/v1' as const,
     subject: [{ name: 'ghcr.io/example/app', digest: { sha256: digest } }],
     predicateType: 'https://slsa.dev/provenance/v1',
     predicate: {

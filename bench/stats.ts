@@ -51,20 +51,29 @@ export interface CpuWindow {
   machineBusy: number | null;
   /** This process's CPU milliseconds over the window. */
   processCpuMs: number;
+  /** The main thread's CPU milliseconds over the window (the event loop; without worker threads and GC helpers). */
+  mainThreadCpuMs: number;
 }
 
 /** Start a CPU accounting window; call the returned function to close it. */
 export function cpuWindow(): () => CpuWindow {
   const t0 = performance.now();
   const u0 = process.cpuUsage();
+  const t0u = process.threadCpuUsage();
   const m0 = machineTicks();
   return () => {
     const wall = performance.now() - t0;
     const u = process.cpuUsage(u0);
+    const tu = process.threadCpuUsage(t0u);
     const cpuMs = (u.user + u.system) / 1000;
     const m1 = machineTicks();
     const machineBusy = m0 && m1 && m1.total > m0.total ? (m1.busy - m0.busy) / (m1.total - m0.total) : null;
-    return { processCores: wall > 0 ? cpuMs / wall : 0, machineBusy, processCpuMs: cpuMs };
+    return {
+      processCores: wall > 0 ? cpuMs / wall : 0,
+      machineBusy,
+      processCpuMs: cpuMs,
+      mainThreadCpuMs: (tu.user + tu.system) / 1000,
+    };
   };
 }
 

@@ -15,6 +15,7 @@ import { createApp } from '../src/app.ts';
 import { parseConfig } from '../src/config.ts';
 import { wireServices } from '../src/deps.ts';
 import { createLogger } from '../src/logger.ts';
+import { statementV1 } from '../src/services/attest.ts';
 import type { Caller } from '../src/services/tokens.ts';
 import { rawSignRate } from './crypto.ts';
 import { closeAll, openBenchDatabase } from './db.ts';
@@ -100,7 +101,7 @@ export async function runUiBench(log: (s: string) => void = console.log) {
     for (let i = 0; i < CHAINS; i++) {
       const d = hex();
       commit = hex().slice(0, 40);
-      await s.attest.sign(provenance(d, commit), 'https://ci.example.com/build');
+      await s.attest.sign(statementV1(provenance(d, commit)), 'https://ci.example.com/build');
       await promote(`sha256:${d}`, 'dev');
       await tested(d, 'dev');
       await promote(`sha256:${d}`, 'staging');
@@ -110,7 +111,7 @@ export async function runUiBench(log: (s: string) => void = console.log) {
     }
     const original = digests.at(-1)!;
     const rebuild = hex();
-    await s.attest.sign(provenance(rebuild, commit), 'https://ci.example.com/build');
+    await s.attest.sign(statementV1(provenance(rebuild, commit)), 'https://ci.example.com/build');
     await s.rebuilds.request(
       {
         original,

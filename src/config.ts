@@ -39,6 +39,7 @@ const schema = z.object({
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
   WAYBILL_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  WAYBILL_SIGNING_THREADS: z.coerce.number().int().min(0).max(16).optional(),
   WAYBILL_CA_KEY: pemOrFile,
   WAYBILL_CA_KEY_FILE: pemOrFile,
   WAYBILL_CA_CHAIN: pemOrFile,
@@ -92,6 +93,11 @@ export interface Config {
   logLevel: LogLevel;
   bodyLimit: number;
   shutdownTimeoutMs: number;
+  /**
+   * Worker threads that sign on Node (0: sign on the event loop; undefined: with PostgreSQL one per
+   * spare core, 1 to 4, with PGlite none).
+   */
+  signingThreads: number | undefined;
   keys: {
     caKeyPem: string | undefined;
     caChainPem: string | undefined;
@@ -241,6 +247,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     logLevel: e.LOG_LEVEL,
     bodyLimit: e.WAYBILL_BODY_LIMIT,
     shutdownTimeoutMs: e.WAYBILL_SHUTDOWN_TIMEOUT_MS,
+    signingThreads: e.WAYBILL_SIGNING_THREADS,
     keys,
     logTreeId: e.WAYBILL_LOG_TREE_ID,
     trustHistory,
@@ -266,6 +273,7 @@ const NODE_ONLY: Record<string, string> = {
   DATABASE_URL: 'the database is the Hyperdrive binding HYPERDRIVE (wrangler.toml)',
   WAYBILL_POLICIES_DIR: 'the policies/ directory is bundled at deploy',
   WAYBILL_SHUTDOWN_TIMEOUT_MS: 'a Worker has no process to shut down',
+  WAYBILL_SIGNING_THREADS: 'a Worker signs in its isolate',
   WAYBILL_CA_KEY_FILE: 'set WAYBILL_CA_KEY (a secret) instead',
   WAYBILL_CA_CHAIN_FILE: 'set WAYBILL_CA_CHAIN instead',
   WAYBILL_LOG_KEY_FILE: 'set WAYBILL_LOG_KEY (a secret) instead',

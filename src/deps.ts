@@ -34,6 +34,7 @@ import { WebhookService } from './services/webhooks.ts';
 import type { WebhooksConfig } from './services/webhooks-config.ts';
 import type { ExternalTrust } from './signing/external.ts';
 import { loadSigningKeys, type SigningKeys } from './signing/keys.ts';
+import type { CaSignerFactory } from './signing/signer.ts';
 import { buildTrustedRoot, type TrustedRootJson } from './signing/trusted-root.ts';
 import { AdmissionRepo } from './storage/admission-repo.ts';
 import { AttestationRepo } from './storage/attestation-repo.ts';
@@ -146,7 +147,15 @@ export interface Material {
   admission: AdmissionConfig | undefined;
   /** Webhook receivers (WAYBILL_WEBHOOKS); undefined: no webhooks. */
   webhooks: WebhooksConfig | undefined;
+  /** Where signings make their key, leaf and DSSE signature (unset: in this thread). */
+  signers?: CaSignerFactory;
 }
+
+/**
+ * Signing off the event loop on Node (runtime/signing-pool.ts), made once the keys are known; the
+ * Workers runtime and tests leave it unset and sign in-thread.
+ */
+export type SigningPoolFactory = (keys: SigningKeys) => { signers: CaSignerFactory; close(): Promise<void> };
 
 /** The material from what each runtime reads: files on Node, the bundle and Worker vars on Workers. */
 export function assembleMaterial(
@@ -205,7 +214,7 @@ export function buildServices(
   opts: { now?: () => Date; sequencer?: Sequencer } = {},
 ) {
   const clock = opts.now ? { now: opts.now } : {};
-  const { keys, policies, external, workloads, trustedRoot, verifier } = material;
+  const { keys, policies, external, workloads, trustedRoot, verifier, signers } = material;
   const repos = repositories(database);
   const { issuer } = config;
   const logRepo = new LogRepo(database);
@@ -225,7 +234,7 @@ export function buildServices(
   const dispatcher = material.webhooks
     ? new WebhookDispatcher({ config: material.webhooks, outbox, logger, ...clock })
     : undefined;
-  const attest = new AttestService({ attestations, log, ca: keys.ca, issuer });
+  const attest = new AttestService({ attestations, log, ca: keys.ca, issuer, ...(signers ? { signers } : {}) });
   const intake = new IntakeService({
     attestations,
     attest,
@@ -330,15 +339,22 @@ export async function wireServices(
   config: Config,
   database: Database,
   logger: Logger,
-  opts: { now?: () => Date; jwks?: JwksSource; checked?: Preflight; keys?: SigningKeys } = {},
+  opts: {
+    now?: () => Date;
+    jwks?: JwksSource;
+    checked?: Preflight;
+    keys?: SigningKeys;
+    signers?: CaSignerFactory;
+  } = {},
 ) {
-  const { now, ...read } = opts;
+  const { now, signers, ...read } = opts;
   const material = await loadMaterial(config, logger, read);
-  const services = buildServices(config, database, logger, material, now ? { now } : {});
+  const services = buildServices(config, database, logger, signers ? { ...material, signers } : material, {
+    ...(now ? { now } : {}),
+  });
   await services.tokens.syncBootstrap();
   return services;
 }
-
 /**
  * Node start-up, one logged step at a time: checks, keys, database (opened by `open`, which
  * runtime/node.ts passes: the driver choice includes PGlite, which a Workers bundle must not
@@ -346,7 +362,7 @@ export async function wireServices(
  */
 export async function buildDeps(
   config: Config,
-  opts: { open: () => Promise<Database>; logger?: Logger; checked?: Preflight },
+  opts: { open: () => Promise<Database>; logger?: Logger; checked?: Preflight; pool?: SigningPoolFactory },
 ): Promise<Deps> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   let t = performance.now();
@@ -358,17 +374,38 @@ export async function buildDeps(
   // An invalid policy or configuration file stops start-up here, before keys or a database exist.
   const checked = opts.checked ?? preflight(config);
   logger.info({ environments: checked.policies.order, policiesDir: config.policiesDir }, 'configuration checked');
-  const keys = await loadSigningKeys(config, logger);
-  step({ source: keys.source }, 'signing keys loaded');
-  // The first start of the embedded database initialises it, which takes seconds: say so first.
+  // Keys (read, or generated on a first start) and the database open side by side: PGlite compiles
+  // its WebAssembly off the main thread meanwhile.
   logger.info({ database: config.database.driver }, 'opening the database');
-  t = performance.now();
-  const database = await opts.open();
+  const started = performance.now();
+  t = started;
+  const keysLoaded = loadSigningKeys(config, logger).then((k) => {
+    logger.info({ source: k.source, ms: Math.round(performance.now() - started) }, 'signing keys loaded');
+    return k;
+  });
+  const opened = opts.open();
+  const [keysResult, databaseResult] = await Promise.allSettled([keysLoaded, opened]);
+  if (keysResult.status === 'rejected') {
+    if (databaseResult.status === 'fulfilled') await databaseResult.value.close();
+    throw keysResult.reason;
+  }
+  if (databaseResult.status === 'rejected') throw databaseResult.reason;
+  const keys = keysResult.value;
+  const database = databaseResult.value;
   step({ database: config.database.driver }, 'database open');
+  const pool = opts.pool?.(keys);
+  const close = async () => {
+    await pool?.close();
+    await database.close();
+  };
   try {
     await database.migrate();
     step({}, 'database schema up to date');
-    const services = await wireServices(config, database, logger, { checked, keys });
+    const services = await wireServices(config, database, logger, {
+      checked,
+      keys,
+      ...(pool ? { signers: pool.signers } : {}),
+    });
     // Data written before waybill kept SETs and subject index heads gets them once, now.
     const sealed = await services.log.seal();
     if (sealed.sets + sealed.heads > 0)
@@ -380,9 +417,9 @@ export async function buildDeps(
       adminTokenConfigured: Boolean(config.adminToken),
       logger,
     });
-    return { config, logger, database, ...services, close: () => database.close() };
+    return { config, logger, database, ...services, close };
   } catch (err) {
-    await database.close();
+    await close();
     throw err;
   }
 }

@@ -7,6 +7,8 @@ import { AppError } from '../errors.ts';
 
 export function accessLog(logger: Logger): MiddlewareHandler {
   return async (c, next) => {
+    // Below `info` (LOG_LEVEL=warn) there is no line to build.
+    if (!logger.isLevelEnabled('info')) return next();
     const start = performance.now();
     await next();
     const caller = c.get('caller');
@@ -14,7 +16,7 @@ export function accessLog(logger: Logger): MiddlewareHandler {
       {
         requestId: c.get('requestId'),
         method: c.req.method,
-        path: new URL(c.req.url).pathname,
+        path: c.req.path,
         status: c.res.status,
         ms: Math.round((performance.now() - start) * 100) / 100,
         ...(caller ? { caller: caller.subject } : {}),

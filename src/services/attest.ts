@@ -8,10 +8,10 @@
 import { DSSEBundleBuilder } from '@sigstore/sign/dist/bundler/dsse.js';
 import { AppError, fieldErrors } from '../errors.ts';
 import { signedEnvironment } from '../intoto/signed-environment.ts';
-import { INTOTO_PAYLOAD_TYPE, StatementV1, subjectDigests } from '../intoto/statement.ts';
+import { INTOTO_PAYLOAD_TYPE, type Statement, StatementV1, subjectDigests } from '../intoto/statement.ts';
 import type { CaMaterial } from '../signing/ca.ts';
 import type { ExtraExtension } from '../signing/leaf.ts';
-import { caSigner } from '../signing/signer.ts';
+import { type CaSignerFactory, inThreadCaSigners } from '../signing/signer.ts';
 import { LogWitness } from '../signing/witness.ts';
 import {
   type AttestationRecord,
@@ -44,7 +44,7 @@ export interface SigningIdentity {
 export class AttestService {
   readonly #attestations: AttestationRepo;
   readonly #log: TransparencyLog;
-  readonly #ca: CaMaterial;
+  readonly #signers: CaSignerFactory;
   readonly #issuer: string;
   readonly #now: () => Date;
 
@@ -52,38 +52,35 @@ export class AttestService {
     attestations: AttestationRepo;
     log: TransparencyLog;
     ca: CaMaterial;
+    /** Where the ephemeral key, leaf and DSSE signature are made (default: this thread, with `ca`). */
+    signers?: CaSignerFactory;
     issuer: string;
     now?: () => Date;
   }) {
     this.#attestations = opts.attestations;
     this.#log = opts.log;
-    this.#ca = opts.ca;
+    this.#signers = opts.signers ?? inThreadCaSigners(opts.ca);
     this.#issuer = opts.issuer;
     this.#now = opts.now ?? (() => new Date());
   }
 
   /**
    * Sign `statement` as `signer` (a subject alone: waybill's issuer), log it and store it. The
+   * statement is an already validated Statement v1 (intake's `validateStatement`, or one waybill
+   * builds itself): it is not validated again here; `statementV1()` validates anything else. The
    * same caller submitting the same statement content again gets the existing record
    * (`created: false`). The environment recorded is the one the statement names
    * (src/intoto/signed-environment.ts); `environment`, when given, is what the caller meant it to
    * name, and anything else is refused.
    */
   async sign(
-    input: unknown,
+    statement: Statement,
     signer: string | SigningIdentity,
     opts: { environment?: string | null } = {},
   ): Promise<Signed> {
     const identity = typeof signer === 'string' ? { subject: signer } : signer;
     const callerSubject = identity.subject;
     const issuer = identity.issuer ?? this.#issuer;
-    const parsed = StatementV1.safeParse(input);
-    if (!parsed.success) {
-      throw new AppError('VALIDATION_FAILED', 'invalid in-toto Statement v1', {
-        errors: fieldErrors(parsed.error.issues),
-      });
-    }
-    const statement = parsed.data;
     const environment = environmentOf(statement, this.#issuer, opts.environment);
     // The payload is the JCS form: deterministic bytes, so equal content means equal payload.
     const payload = jcs(statement);
@@ -106,7 +103,7 @@ export class AttestService {
       },
     });
     const builder = new DSSEBundleBuilder({
-      signer: caSigner(this.#ca, {
+      signer: this.#signers({
         subjectUri: callerSubject,
         issuer,
         now: this.#now,
@@ -133,6 +130,17 @@ export class AttestService {
   async get(id: string): Promise<AttestationRecord | undefined> {
     return this.#attestations.get(id);
   }
+}
+
+/** `input` as a Statement v1 for `AttestService.sign`, or a 400 listing every bad field. */
+export function statementV1(input: unknown): Statement {
+  const parsed = StatementV1.safeParse(input);
+  if (!parsed.success) {
+    throw new AppError('VALIDATION_FAILED', 'invalid in-toto Statement v1', {
+      errors: fieldErrors(parsed.error.issues),
+    });
+  }
+  return parsed.data;
 }
 
 /**

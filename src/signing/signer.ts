@@ -43,6 +43,18 @@ export interface CaSigner extends Signer {
 }
 
 /**
+ * Makes the keyless signer of one signing. deps.ts picks the implementation: in this thread
+ * (`inThreadCaSigners`, the default and the Workers runtime's) or a pool of worker threads on Node
+ * (src/runtime/signing-pool.ts), which signs the same way off the event loop.
+ */
+export type CaSignerFactory = (opts: CaSignerOptions) => CaSigner;
+
+/** `caSigner` over `ca`, in the calling thread. */
+export function inThreadCaSigners(ca: CaMaterial): CaSignerFactory {
+  return (opts) => caSigner(ca, opts);
+}
+
+/**
  * A keyless signer backed by the private CA. Safe to share between concurrent builds: every call
  * uses its own ephemeral key and certificate.
  */

@@ -10,6 +10,7 @@ import { acquireDirLock, type DirLock } from './dir-lock.ts';
 import { common, type Database, type Db, type SqlClient } from './driver.ts';
 import { privateDir, tightenTree } from './file-modes.ts';
 import { applyMigrations } from './migrate.ts';
+import { copySnapshot, isNewDataDir, saveSnapshot } from './pglite-snapshot.ts';
 import { openPostgres } from './postgres.ts';
 import * as schema from './schema.ts';
 
@@ -37,12 +38,16 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 async function openPglite(opts: { dataDir: string } | { memory: true }): Promise<Database> {
   let lock: DirLock | undefined;
   let client: PGlite;
+  // A new data directory starts from the cached snapshot of a migrated empty database, not initdb
+  // (storage/pglite-snapshot.ts); without one, its first migration makes the snapshot.
+  let makeSnapshot = false;
   if ('dataDir' in opts) {
     privateDir(path.dirname(opts.dataDir));
     // PGlite has no multi-process safety: a second process on the same directory would
     // silently lose writes, so refuse to open a directory another live process holds.
     lock = acquireDirLock(`${opts.dataDir}.lock`);
     try {
+      makeSnapshot = isNewDataDir(opts.dataDir) && !copySnapshot(opts.dataDir);
       client = await PGlite.create({ dataDir: opts.dataDir });
       tightenTree(opts.dataDir);
     } catch (err) {
@@ -70,6 +75,10 @@ async function openPglite(opts: { dataDir: string } | { memory: true }): Promise
       }),
     async migrate() {
       await applyMigrations(db);
+      if (makeSnapshot) {
+        makeSnapshot = false;
+        await saveSnapshot(client);
+      }
     },
     async close() {
       try {

@@ -9,7 +9,7 @@ import { runCli } from '../helpers/process.ts';
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
 const provenance = (digest: string, lodash: string, image?: string) => ({
-  _type: 'https://in-toto.io/Statement/v1',
+  _type: 'https://in-toto.io/Statement/v1' as const,
   subject: [{ name: 'ghcr.io/example/shop', digest: { sha256: digest } }],
   predicateType: 'https://slsa.dev/provenance/v1',
   predicate: {

@@ -7,7 +7,7 @@ export { sha256 };
 export function provenanceStatement(opts: { digest?: string; name?: string; commit?: string } = {}) {
   const digest = opts.digest ?? sha256(randomBytes(16));
   return {
-    _type: 'https://in-toto.io/Statement/v1',
+    _type: 'https://in-toto.io/Statement/v1' as const,
     subject: [{ name: opts.name ?? 'ghcr.io/example/app', digest: { sha256: digest } }],
     predicateType: 'https://slsa.dev/provenance/v1',
     predicate: {

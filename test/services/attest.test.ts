@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statementV1 } from '../../src/services/attest.ts';
 import { VerifyError, verifyBundle } from '../../src/signing/verify.ts';
 import type { Database } from '../../src/storage/database.ts';
 import { testApp } from '../helpers/app.ts';
@@ -82,14 +83,17 @@ describe.each(backends)('signing service on $name', (backend) => {
 
   it('refuses a malformed statement, listing every bad field, and stores nothing', async () => {
     const before = await t.deps.log.checkpoint();
-    const err = await t.deps.attest
-      .sign(
-        {
-          _type: 'https://in-toto.io/Statement/v0.1',
-          subject: [{ digest: { sha256: 'XYZ' } }],
-          predicateType: 'not a uri',
-        },
-        CI,
+    // sign() takes a validated statement; statementV1 is the validation for anything else.
+    const err = await Promise.resolve()
+      .then(() =>
+        t.deps.attest.sign(
+          statementV1({
+            _type: 'https://in-toto.io/Statement/v0.1',
+            subject: [{ digest: { sha256: 'XYZ' } }],
+            predicateType: 'not a uri',
+          }),
+          CI,
+        ),
       )
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'VALIDATION_FAILED' });

@@ -46,7 +46,7 @@ describe.each(backends)('verdicts that cannot be fooled, on $name', (backend) =>
   it('sees all the evidence: 10,100 other attestations about a digest do not hide its FAILED test', async () => {
     const subject = [{ name: 'ghcr.io/example/app', digest: { sha256: story.failedStaging } }];
     const spdx = (i: number) => ({
-      _type: 'https://in-toto.io/Statement/v1',
+      _type: 'https://in-toto.io/Statement/v1' as const,
       subject,
       predicateType: 'https://spdx.dev/Document',
       predicate: { spdxVersion: 'SPDX-2.3', name: `flood-${i}` },

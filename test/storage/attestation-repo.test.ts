@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVENANCE_V1 } from '../../src/intoto/provenance.ts';
 import { TEST_RESULT_V01 } from '../../src/intoto/test-result.ts';
+import { statementV1 } from '../../src/services/attest.ts';
 import { AttestationRepo } from '../../src/storage/attestation-repo.ts';
 import type { Database } from '../../src/storage/database.ts';
 import { testApp } from '../helpers/app.ts';
@@ -34,7 +35,9 @@ describe.each(backends)('attestation repository on $name', (backend) => {
     const t = await testApp(database);
     repo = new AttestationRepo(database);
     const sign = async (name: string, statement: unknown, environment?: string) =>
-      (ids[name] = (await t.deps.attest.sign(statement, CI, { environment: environment ?? null })).record.id);
+      (ids[name] = (
+        await t.deps.attest.sign(statementV1(statement), CI, { environment: environment ?? null })
+      ).record.id);
     await sign('provenance', provenanceStatement({ digest }));
     await sign('dev', testResult(digest, 'dev'), 'dev');
     await sign('staging', testResult(digest, 'staging'), 'staging');
