@@ -23,6 +23,7 @@ import { DriftService } from './services/promotion/drift.ts';
 import { EnvironmentService } from './services/promotion/environments.ts';
 import { VerdictService } from './services/promotion/verdicts.ts';
 import { RebuildService } from './services/rebuilds.ts';
+import { RevocationService } from './services/revocations.ts';
 import { SigstoreService } from './services/sigstore.ts';
 import { TokenService } from './services/tokens.ts';
 import type { ExternalTrust } from './signing/external.ts';
@@ -56,6 +57,7 @@ export interface Deps {
   environments: EnvironmentService;
   drift: DriftService;
   rebuilds: RebuildService;
+  revocations: RevocationService;
   audit: AuditService;
   sigstore: SigstoreService;
   trustedRoot: TrustedRootJson;
@@ -240,6 +242,7 @@ export function buildServices(
   });
   const drift = new DriftService({ ...repos, policies, evidence, integrity, issuer, ...clock });
   const audit = new AuditService({ attestations, deployments, log, policies, trustedRoot, issuer });
+  const revocations = new RevocationService({ attest, attestations, issuer, ...clock });
   return {
     keys,
     log,
@@ -255,6 +258,7 @@ export function buildServices(
     environments,
     drift,
     rebuilds,
+    revocations,
     audit,
     sigstore,
   };

@@ -31,6 +31,8 @@ const RuleResult = z.object({
   satisfied: z.boolean(),
   evidence: z.array(z.string()),
   reason: z.string().optional(),
+  rejected: z.array(z.string()).optional().openapi({ description: 'a failed rule: the attestations that failed it' }),
+  revoked: z.array(z.string()).optional().openapi({ description: 'revocations of evidence the rule did not count' }),
 });
 
 export const Verdict = z
@@ -83,6 +85,17 @@ export const Artifact = z
     deployments: z.array(Deployment),
     rebuildOf: z.array(Relation).openapi({ description: 'older digests built from the same subject name and source' }),
     rebuilds: z.array(Relation).openapi({ description: 'newer digests built from the same subject name and source' }),
+    revocations: z
+      .array(
+        z.object({
+          id: z.string().openapi({ description: 'the revocation attestation' }),
+          attestationId: z.string().openapi({ description: 'the revoked attestation' }),
+          reason: z.string(),
+          revokedBy: z.string(),
+          revokedAt: Timestamp,
+        }),
+      )
+      .openapi({ description: 'revoked attestations about the digest: verdicts no longer count them' }),
   })
   .openapi('Artifact');
 

@@ -8,6 +8,8 @@ import { VSA_V1 } from './vsa.ts';
 
 export const DEPLOYMENT_V1 = 'https://waybill.dev/deployment/v1';
 export const REBUILD_EXCEPTION_V1 = 'https://waybill.dev/rebuild-exception/v1';
+/** A signed statement that an attestation no longer counts as evidence (docs/predicates.md). */
+export const REVOCATION_V1 = 'https://waybill.dev/revocation/v1';
 /** The predicate of the statement synthesized for an ingested message-signature bundle. */
 export const SIGNATURE_V1 = 'https://waybill.dev/signature/v1';
 
@@ -141,6 +143,38 @@ export function exceptionStatement(x: {
       policy: { uri: x.policy.uri, digest: { sha256: x.policy.digest.sha256 } },
       approvedAt: x.approvedAt.toISOString(),
       expiresAt: x.expiresAt?.toISOString() ?? null,
+    },
+  };
+}
+
+/**
+ * The revocation of attestation `revoked`: about the same subjects (so it is read wherever the
+ * revoked evidence is), naming it by id and statement hash, with who revoked it and why.
+ */
+export function revocationStatement(r: {
+  issuer: string;
+  revoked: { id: string; statementSha256: string; predicateType: string };
+  subjects: ReadonlyArray<{ name?: string | undefined; digest: Record<string, string> }>;
+  reason: string;
+  revokedBy: string;
+  revokedAt: Date;
+}): Statement {
+  return {
+    _type: STATEMENT_V1,
+    subject: r.subjects.map((s) =>
+      s.name === undefined ? { digest: { ...s.digest } } : { name: s.name, digest: { ...s.digest } },
+    ),
+    predicateType: REVOCATION_V1,
+    predicate: {
+      revoked: {
+        uri: waybillUris(r.issuer).attestation(r.revoked.id),
+        id: r.revoked.id,
+        statementSha256: r.revoked.statementSha256,
+        predicateType: r.revoked.predicateType,
+      },
+      reason: r.reason,
+      revokedBy: r.revokedBy,
+      revokedAt: r.revokedAt.toISOString(),
     },
   };
 }

@@ -87,6 +87,18 @@ export interface Evidence {
   /** Whether its bundle verified against waybill's trust material or an ingestion root. */
   verified: boolean;
   verifyError?: string;
+  /** Set when a revocation that counts revokes it: it then never counts for a rule. */
+  revocation?: EvidenceRevocation;
+}
+
+/** A signed revocation of a piece of evidence (src/policy/revocations.ts). */
+export interface EvidenceRevocation {
+  /** The revocation attestation. */
+  id: string;
+  reason: string;
+  revokedBy: string;
+  /** When the log recorded the revocation. */
+  at: Date;
 }
 
 export interface Deployment {
@@ -126,6 +138,13 @@ export interface RuleResult {
   /** The attestations that satisfied it (none for an `absent` rule). */
   evidence: string[];
   reason?: string;
+  /**
+   * When it failed: the attestations that made it fail (what an `absent` rule found, the
+   * candidates the rule rejected), so a deny cites what it was decided on.
+   */
+  rejected?: string[];
+  /** The revocations of evidence it would otherwise have read (cited by the decision). */
+  revoked?: string[];
 }
 
 export interface Decision {
@@ -133,7 +152,10 @@ export interface Decision {
   digest: string;
   decision: 'allow' | 'deny';
   rules: RuleResult[];
-  /** Every attestation a satisfied rule used, once, in rule order. */
+  /**
+   * Every attestation a satisfied rule used, once, in rule order; for a deny, first what made the
+   * failing rules fail; then the revocations of evidence a rule would otherwise have read.
+   */
   inputAttestations: string[];
   /** One line per unsatisfied rule (or the reason nothing was evaluated). */
   reasons: string[];
