@@ -201,6 +201,18 @@ function evaluateRule(rule: Rule, digest: string, evidence: readonly Evidence[],
     if (unusable.length > 0) return fail(`cannot show that no ${about} matches: ${listed(unusable)}`);
     return withRevoked({ name: rule.name, satisfied: true, evidence: [] });
   }
+  if (matched.length > 0 && rule.signers !== null) {
+    // N of M: distinct identities; the same identity signing twice counts once.
+    const identities = unique(matched.map((e) => `${e.signer.subject} (${e.signer.issuer})`));
+    if (identities.length < rule.signers.min) {
+      const listedSigners = rule.signers.of.map((o) => o.subject).join(', ');
+      return fail(
+        `${about} is signed by ${identities.length} of the ${rule.signers.min} distinct listed signers ` +
+          `required (${listedSigners}): ${identities.join(', ')}`,
+        matched.map((e) => e.id),
+      );
+    }
+  }
   if (matched.length > 0)
     return withRevoked({ name: rule.name, satisfied: true, evidence: unique(matched.map((e) => e.id)) });
   const revokedNote = revokedEvidence.map(
@@ -216,6 +228,10 @@ function evaluateRule(rule: Rule, digest: string, evidence: readonly Evidence[],
 }
 
 function signerMismatch(rule: Rule, e: Evidence): string | undefined {
+  const listed = rule.signers?.of;
+  if (listed && !listed.some((o) => o.issuer === e.signer.issuer && o.subjectPattern.test(e.signer.subject))) {
+    return `signer ${e.signer.subject} (${e.signer.issuer}) is not one of the listed signers`;
+  }
   const signer = rule.signer;
   if (signer === null) return undefined;
   if (signer.issuer !== null && e.signer.issuer !== signer.issuer) {

@@ -26,10 +26,18 @@ export interface SignerRule {
   readonly subjectPattern: RegExp | null;
 }
 
+/** N of M named signers: evidence from at least `min` distinct identities matching `of`. */
+export interface SignersRule {
+  readonly min: number;
+  /** Each with an exact issuer and a subject pattern (an exact subject is compiled to one). */
+  readonly of: ReadonlyArray<{ readonly issuer: string; readonly subject: string; readonly subjectPattern: RegExp }>;
+}
+
 export interface Rule {
   readonly name: string;
   readonly predicateType: string;
   readonly signer: SignerRule | null;
+  readonly signers: SignersRule | null;
   /** Only evidence recorded for this environment counts. */
   readonly environment: string | null;
   readonly where: CompiledCel | null;
