@@ -18,11 +18,13 @@ import { IdempotencyStore } from './services/idempotency.ts';
 import { IngestService } from './services/ingest.ts';
 import { IntakeService } from './services/intake.ts';
 import { IntegrityAudit } from './services/integrity.ts';
+import { PolicyHistoryService } from './services/policy-history.ts';
 import { DeploymentService } from './services/promotion/deployments.ts';
 import { DriftService } from './services/promotion/drift.ts';
 import { EnvironmentService } from './services/promotion/environments.ts';
 import { VerdictService } from './services/promotion/verdicts.ts';
 import { RebuildService } from './services/rebuilds.ts';
+import { ReplayService } from './services/replay.ts';
 import { RevocationService } from './services/revocations.ts';
 import { SigstoreService } from './services/sigstore.ts';
 import { TokenService } from './services/tokens.ts';
@@ -35,6 +37,7 @@ import type { Database } from './storage/driver.ts';
 import { ExceptionRepo } from './storage/exception-repo.ts';
 import { IdempotencyRepo } from './storage/idempotency-repo.ts';
 import { LogRepo } from './storage/log-repo.ts';
+import { PolicyVersionRepo } from './storage/policy-version-repo.ts';
 import { TokenRepo } from './storage/token-repo.ts';
 import { VerdictRepo } from './storage/verdict-repo.ts';
 import { WorkloadRepo } from './storage/workload-repo.ts';
@@ -58,6 +61,8 @@ export interface Deps {
   drift: DriftService;
   rebuilds: RebuildService;
   revocations: RevocationService;
+  policyHistory: PolicyHistoryService;
+  replay: ReplayService;
   audit: AuditService;
   sigstore: SigstoreService;
   trustedRoot: TrustedRootJson;
@@ -98,6 +103,7 @@ function repositories(database: Database) {
     exceptions: new ExceptionRepo(database),
     tokens: new TokenRepo(database),
     idempotency: new IdempotencyRepo(database),
+    policyVersions: new PolicyVersionRepo(database),
   };
 }
 
@@ -243,6 +249,8 @@ export function buildServices(
   const drift = new DriftService({ ...repos, policies, evidence, integrity, issuer, ...clock });
   const audit = new AuditService({ attestations, deployments, log, policies, trustedRoot, issuer });
   const revocations = new RevocationService({ attest, attestations, issuer, ...clock });
+  const policyHistory = new PolicyHistoryService({ versions: repos.policyVersions, policies, issuer, ...clock });
+  const replay = new ReplayService({ verdicts: repos.verdicts, attestations, policies, issuer });
   return {
     keys,
     log,
@@ -259,6 +267,8 @@ export function buildServices(
     drift,
     rebuilds,
     revocations,
+    policyHistory,
+    replay,
     audit,
     sigstore,
   };
@@ -275,6 +285,7 @@ export async function wireServices(
   const material = await loadMaterial(config, logger, read);
   const services = buildServices(config, database, logger, material, now ? { now } : {});
   await services.tokens.syncBootstrap();
+  await services.policyHistory.record();
   return services;
 }
 

@@ -284,3 +284,55 @@ export const EvidencePack = z
     policies: z.array(z.object({ uri: z.string(), sha256: z.string(), content: z.string() })),
   })
   .openapi('EvidencePack');
+
+export const Policies = z
+  .object({
+    current: z.array(
+      z.object({
+        environment: z.string(),
+        file: z.string(),
+        sha256: z.string(),
+        uri: z.string(),
+        after: z.string().nullable(),
+      }),
+    ),
+    history: z.array(
+      z.object({
+        environment: z.string(),
+        file: z.string(),
+        sha256: z.string(),
+        uri: z.string(),
+        current: z.boolean(),
+        firstSeen: Timestamp,
+        lastSeen: Timestamp,
+        replacedAt: Timestamp.nullable().openapi({ description: 'when the next version was first loaded' }),
+      }),
+    ),
+  })
+  .openapi('Policies');
+
+const ReplayFlip = z.object({
+  verdictId: z.string(),
+  digest: z.string(),
+  createdAt: Timestamp,
+  from: z.enum(['allow', 'deny']),
+  to: z.enum(['allow', 'deny']),
+  rules: z.array(z.object({ name: z.string(), reason: z.string() })),
+});
+
+export const ReplayReport = z
+  .object({
+    since: Timestamp,
+    until: Timestamp,
+    environments: z.array(
+      z.object({
+        environment: z.string(),
+        policy: z.object({ sha256: z.string() }),
+        verdicts: z.number().int(),
+        unchanged: z.number().int(),
+        allowToDeny: z.array(ReplayFlip),
+        denyToAllow: z.array(ReplayFlip),
+      }),
+    ),
+  })
+  .openapi('ReplayReport');

@@ -254,3 +254,19 @@ export const workloadCertificates = pgTable(
   },
   (t) => [index('workload_certificates_expires_idx').on(t.expiresAt)],
 );
+
+// Every policy file version waybill has loaded (issue 16): recorded at start-up, by digest, with
+// when it was first and last loaded. Versions of one environment in first_seen order tell which
+// file was in force when.
+export const policyVersions = pgTable(
+  'policy_versions',
+  {
+    environment: text('environment').notNull(),
+    sha256: text('sha256').notNull(),
+    file: text('file').notNull(),
+    content: text('content').notNull(),
+    firstSeen: tstz('first_seen').notNull().defaultNow(),
+    lastSeen: tstz('last_seen').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.environment, t.sha256] })],
+);

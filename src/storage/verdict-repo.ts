@@ -1,5 +1,5 @@
 // Verdicts: one row per decision, pointing at the VSA that was signed for it.
-import { asc, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lte } from 'drizzle-orm';
 import type { Database } from './driver.ts';
 import { verdicts } from './schema.ts';
 
@@ -36,5 +36,21 @@ export class VerdictRepo {
       .orderBy(desc(verdicts.createdAt), desc(verdicts.id))
       .limit(limit ?? Number.MAX_SAFE_INTEGER)
       .then((rows) => rows.reverse());
+  }
+
+  /** The verdicts for `environments` made in [since, until], oldest first. */
+  async between(since: Date, until: Date, environments: readonly string[]): Promise<VerdictRow[]> {
+    if (environments.length === 0) return [];
+    return this.#database.db
+      .select()
+      .from(verdicts)
+      .where(
+        and(
+          gte(verdicts.createdAt, since),
+          lte(verdicts.createdAt, until),
+          inArray(verdicts.environment, [...environments]),
+        ),
+      )
+      .orderBy(asc(verdicts.createdAt), asc(verdicts.id));
   }
 }
