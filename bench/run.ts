@@ -21,6 +21,7 @@ import {
   stageCosts,
 } from './profile.ts';
 import { type ProofBackendResult, proofBench } from './proofs.ts';
+import { runReplayBench } from './replay.ts';
 import { type Results, renderMarkdown } from './report.ts';
 import { benchServices, type SignLevelResult, sanityCheck, signLevel, signLoad } from './signing.ts';
 import { cpuWindow, sleep } from './stats.ts';
@@ -69,7 +70,7 @@ const settings = {
   profileSeconds: num('BENCH_PROFILE_SECONDS', 3),
   waitIdleSeconds: num('BENCH_WAIT_IDLE_SECONDS', 60),
   sections: new Set(
-    (process.env.BENCH_SECTIONS || 'sign,profile,http,proofs,verdicts,worker').split(',').map((s) => s.trim()),
+    (process.env.BENCH_SECTIONS || 'sign,profile,http,proofs,verdicts,replay,worker').split(',').map((s) => s.trim()),
   ),
   httpConnections: num('BENCH_HTTP_CONNECTIONS', 64, { min: 1 }),
   httpLogLevels: (process.env.BENCH_HTTP_LOG_LEVELS || 'warn,info').split(',').map((s) => s.trim()),
@@ -382,6 +383,12 @@ async function main(): Promise<void> {
       verdicts = await runVerdictBench(progress);
       markdown += `\n${verdicts.markdown}\n`;
     }
+    // Replay (issue 16): 10^4 past verdicts under candidate policies (bench/replay.ts).
+    let replay: Awaited<ReturnType<typeof runReplayBench>> | null = null;
+    if (settings.sections.has('replay')) {
+      replay = await runReplayBench(progress);
+      markdown += `\n${replay.markdown}\n`;
+    }
     // Cloudflare Workers under `wrangler dev` next to the Node server, same load (bench/worker.ts).
     let worker: Awaited<ReturnType<typeof runWorkerBench>> | null = null;
     if (settings.sections.has('worker')) {
@@ -407,6 +414,7 @@ async function main(): Promise<void> {
         {
           ...results,
           verdicts: verdicts && { rows: verdicts.rows, rawSignsPerSec: verdicts.raw },
+          replay: replay && { ...replay, markdown: undefined },
           worker: worker && { rows: worker.rows, sanity: worker.sanity },
         },
         null,
