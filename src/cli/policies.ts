@@ -1,8 +1,11 @@
-// `waybill policy list` (the files in force and their history) and `waybill policy replay`
-// (candidate files over past verdicts: which would flip; signs nothing).
+// `waybill policy list` (the files in force and their history), `waybill policy replay`
+// (candidate files over past verdicts: which would flip; signs nothing) and `waybill policy test`
+// (the policy tests of DIR/tests/*.yaml, offline).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { checkPolicies, formatProblem } from '../policy/load.ts';
+import { formatPolicyTests, runPolicyTests } from '../policy/tests.ts';
 import { parseDuration } from '../util/duration.ts';
 import { api } from './client.ts';
 import {
@@ -93,7 +96,38 @@ export function formatReplay(r: ReplayJson): string {
   return `${head}${summary}\n${table(['ENVIRONMENT', 'FLIP', 'VERDICT', 'DIGEST', 'DECIDED AT', 'RULES'], flips)}`;
 }
 
-export function addPolicyCommands(policy: Command, io: Out): void {
+/** The policy test files of `dir`/tests, sorted by name. */
+export function readPolicyTests(dir: string): Array<{ file: string; content: string }> {
+  const tests = join(dir, 'tests');
+  let names: string[];
+  try {
+    names = readdirSync(tests).filter((n) => /\.ya?ml$/.test(n) && !n.startsWith('.'));
+  } catch {
+    throw new CliFailure(`${tests}: no such directory (policy tests go in <policies>/tests/*.yaml)`, EXIT.USAGE);
+  }
+  if (names.length === 0) throw new CliFailure(`${tests}: no *.yaml policy tests`, EXIT.USAGE);
+  return names.sort().map((n) => ({ file: join(tests, n), content: readFileSync(join(tests, n), 'utf8') }));
+}
+
+export function addPolicyCommands(policy: Command, io: Out, defaultIssuer: string): void {
+  policy
+    .command('test')
+    .description('run the policy tests of DIR/tests/*.yaml offline (exit 1 on a failure)')
+    .argument('[dir]', 'the policies directory', 'policies')
+    .option('--issuer <url>', 'the issuer `$self` stands for', defaultIssuer)
+    .addOption(jsonOption())
+    .action((dir: string, o: { issuer: string; json?: boolean }) => {
+      const checked = checkPolicies(dir, { issuer: o.issuer });
+      if (!checked.ok) {
+        for (const p of checked.problems) io.err(`${formatProblem(p)}\n`);
+        throw new CliFailure(`${checked.problems.length} problem(s) in ${dir}`, EXIT.FAILED);
+      }
+      const results = runPolicyTests(checked.policies, readPolicyTests(dir), { issuer: o.issuer });
+      io.out(o.json ? json(results) : formatPolicyTests(results));
+      const failed = results.filter((r) => !r.ok).length;
+      if (failed > 0) throw new CliFailure(`${failed} policy test(s) failed`, EXIT.FAILED);
+    });
+
   remote(policy.command('list'), 'a token (any role)')
     .description('the policy files in force and every version waybill has loaded')
     .action(async (o: Remote) => {

@@ -185,5 +185,5 @@ export function addPromotionCommands(program: Command, io: Out, opts: { issuer?:
     .requiredOption('--digest <sha256:hex>', 'the artifact digest')
     .requiredOption('--environment <name>', 'the environment')
     .action(async (o: CiRemote & { digest: string; environment: string }) => showVerdict(io, o, await askVerdict(o)));
-  addPolicyCommands(policy, io);
+  addPolicyCommands(policy, io, opts.issuer ?? 'http://localhost:8787');
 }
