@@ -133,6 +133,10 @@ export function policyFileSchema(opts: { issuer: string }) {
 
   const rebuilds = z.strictObject({
     allowWithException: z.boolean().optional(),
+    approvers: z
+      .array(z.strictObject({ issuer, subject: exactOrPattern }))
+      .min(1, 'list at least one approver')
+      .optional(),
     minApprovals: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
     require: z
       .array(z.enum(REBUILD_REQUIREMENTS))
@@ -163,4 +167,5 @@ export const KNOWN_FIELDS = {
   signers: Object.keys(signersShape),
   signersOf: Object.keys(signersShape.of.element.shape),
   rebuilds: Object.keys(shape.rebuilds.unwrap().shape),
+  approvers: Object.keys(shape.rebuilds.unwrap().shape.approvers.unwrap().element.shape),
 };

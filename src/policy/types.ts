@@ -51,6 +51,8 @@ export interface Rule {
 
 export interface RebuildPolicy {
   readonly allowWithException: boolean;
+  /** Who may approve an exception (issuer exact, subject exact or ^pattern$); null: any approver token. */
+  readonly approvers: SignersRule['of'] | null;
   readonly minApprovals: number;
   readonly require: readonly RebuildRequirement[];
 }

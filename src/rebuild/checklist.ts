@@ -29,7 +29,7 @@ export interface ChecklistInput {
   /** The rebuild's provenance statement (the diff's `b`). */
   newer: StatementInput;
   exception: RebuildExceptionInput;
-  /** Whether the rebuild has test evidence of its own (not borrowed from the original). */
+  /** Whether the rebuild has a PASSED test result of its own (not borrowed from the original). */
   ownTests: boolean;
 }
 
@@ -170,8 +170,8 @@ export function rebuildChecklist(input: ChecklistInput): ChecklistResult[] {
     'documented-reason': documentedReason(input.exception),
     'distinct-approvers': distinctApprovers(input.exception),
     'own-tests': input.ownTests
-      ? { item: 'own-tests', ok: true, detail: 'the rebuild has test evidence of its own' }
-      : { item: 'own-tests', ok: false, detail: 'the rebuild has no test evidence of its own' },
+      ? { item: 'own-tests', ok: true, detail: 'the rebuild has a PASSED test result of its own' }
+      : { item: 'own-tests', ok: false, detail: 'the rebuild has no PASSED test result of its own' },
   };
   return CHECKLIST_ITEMS.map((item) => results[item]);
 }

@@ -182,6 +182,15 @@ export class RebuildService {
     if (row.requestedBy === caller.subject)
       throw new AppError('FORBIDDEN', 'the requester of an exception may not approve it');
     if (row.status !== 'pending') throw new AppError('CONFLICT', `exception ${id} is ${row.status}, not pending`);
+    const named = policyFor(this.#policies, row.environment).rebuilds.approvers;
+    const issuer = caller.issuer ?? this.#issuer;
+    if (named && !named.some((a) => a.issuer === issuer && a.subjectPattern.test(caller.subject))) {
+      throw new AppError(
+        'FORBIDDEN',
+        `${caller.subject} is not one of the ${row.environment} policy's rebuild approvers ` +
+          `(${named.map((a) => a.subject).join(', ')})`,
+      );
+    }
     if (row.expiresAt && row.expiresAt.getTime() <= now.getTime())
       throw new AppError('CONFLICT', `exception ${id} expired at ${row.expiresAt.toISOString()}`);
     if (!(await this.#exceptions.addApproval(id, caller.subject, now)))
@@ -211,9 +220,32 @@ export class RebuildService {
     return { ...this.#view(final, approvers, d.diff, checklist), bundle: signed.record.bundle };
   }
 
+  /**
+   * Who may revoke an approved exception: an admin, or an approver the environment's policy
+   * names (any approver when it names none). Answers the exception's signed attestation id.
+   */
+  async revocable(id: string, caller: Caller): Promise<string> {
+    const row = await this.#row(id);
+    if (!row.attestationId) throw new AppError('CONFLICT', `exception ${id} is ${row.status}, not approved`);
+    if (caller.roles.includes('admin')) return row.attestationId;
+    const named = policyFor(this.#policies, row.environment).rebuilds.approvers;
+    const issuer = caller.issuer ?? this.#issuer;
+    const approver = caller.roles.includes('approver');
+    if (!approver || (named && !named.some((a) => a.issuer === issuer && a.subjectPattern.test(caller.subject)))) {
+      throw new AppError(
+        'FORBIDDEN',
+        `only an admin or a ${row.environment} rebuild approver may revoke exception ${id}`,
+      );
+    }
+    return row.attestationId;
+  }
+
   async #checklist(row: ExceptionRow, approvers: string[], diff: ProvenanceDiff): Promise<ChecklistResult[]> {
     const newer = await this.provenanceOf(row.rebuild);
-    const ownTests = (await this.#attestations.about(row.rebuild, { predicateTypes: [TEST_RESULT_V01] })).length > 0;
+    // Only a PASSED result of the rebuild itself counts as its own tests.
+    const ownTests = (await this.#attestations.about(row.rebuild, { predicateTypes: [TEST_RESULT_V01] })).some(
+      (a) => (a.statement.predicate as { result?: unknown } | undefined)?.result === 'PASSED',
+    );
     return rebuildChecklist({
       diff,
       newer: newer[newer.length - 1]!.statement,

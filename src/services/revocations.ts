@@ -34,8 +34,8 @@ export class RevocationService {
     this.#now = opts.now ?? (() => new Date());
   }
 
-  /** Revoke attestation `id`: an admin, or the identity that signed it, may. */
-  async revoke(id: string, reason: string, caller: Caller): Promise<Signed> {
+  /** Revoke attestation `id`: an admin, or the identity that signed it, may (or whom the caller `authorized`). */
+  async revoke(id: string, reason: string, caller: Caller, opts: { authorized?: boolean } = {}): Promise<Signed> {
     const record = await this.#attest.get(id);
     if (!record) throw new AppError('NOT_FOUND', 'no attestation with that id');
     if (record.predicateType === REVOCATION_V1) {
@@ -44,7 +44,7 @@ export class RevocationService {
       });
     }
     const own = caller.subject === record.signer.subject && (caller.issuer ?? this.#issuer) === record.signer.issuer;
-    if (!own && !caller.roles.includes('admin')) {
+    if (!own && !opts.authorized && !caller.roles.includes('admin')) {
       throw new AppError(
         'FORBIDDEN',
         `only an admin or the attestation's signer (${record.signer.subject}) may revoke it`,

@@ -72,7 +72,7 @@ describe('rebuildChecklist', () => {
     expect(c['distinct-approvers'].detail).toBe(
       '2 distinct approvers other than the requester: bob@example.com, carol@example.com',
     );
-    expect(c['own-tests'].detail).toBe('the rebuild has test evidence of its own');
+    expect(c['own-tests'].detail).toBe('the rebuild has a PASSED test result of its own');
   });
 
   it(
@@ -238,7 +238,7 @@ describe('rebuildChecklist', () => {
     expect(check(rebuild, { ownTests: false })['own-tests']).toEqual({
       item: 'own-tests',
       ok: false,
-      detail: 'the rebuild has no test evidence of its own',
+      detail: 'the rebuild has no PASSED test result of its own',
     });
   });
 });

@@ -176,7 +176,12 @@ export class VerdictService {
     if (
       ownTests &&
       !evidence.some(
-        (e) => e.verified && !e.revocation && e.predicateType === TEST_RESULT_V01 && e.subjects.includes(digest),
+        (e) =>
+          e.verified &&
+          !e.revocation &&
+          e.predicateType === TEST_RESULT_V01 &&
+          e.subjects.includes(digest) &&
+          (e.statement.predicate as { result?: unknown } | undefined)?.result === 'PASSED',
       )
     ) {
       return undefined;
