@@ -129,6 +129,7 @@ export const RebuildException = z
     reason: z.string(),
     ticket: z.string().nullable(),
     requestedBy: z.string(),
+    acceptedBuilderDependencies: z.array(z.string()).optional(),
     status: z.enum(['pending', 'approved', 'rejected', 'expired']),
     approvers: z.array(z.string()),
     minApprovals: z.number().int(),

@@ -117,6 +117,8 @@ export interface ExceptionRequest {
   reason: string;
   ticket: string | null;
   requestedBy: string;
+  /** Builder dependencies (by name) accepted as changed (same-builder holds despite them). */
+  acceptedBuilderDependencies?: string[];
 }
 
 /** An approved rebuild exception: about both digests, the rebuild first. */

@@ -133,6 +133,7 @@ export class RebuildService {
       reason: string;
       ticket?: string | undefined;
       expiresIn?: string | undefined;
+      acceptedBuilderDependencies?: string[] | undefined;
     },
     caller: Caller,
   ): Promise<ExceptionView> {
@@ -172,6 +173,7 @@ export class RebuildService {
       status: 'pending',
       expiresAt: new Date(now.getTime() + parseDuration(input.expiresIn ?? DEFAULT_EXCEPTION_TTL)),
       createdAt: now,
+      acceptedBuilderDependencies: [...new Set(input.acceptedBuilderDependencies ?? [])],
     });
     return this.#view(row, [], d.diff, await this.#checklist(row, [], d.diff));
   }
@@ -249,7 +251,13 @@ export class RebuildService {
     return rebuildChecklist({
       diff,
       newer: newer[newer.length - 1]!.statement,
-      exception: { reason: row.reason, ticket: row.ticket ?? undefined, requestedBy: row.requestedBy, approvers },
+      exception: {
+        reason: row.reason,
+        ticket: row.ticket ?? undefined,
+        requestedBy: row.requestedBy,
+        approvers,
+        acceptedBuilderDependencies: row.acceptedBuilderDependencies,
+      },
       ownTests,
     });
   }
@@ -343,8 +351,11 @@ export class RebuildService {
   }
 }
 
-function requestOf({ original, rebuild, environment, reason, ticket, requestedBy }: ExceptionRow): ExceptionRequest {
-  return { original, rebuild, environment, reason, ticket, requestedBy };
+function requestOf(row: ExceptionRow): ExceptionRequest {
+  const { original, rebuild, environment, reason, ticket, requestedBy, acceptedBuilderDependencies } = row;
+  // Signed into the exception only when some are accepted, so earlier exceptions keep their shape.
+  const accepted = acceptedBuilderDependencies.length > 0 ? { acceptedBuilderDependencies } : {};
+  return { original, rebuild, environment, reason, ticket, requestedBy, ...accepted };
 }
 
 // An exception cursor is `<created at>|<id>` of the last one shown.

@@ -183,6 +183,8 @@ export const rebuildExceptions = pgTable('rebuild_exceptions', {
   expiresAt: tstz('expires_at'),
   attestationId: text('attestation_id').references(() => attestations.id),
   createdAt: createdAt(),
+  // Builder dependencies (by name) the requester accepts as changed: same-builder holds despite them.
+  acceptedBuilderDependencies: text('accepted_builder_dependencies').array().notNull().default(sql`'{}'::text[]`),
 });
 
 export const exceptionApprovals = pgTable(

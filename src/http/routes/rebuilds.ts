@@ -53,6 +53,11 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds' | 'idempote
                     .min(10, 'explain why the rebuild is needed (10 characters at least)')
                     .max(4000),
                   ticket: z.string().min(1).max(500).optional(),
+                  acceptedBuilderDependencies: z
+                    .array(z.string().min(1).max(2000))
+                    .max(100)
+                    .optional()
+                    .openapi({ description: 'builder dependencies (by name) accepted as changed: same-builder holds' }),
                   expiresIn: z
                     .string()
                     .regex(DURATION_PATTERN, 'a duration such as 12h or 7d')

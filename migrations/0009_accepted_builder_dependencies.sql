@@ -1,0 +1,1 @@
+ALTER TABLE "rebuild_exceptions" ADD COLUMN "accepted_builder_dependencies" text[] DEFAULT '{}'::text[] NOT NULL;
