@@ -10,6 +10,8 @@ export const DEPLOYMENT_V1 = 'https://waybill.dev/deployment/v1';
 export const REBUILD_EXCEPTION_V1 = 'https://waybill.dev/rebuild-exception/v1';
 /** A signed statement that an attestation no longer counts as evidence (docs/predicates.md). */
 export const REVOCATION_V1 = 'https://waybill.dev/revocation/v1';
+/** One approver's signed approval of a rebuild exception. */
+export const REBUILD_APPROVAL_V1 = 'https://waybill.dev/rebuild-approval/v1';
 /** The predicate of the statement synthesized for an ingested message-signature bundle. */
 export const SIGNATURE_V1 = 'https://waybill.dev/signature/v1';
 
@@ -121,11 +123,36 @@ export interface ExceptionRequest {
   acceptedBuilderDependencies?: string[];
 }
 
+/** One approver's approval of rebuild exception `exceptionId`, signed as the approver. */
+export function approvalStatement(a: {
+  issuer: string;
+  exceptionId: string;
+  request: ExceptionRequest;
+  approver: string;
+  approvedAt: Date;
+}): Statement {
+  return {
+    _type: STATEMENT_V1,
+    subject: [a.request.rebuild, a.request.original].map((digest) => artifactSubject(a.issuer, digest)),
+    predicateType: REBUILD_APPROVAL_V1,
+    predicate: {
+      exception: waybillUris(a.issuer).exception(a.exceptionId),
+      original: a.request.original,
+      rebuild: a.request.rebuild,
+      environment: a.request.environment,
+      approver: a.approver,
+      approvedAt: a.approvedAt.toISOString(),
+    },
+  };
+}
+
 /** An approved rebuild exception: about both digests, the rebuild first. */
 export function exceptionStatement(x: {
   issuer: string;
   request: ExceptionRequest;
   approvers: readonly string[];
+  /** The approvals the approvers signed (attestation ids). */
+  approvals?: readonly string[];
   diffSummary: string;
   checklist: ReadonlyArray<{ item: string; ok: boolean; detail: string }>;
   policy: PolicyRef;
@@ -140,6 +167,14 @@ export function exceptionStatement(x: {
       ...x.request,
       environmentUri: waybillUris(x.issuer).environment(x.request.environment),
       approvers: [...x.approvers],
+      ...(x.approvals
+        ? {
+            approvals: x.approvals.map((id) => ({
+              uri: waybillUris(x.issuer).attestation(id),
+              digest: { sha256: id },
+            })),
+          }
+        : {}),
       diffSummary: x.diffSummary,
       checklist: x.checklist.map((c) => ({ ...c })),
       policy: { uri: x.policy.uri, digest: { sha256: x.policy.digest.sha256 } },

@@ -2,9 +2,10 @@
 // subject name and source, another digest), explained by a provenance diff, and let through only
 // under an approved, signed exception whose checklist holds.
 import { AppError } from '../errors.ts';
+import { signingIdentityOf } from '../identity/caller.ts';
 import { assertMayActFor } from '../identity/grants.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
-import { type ExceptionRequest, exceptionStatement, waybillUris } from '../intoto/waybill.ts';
+import { approvalStatement, type ExceptionRequest, exceptionStatement, waybillUris } from '../intoto/waybill.ts';
 import type { PolicySet } from '../policy/types.ts';
 import {
   buildInputs,
@@ -197,6 +198,16 @@ export class RebuildService {
       throw new AppError('CONFLICT', `exception ${id} expired at ${row.expiresAt.toISOString()}`);
     if (!(await this.#exceptions.addApproval(id, caller.subject, now)))
       throw new AppError('CONFLICT', `${caller.subject} already approved exception ${id}`);
+    // Each approval is its own attestation, signed as the approver.
+    const approval = approvalStatement({
+      issuer: this.#issuer,
+      exceptionId: id,
+      request: requestOf(row),
+      approver: caller.subject,
+      approvedAt: now,
+    });
+    const signedApproval = await this.#attest.sign(approval, signingIdentityOf(caller));
+    await this.#exceptions.setApprovalAttestation(id, caller.subject, signedApproval.record.id);
     const approvers = await this.#exceptions.approvers(id);
     const policy = policyFor(this.#policies, row.environment);
     const d = await this.diff(row.original, row.rebuild);
@@ -209,6 +220,7 @@ export class RebuildService {
       issuer: this.#issuer,
       request: requestOf(row),
       approvers,
+      approvals: await this.#exceptions.approvalAttestations(id),
       diffSummary: d.diff.summary,
       checklist,
       policy,

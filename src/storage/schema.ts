@@ -195,6 +195,8 @@ export const exceptionApprovals = pgTable(
       .references(() => rebuildExceptions.id),
     approver: text('approver').notNull(),
     createdAt: createdAt(),
+    // The approval the approver signed (https://waybill.dev/rebuild-approval/v1).
+    attestationId: text('attestation_id').references(() => attestations.id),
   },
   (t) => [primaryKey({ columns: [t.exceptionId, t.approver] })],
 );

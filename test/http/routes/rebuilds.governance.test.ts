@@ -68,6 +68,20 @@ describe.each(backends)('rebuild exception governance on $name', (backend) => {
       await t.call('GET', `/v1/rebuild-exceptions/${rebuilt.exceptionId}`, { token: c.auditor })
     ).json()) as Json;
     expect(x.status).toBe('approved');
+    // Each approval is its own attestation, signed by the approver, and the exception cites them.
+    const signed = (await (
+      await t.call('GET', `/v1/attestations/${x.attestationId}`, { token: c.auditor })
+    ).json()) as Json;
+    const approvals = signed.statement.predicate.approvals.map((a: Json) => a.digest.sha256);
+    expect(approvals).toHaveLength(2);
+    const signers = [];
+    for (const id of approvals) {
+      const a = (await (await t.call('GET', `/v1/attestations/${id}`, { token: c.auditor })).json()) as Json;
+      expect(a.predicateType).toBe('https://waybill.dev/rebuild-approval/v1');
+      expect(a.statement.predicate.exception).toBe(`https://waybill.test/v1/rebuild-exceptions/${rebuilt.exceptionId}`);
+      signers.push(a.signer.subject);
+    }
+    expect(signers).toEqual(['https://people.example.com/approver', 'https://people.example.com/second-approver']);
   });
 
   it('counts only a PASSED test result of the rebuild as its own tests', async () => {

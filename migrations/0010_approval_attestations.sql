@@ -1,0 +1,2 @@
+ALTER TABLE "exception_approvals" ADD COLUMN "attestation_id" text;--> statement-breakpoint
+ALTER TABLE "exception_approvals" ADD CONSTRAINT "exception_approvals_attestation_id_attestations_id_fk" FOREIGN KEY ("attestation_id") REFERENCES "public"."attestations"("id") ON DELETE no action ON UPDATE no action;
