@@ -12,6 +12,8 @@ export const REBUILD_EXCEPTION_V1 = 'https://waybill.dev/rebuild-exception/v1';
 export const REVOCATION_V1 = 'https://waybill.dev/revocation/v1';
 /** One approver's signed approval of a rebuild exception. */
 export const REBUILD_APPROVAL_V1 = 'https://waybill.dev/rebuild-approval/v1';
+/** An approver's signed rejection of a pending rebuild exception, with a reason. */
+export const REBUILD_REJECTION_V1 = 'https://waybill.dev/rebuild-rejection/v1';
 /** The predicate of the statement synthesized for an ingested message-signature bundle. */
 export const SIGNATURE_V1 = 'https://waybill.dev/signature/v1';
 
@@ -142,6 +144,31 @@ export function approvalStatement(a: {
       environment: a.request.environment,
       approver: a.approver,
       approvedAt: a.approvedAt.toISOString(),
+    },
+  };
+}
+
+/** An approver's rejection of pending rebuild exception `exceptionId`, signed as the approver. */
+export function rejectionStatement(r: {
+  issuer: string;
+  exceptionId: string;
+  request: ExceptionRequest;
+  rejectedBy: string;
+  reason: string;
+  rejectedAt: Date;
+}): Statement {
+  return {
+    _type: STATEMENT_V1,
+    subject: [r.request.rebuild, r.request.original].map((digest) => artifactSubject(r.issuer, digest)),
+    predicateType: REBUILD_REJECTION_V1,
+    predicate: {
+      exception: waybillUris(r.issuer).exception(r.exceptionId),
+      original: r.request.original,
+      rebuild: r.request.rebuild,
+      environment: r.request.environment,
+      rejectedBy: r.rejectedBy,
+      reason: r.reason,
+      rejectedAt: r.rejectedAt.toISOString(),
     },
   };
 }

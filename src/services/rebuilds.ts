@@ -5,7 +5,13 @@ import { AppError } from '../errors.ts';
 import { signingIdentityOf } from '../identity/caller.ts';
 import { assertMayActFor } from '../identity/grants.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
-import { approvalStatement, type ExceptionRequest, exceptionStatement, waybillUris } from '../intoto/waybill.ts';
+import {
+  approvalStatement,
+  type ExceptionRequest,
+  exceptionStatement,
+  rejectionStatement,
+  waybillUris,
+} from '../intoto/waybill.ts';
 import type { PolicySet } from '../policy/types.ts';
 import {
   buildInputs,
@@ -232,6 +238,34 @@ export class RebuildService {
     const updated = await this.#exceptions.markApproved(id, signed.record.id);
     const final = updated ?? (await this.#row(id));
     return { ...this.#view(final, approvers, d.diff, checklist), bundle: signed.record.bundle };
+  }
+
+  /** Reject a pending exception (a named approver, not the requester): signed as the approver, with a reason. */
+  async reject(id: string, reason: string, caller: Caller): Promise<ExceptionView & { rejection: string }> {
+    const row = await this.#row(id);
+    if (row.requestedBy === caller.subject)
+      throw new AppError('FORBIDDEN', 'the requester of an exception may not reject it (let it expire)');
+    if (row.status !== 'pending') throw new AppError('CONFLICT', `exception ${id} is ${row.status}, not pending`);
+    const named = policyFor(this.#policies, row.environment).rebuilds.approvers;
+    const issuer = caller.issuer ?? this.#issuer;
+    if (named && !named.some((a) => a.issuer === issuer && a.subjectPattern.test(caller.subject))) {
+      throw new AppError(
+        'FORBIDDEN',
+        `${caller.subject} is not one of the ${row.environment} policy's rebuild approvers`,
+      );
+    }
+    const statement = rejectionStatement({
+      issuer: this.#issuer,
+      exceptionId: id,
+      request: requestOf(row),
+      rejectedBy: caller.subject,
+      reason,
+      rejectedAt: this.#now(),
+    });
+    const signed = await this.#attest.sign(statement, signingIdentityOf(caller));
+    const updated = await this.#exceptions.markRejected(id);
+    if (!updated) throw new AppError('CONFLICT', `exception ${id} is no longer pending`);
+    return { ...(await this.get(id)), rejection: signed.record.id };
   }
 
   /**

@@ -106,4 +106,14 @@ export class ExceptionRepo {
       .returning();
     return updated;
   }
+
+  /** Mark a pending exception rejected; undefined if it was not pending. */
+  async markRejected(id: string): Promise<ExceptionRow | undefined> {
+    const [updated] = await this.#database.db
+      .update(rebuildExceptions)
+      .set({ status: 'rejected' })
+      .where(and(eq(rebuildExceptions.id, id), eq(rebuildExceptions.status, 'pending')))
+      .returning();
+    return updated;
+  }
 }

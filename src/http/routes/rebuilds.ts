@@ -120,6 +120,27 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds' | 'idempote
   app.openapi(
     createRoute({
       method: 'post',
+      path: '/v1/rebuild-exceptions/{id}/rejections',
+      summary: 'Reject a pending rebuild exception (an approver the policy names): signed, with a reason',
+      ...behind(requireRole(deps.tokens, 'approver'), requireJson),
+      request: {
+        params: z.object({ id: z.string().max(64) }),
+        body: jsonBody(z.object({ reason: z.string().trim().min(1, 'say why it is rejected').max(2000) }).strict()),
+      },
+      responses: {
+        200: ok('the rejected exception and its signed rejection', RebuildException.extend({ rejection: z.string() })),
+        ...problemResponses(400, 401, 403, 404, 409, 415),
+      },
+    }),
+    async (c) => {
+      const x = await deps.rebuilds.reject(c.req.valid('param').id, c.req.valid('json').reason, callerOf(c));
+      return c.json(x, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
       path: '/v1/rebuild-exceptions/{id}/revocations',
       summary: 'Revoke an approved rebuild exception (admin or a named approver): it stops counting at once',
       ...behind(requireRole(deps.tokens, 'approver', 'admin'), requireJson),

@@ -63,6 +63,23 @@ describe.each(backends)('rebuild exception governance on $name', (backend) => {
     const refused = await p().post(`/v1/rebuild-exceptions/${rebuild.body.id}/approvals`, outsider, {});
     expect(refused.status).toBe(403);
     expect(refused.body.detail).toContain("https://people.example.com/mallory is not one of the production policy's");
+
+    // Rejected by a named approver, signed, with a reason; then it cannot be approved or rejected again.
+    const reject = (token: string, body: unknown) =>
+      p().post(`/v1/rebuild-exceptions/${rebuild.body.id}/rejections`, token, body);
+    expect((await reject(outsider, { reason: 'no' })).status).toBe(403);
+    expect((await reject(c.approver, { reason: '' })).status).toBe(400);
+    const rejected = await reject(c.approver, { reason: 'use the original image from the backup registry' });
+    expect(rejected.status, JSON.stringify(rejected.body)).toBe(200);
+    expect(rejected.body.status).toBe('rejected');
+    const rejection = (await (
+      await t.call('GET', `/v1/attestations/${rejected.body.rejection}`, { token: c.auditor })
+    ).json()) as Json;
+    expect(rejection.predicateType).toBe('https://waybill.dev/rebuild-rejection/v1');
+    expect(rejection.signer.subject).toBe('https://people.example.com/approver');
+    expect(rejection.statement.predicate.reason).toBe('use the original image from the backup registry');
+    expect((await reject(c.approver, { reason: 'again' })).status).toBe(409);
+    expect((await p().post(`/v1/rebuild-exceptions/${rebuild.body.id}/approvals`, c.approver, {})).status).toBe(409);
     // The named ones approved the story's exception (rebuildStory would have failed otherwise).
     const x = (await (
       await t.call('GET', `/v1/rebuild-exceptions/${rebuilt.exceptionId}`, { token: c.auditor })
