@@ -23,6 +23,7 @@ import {
   stageCosts,
 } from './profile.ts';
 import { type ProofBackendResult, proofBench } from './proofs.ts';
+import { runReplayBench } from './replay.ts';
 import { type Results, renderMarkdown } from './report.ts';
 import { benchServices, type SignLevelResult, sanityCheck, signLevel, signLoad } from './signing.ts';
 import { cpuWindow, fmtInt, fmtMs, sleep } from './stats.ts';
@@ -72,7 +73,7 @@ const settings = {
   profileSeconds: num('BENCH_PROFILE_SECONDS', 3),
   waitIdleSeconds: num('BENCH_WAIT_IDLE_SECONDS', 60),
   sections: new Set(
-    (process.env.BENCH_SECTIONS || 'sign,profile,http,proofs,verdicts,admission,ui,coldstart,worker')
+    (process.env.BENCH_SECTIONS || 'sign,profile,http,proofs,verdicts,replay,admission,ui,coldstart,worker')
       .split(',')
       .map((s) => s.trim()),
   ),
@@ -413,6 +414,12 @@ async function main(): Promise<void> {
       markdown += `\n${coldStartMarkdown(cold, crypto.signPerSec)}\n`;
     }
     markdown += `\n${issueTable(results, verdicts, cold, crypto.signPerSec)}\n`;
+    // Replay (issue 16): 10^4 past verdicts under candidate policies (bench/replay.ts).
+    let replay: Awaited<ReturnType<typeof runReplayBench>> | null = null;
+    if (settings.sections.has('replay')) {
+      replay = await runReplayBench(progress);
+      markdown += `\n${replay.markdown}\n`;
+    }
     // Cloudflare Workers under `wrangler dev` next to the Node server, same load (bench/worker.ts).
     let worker: Awaited<ReturnType<typeof runWorkerBench>> | null = null;
     if (settings.sections.has('worker')) {
@@ -441,6 +448,7 @@ async function main(): Promise<void> {
           admission: admission && { row: admission.row, rawSignsPerSec: admission.raw },
           ui: ui && { rows: ui.rows, rawSignsPerSec: ui.raw },
           coldStart: cold,
+          replay: replay && { ...replay, markdown: undefined },
           worker: worker && { rows: worker.rows, sanity: worker.sanity },
         },
         null,

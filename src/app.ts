@@ -12,6 +12,7 @@ import { attestationRoutes } from './http/routes/attestations.ts';
 import { auditRoutes } from './http/routes/audit.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { logRoutes } from './http/routes/log.ts';
+import { policyRoutes } from './http/routes/policies.ts';
 import { problemRoutes } from './http/routes/problems.ts';
 import { promotionRoutes } from './http/routes/promotion.ts';
 import { rebuildRoutes } from './http/routes/rebuilds.ts';
@@ -42,6 +43,7 @@ export function createApp(deps: Deps): OpenAPIHono {
     admissionRoutes(deps),
     snapshotRoutes(deps),
     webhookRoutes(deps),
+    policyRoutes(deps),
     ...sigstoreRoutes(deps), // the Fulcio- and Rekor-compatible API (workload identity)
   ])
     app.route('/', routes);

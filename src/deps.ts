@@ -20,12 +20,15 @@ import { IdempotencyStore } from './services/idempotency.ts';
 import { IngestService } from './services/ingest.ts';
 import { IntakeService } from './services/intake.ts';
 import { IntegrityAudit } from './services/integrity.ts';
+import { PolicyHistoryService } from './services/policy-history.ts';
 import { DeploymentService } from './services/promotion/deployments.ts';
 import { DriftService } from './services/promotion/drift.ts';
 import { EnvironmentService } from './services/promotion/environments.ts';
 import { SnapshotService } from './services/promotion/snapshots.ts';
 import { VerdictService } from './services/promotion/verdicts.ts';
 import { RebuildService } from './services/rebuilds.ts';
+import { ReplayService } from './services/replay.ts';
+import { RevocationService } from './services/revocations.ts';
 import { SigstoreService } from './services/sigstore.ts';
 import { TokenService } from './services/tokens.ts';
 import { UiSessionService } from './services/ui-sessions.ts';
@@ -43,6 +46,7 @@ import type { Database } from './storage/driver.ts';
 import { ExceptionRepo } from './storage/exception-repo.ts';
 import { IdempotencyRepo } from './storage/idempotency-repo.ts';
 import { LogRepo } from './storage/log-repo.ts';
+import { PolicyVersionRepo } from './storage/policy-version-repo.ts';
 import { TokenRepo } from './storage/token-repo.ts';
 import { UiSessionRepo } from './storage/ui-session-repo.ts';
 import { VerdictRepo } from './storage/verdict-repo.ts';
@@ -67,6 +71,9 @@ export interface Deps {
   environments: EnvironmentService;
   drift: DriftService;
   rebuilds: RebuildService;
+  revocations: RevocationService;
+  policyHistory: PolicyHistoryService;
+  replay: ReplayService;
   audit: AuditService;
   sigstore: SigstoreService;
   admission: AdmissionService;
@@ -113,6 +120,7 @@ function repositories(database: Database) {
     exceptions: new ExceptionRepo(database),
     tokens: new TokenRepo(database),
     idempotency: new IdempotencyRepo(database),
+    policyVersions: new PolicyVersionRepo(database),
   };
 }
 
@@ -309,6 +317,9 @@ export function buildServices(
     ...clock,
   });
   const uiSessions = new UiSessionService(new UiSessionRepo(database), tokens, clock);
+  const revocations = new RevocationService({ attest, attestations, issuer, ...clock });
+  const policyHistory = new PolicyHistoryService({ versions: repos.policyVersions, policies, issuer, ...clock });
+  const replay = new ReplayService({ verdicts: repos.verdicts, attestations, policies, issuer });
   return {
     keys,
     log,
@@ -324,6 +335,9 @@ export function buildServices(
     environments,
     drift,
     rebuilds,
+    revocations,
+    policyHistory,
+    replay,
     audit,
     sigstore,
     admission,
@@ -353,6 +367,7 @@ export async function wireServices(
     ...(now ? { now } : {}),
   });
   await services.tokens.syncBootstrap();
+  await services.policyHistory.record();
   return services;
 }
 /**

@@ -8,6 +8,7 @@ import { sha256hex } from '../util/encoding.ts';
 import { type Item, isObject, type PackContext, str } from './context.ts';
 import type { PackRole } from './pack.ts';
 import type { StepReport } from './report.ts';
+import { REVOCATION_V1 } from './revocations.ts';
 import { HEX64 } from './shape.ts';
 import { checkSteps, inputIds, PolicyReader, type StepState, stepReports, stepStates } from './steps.ts';
 
@@ -101,6 +102,8 @@ function roleMatches(role: string, predicateType: string | null): boolean {
       return predicateType === DEPLOYMENT_V1;
     case 'rebuild-exception':
       return predicateType === REBUILD_EXCEPTION_V1;
+    case 'revocation':
+      return predicateType === REVOCATION_V1;
     default:
       return true;
   }

@@ -13,6 +13,7 @@ export const PACK_ROLES = [
   'deployment',
   'rebuild-exception',
   'original-provenance',
+  'revocation',
   'other',
 ] as const;
 export type PackRole = (typeof PACK_ROLES)[number];

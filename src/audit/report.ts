@@ -54,6 +54,18 @@ export interface PackReport {
   /** Bundles about an original digest that count for this one only under a cited exception. */
   borrowed: Array<{ original: string; exception: string; attestations: string[] }>;
   attestations: AttestationReport[];
+  /** waybill's revocations in the pack: what no longer counts, since when, why. */
+  revocations: Array<{
+    /** The revocation attestation. */
+    id: string;
+    /** The revoked attestation, and its role when the pack holds it. */
+    attestationId: string;
+    role: string | null;
+    reason: string;
+    revokedBy: string;
+    /** When the log recorded the revocation (RFC 3339). */
+    at: string;
+  }>;
   /** Every problem found, the attestation ones included (prefixed with the bundle they concern). */
   problems: string[];
 }

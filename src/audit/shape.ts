@@ -15,6 +15,7 @@ const ROLES = [
   'deployment',
   'rebuild-exception',
   'original-provenance',
+  'revocation',
   'other',
 ] as const satisfies readonly PackRole[];
 

@@ -11,13 +11,16 @@
 // - the chain: one digest from end to end (or the original a cited, approved exception lets it
 //   borrow from), verdicts that allow exactly the step they are used for and cite only bundles in
 //   the pack, deployments under their own step's verdict and after it, steps in promotion order,
-//   policy files whose bytes hash to what the verdicts name (chain.ts, steps.ts).
+//   policy files whose bytes hash to what the verdicts name (chain.ts, steps.ts);
+// - revocations: waybill's own; a verdict citing evidence revoked before it is a problem, one
+//   made before the revocation holds as of its time (revocations.ts).
 //
 // Every problem names the bundle (role, id, environment) or the part of the pack it concerns.
 import { checkAttestation } from './bundles.ts';
 import { checkChain } from './chain.ts';
 import { type Item, PackContext } from './context.ts';
 import type { PackReport, VerifyPackOptions } from './report.ts';
+import { checkRevocations } from './revocations.ts';
 import { readPack } from './shape.ts';
 import { checkCheckpoint, checkCheckpointKeyInService, chooseTrust } from './trust.ts';
 
@@ -43,6 +46,7 @@ export function verifyPackSync(input: unknown, opts: VerifyPackOptions = {}): Pa
   checkLogIndexesUnique(c);
   checkProofsAgainstCheckpoint(c, report);
   report.steps = checkChain(c);
+  report.revocations = checkRevocations(c);
 
   report.borrowed = c.borrowed;
   report.attestations = [...c.items.values()].map((i) => i.report);
@@ -63,6 +67,7 @@ function emptyReport(opts: VerifyPackOptions): PackReport {
     steps: [],
     borrowed: [],
     attestations: [],
+    revocations: [],
     problems: [],
   };
 }

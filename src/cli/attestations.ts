@@ -1,4 +1,5 @@
-// Reading what waybill holds: `waybill attestations list|get` (records and their bundles) and
+// Reading what waybill holds: `waybill attestations list|get` (records and their bundles),
+// `waybill attestations revoke` (a signed revocation: verdicts stop counting it) and
 // `waybill evidence` (an offline evidence pack for an environment or a digest, for `audit verify`).
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -97,6 +98,26 @@ export function addAttestationCommands(program: Command, io: Out): void {
           `  log         #${a.logIndex}, ${a.createdAt}\n` +
           (o.out ? `bundle written to ${o.out}\n` : ''),
       );
+    });
+
+  remote(attestations.command('revoke'), 'an admin token, or the token of the identity that signed it')
+    .description('revoke an attestation: a signed, logged revocation; verdicts no longer count it')
+    .argument('<id>', 'the attestation id (64 hex)')
+    .requiredOption('--reason <text>', 'why it no longer counts (signed into the revocation)')
+    .action(async (id: string, o: Remote & { reason: string }) => {
+      if (!/^[0-9a-f]{64}$/.test(id)) throw new CliFailure(`"${id}" is not an attestation id (64 hex)`, EXIT.USAGE);
+      const r = await api<RecordJson>(
+        { server: o.server, token: o.token },
+        'POST',
+        `v1/attestations/${id}/revocations`,
+        {
+          reason: o.reason,
+        },
+      );
+      if (o.json) return io.out(json(r));
+      io.out(`revoked ${id}
+  revocation ${r.id} (log #${r.logIndex}, ${r.createdAt})
+`);
     });
 
   remote(program.command('evidence'), 'an auditor token')

@@ -36,6 +36,10 @@ export function formatReport(report: PackReport): string {
     const bundles = `${b.attestations.length} bundle${b.attestations.length === 1 ? '' : 's'}`;
     lines.push(`borrowed: ${bundles} about the original ${b.original}, under rebuild exception ${short(b.exception)}`);
   }
+  for (const r of report.revocations) {
+    const what = `${r.role ?? 'attestation'} ${short(r.attestationId)}`;
+    lines.push(`revoked: ${what} at ${r.at} by ${r.revokedBy}: ${r.reason} (revocation ${short(r.id)})`);
+  }
   const bad = report.attestations.filter((a) => !a.ok).length;
   const external = report.attestations.filter((a) => a.externallySigned).length;
   const failed = bad ? `, ${bad} FAILED` : '';

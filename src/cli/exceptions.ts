@@ -87,6 +87,35 @@ export function addExceptionCommands(program: Command, io: Out): void {
       io.out(o.json ? json(x) : describe(x));
     });
 
+  remote(exceptions.command('reject'), 'an approver token')
+    .description('reject a pending rebuild exception (signed as you, with a reason)')
+    .argument('<id>', 'the exception id')
+    .requiredOption('--reason <text>', 'why (signed into the rejection)')
+    .action(async (id: string, o: Remote & { reason: string }) => {
+      const x = await api<ExceptionJson>(
+        { server: o.server, token: o.token },
+        'POST',
+        `v1/rebuild-exceptions/${encodeURIComponent(id)}/rejections`,
+        { reason: o.reason },
+      );
+      io.out(o.json ? json(x) : describe(x));
+    });
+
+  remote(exceptions.command('revoke'), 'an admin token, or a token of an approver the policy names')
+    .description('revoke an approved rebuild exception (signed, with a reason): it stops counting at once')
+    .argument('<id>', 'the exception id')
+    .requiredOption('--reason <text>', 'why (signed into the revocation)')
+    .action(async (id: string, o: Remote & { reason: string }) => {
+      const r = await api<{ id: string; logIndex: number; createdAt: string }>(
+        { server: o.server, token: o.token },
+        'POST',
+        `v1/rebuild-exceptions/${encodeURIComponent(id)}/revocations`,
+        { reason: o.reason },
+      );
+      if (o.json) return io.out(json(r));
+      io.out(`revoked exception ${id}\n  revocation ${r.id} (log #${r.logIndex}, ${r.createdAt})\n`);
+    });
+
   remote(exceptions.command('list'), 'a token (any role)')
     .description('rebuild exceptions, newest first')
     .addOption(new Option('--status <status>', 'only these').choices(['pending', 'approved', 'rejected', 'expired']))

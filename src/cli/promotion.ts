@@ -18,6 +18,7 @@ import {
   table,
   tokenOption,
 } from './common.ts';
+import { addPolicyCommands } from './policies.ts';
 
 interface VerdictJson {
   id: string;
@@ -204,4 +205,5 @@ export function addPromotionCommands(program: Command, io: Out, opts: { issuer?:
     .requiredOption('--digest <sha256:hex>', 'the artifact digest')
     .requiredOption('--environment <name>', 'the environment')
     .action(async (o: CiRemote & { digest: string; environment: string }) => showVerdict(io, o, await askVerdict(o)));
+  addPolicyCommands(policy, io, opts.issuer ?? 'http://localhost:8787');
 }

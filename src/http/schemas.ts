@@ -31,6 +31,8 @@ const RuleResult = z.object({
   satisfied: z.boolean(),
   evidence: z.array(z.string()),
   reason: z.string().optional(),
+  rejected: z.array(z.string()).optional().openapi({ description: 'a failed rule: the attestations that failed it' }),
+  revoked: z.array(z.string()).optional().openapi({ description: 'revocations of evidence the rule did not count' }),
 });
 
 export const Verdict = z
@@ -83,6 +85,17 @@ export const Artifact = z
     deployments: z.array(Deployment),
     rebuildOf: z.array(Relation).openapi({ description: 'older digests built from the same subject name and source' }),
     rebuilds: z.array(Relation).openapi({ description: 'newer digests built from the same subject name and source' }),
+    revocations: z
+      .array(
+        z.object({
+          id: z.string().openapi({ description: 'the revocation attestation' }),
+          attestationId: z.string().openapi({ description: 'the revoked attestation' }),
+          reason: z.string(),
+          revokedBy: z.string(),
+          revokedAt: Timestamp,
+        }),
+      )
+      .openapi({ description: 'revoked attestations about the digest: verdicts no longer count them' }),
   })
   .openapi('Artifact');
 
@@ -133,6 +146,7 @@ export const RebuildException = z
     reason: z.string(),
     ticket: z.string().nullable(),
     requestedBy: z.string(),
+    acceptedBuilderDependencies: z.array(z.string()).optional(),
     status: z.enum(['pending', 'approved', 'rejected', 'expired']),
     approvers: z.array(z.string()),
     minApprovals: z.number().int(),
@@ -299,3 +313,55 @@ export const EvidencePack = z
     policies: z.array(z.object({ uri: z.string(), sha256: z.string(), content: z.string() })),
   })
   .openapi('EvidencePack');
+
+export const Policies = z
+  .object({
+    current: z.array(
+      z.object({
+        environment: z.string(),
+        file: z.string(),
+        sha256: z.string(),
+        uri: z.string(),
+        after: z.string().nullable(),
+      }),
+    ),
+    history: z.array(
+      z.object({
+        environment: z.string(),
+        file: z.string(),
+        sha256: z.string(),
+        uri: z.string(),
+        current: z.boolean(),
+        firstSeen: Timestamp,
+        lastSeen: Timestamp,
+        replacedAt: Timestamp.nullable().openapi({ description: 'when the next version was first loaded' }),
+      }),
+    ),
+  })
+  .openapi('Policies');
+
+const ReplayFlip = z.object({
+  verdictId: z.string(),
+  digest: z.string(),
+  createdAt: Timestamp,
+  from: z.enum(['allow', 'deny']),
+  to: z.enum(['allow', 'deny']),
+  rules: z.array(z.object({ name: z.string(), reason: z.string() })),
+});
+
+export const ReplayReport = z
+  .object({
+    since: Timestamp,
+    until: Timestamp,
+    environments: z.array(
+      z.object({
+        environment: z.string(),
+        policy: z.object({ sha256: z.string() }),
+        verdicts: z.number().int(),
+        unchanged: z.number().int(),
+        allowToDeny: z.array(ReplayFlip),
+        denyToAllow: z.array(ReplayFlip),
+      }),
+    ),
+  })
+  .openapi('ReplayReport');

@@ -11,6 +11,12 @@ export const DEPLOYMENT_V1 = 'https://waybill.dev/deployment/v1';
 export const REBUILD_EXCEPTION_V1 = 'https://waybill.dev/rebuild-exception/v1';
 /** What runs in an environment, as a reporter (a cluster's snapshot job) observed it. */
 export const RUNTIME_SNAPSHOT_V1 = 'https://waybill.dev/runtime-snapshot/v1';
+/** A signed statement that an attestation no longer counts as evidence (docs/predicates.md). */
+export const REVOCATION_V1 = 'https://waybill.dev/revocation/v1';
+/** One approver's signed approval of a rebuild exception. */
+export const REBUILD_APPROVAL_V1 = 'https://waybill.dev/rebuild-approval/v1';
+/** An approver's signed rejection of a pending rebuild exception, with a reason. */
+export const REBUILD_REJECTION_V1 = 'https://waybill.dev/rebuild-rejection/v1';
 /** The predicate of the statement synthesized for an ingested message-signature bundle. */
 export const SIGNATURE_V1 = 'https://waybill.dev/signature/v1';
 
@@ -157,6 +163,56 @@ export interface ExceptionRequest {
   reason: string;
   ticket: string | null;
   requestedBy: string;
+  /** Builder dependencies (by name) accepted as changed (same-builder holds despite them). */
+  acceptedBuilderDependencies?: string[];
+}
+
+/** One approver's approval of rebuild exception `exceptionId`, signed as the approver. */
+export function approvalStatement(a: {
+  issuer: string;
+  exceptionId: string;
+  request: ExceptionRequest;
+  approver: string;
+  approvedAt: Date;
+}): Statement {
+  return {
+    _type: STATEMENT_V1,
+    subject: [a.request.rebuild, a.request.original].map((digest) => artifactSubject(a.issuer, digest)),
+    predicateType: REBUILD_APPROVAL_V1,
+    predicate: {
+      exception: waybillUris(a.issuer).exception(a.exceptionId),
+      original: a.request.original,
+      rebuild: a.request.rebuild,
+      environment: a.request.environment,
+      approver: a.approver,
+      approvedAt: a.approvedAt.toISOString(),
+    },
+  };
+}
+
+/** An approver's rejection of pending rebuild exception `exceptionId`, signed as the approver. */
+export function rejectionStatement(r: {
+  issuer: string;
+  exceptionId: string;
+  request: ExceptionRequest;
+  rejectedBy: string;
+  reason: string;
+  rejectedAt: Date;
+}): Statement {
+  return {
+    _type: STATEMENT_V1,
+    subject: [r.request.rebuild, r.request.original].map((digest) => artifactSubject(r.issuer, digest)),
+    predicateType: REBUILD_REJECTION_V1,
+    predicate: {
+      exception: waybillUris(r.issuer).exception(r.exceptionId),
+      original: r.request.original,
+      rebuild: r.request.rebuild,
+      environment: r.request.environment,
+      rejectedBy: r.rejectedBy,
+      reason: r.reason,
+      rejectedAt: r.rejectedAt.toISOString(),
+    },
+  };
 }
 
 /** An approved rebuild exception: about both digests, the rebuild first. */
@@ -164,6 +220,8 @@ export function exceptionStatement(x: {
   issuer: string;
   request: ExceptionRequest;
   approvers: readonly string[];
+  /** The approvals the approvers signed (attestation ids). */
+  approvals?: readonly string[];
   diffSummary: string;
   checklist: ReadonlyArray<{ item: string; ok: boolean; detail: string }>;
   policy: PolicyRef;
@@ -178,11 +236,51 @@ export function exceptionStatement(x: {
       ...x.request,
       environmentUri: waybillUris(x.issuer).environment(x.request.environment),
       approvers: [...x.approvers],
+      ...(x.approvals
+        ? {
+            approvals: x.approvals.map((id) => ({
+              uri: waybillUris(x.issuer).attestation(id),
+              digest: { sha256: id },
+            })),
+          }
+        : {}),
       diffSummary: x.diffSummary,
       checklist: x.checklist.map((c) => ({ ...c })),
       policy: { uri: x.policy.uri, digest: { sha256: x.policy.digest.sha256 } },
       approvedAt: x.approvedAt.toISOString(),
       expiresAt: x.expiresAt?.toISOString() ?? null,
+    },
+  };
+}
+
+/**
+ * The revocation of attestation `revoked`: about the same subjects (so it is read wherever the
+ * revoked evidence is), naming it by id and statement hash, with who revoked it and why.
+ */
+export function revocationStatement(r: {
+  issuer: string;
+  revoked: { id: string; statementSha256: string; predicateType: string };
+  subjects: ReadonlyArray<{ name?: string | undefined; digest: Record<string, string> }>;
+  reason: string;
+  revokedBy: string;
+  revokedAt: Date;
+}): Statement {
+  return {
+    _type: STATEMENT_V1,
+    subject: r.subjects.map((s) =>
+      s.name === undefined ? { digest: { ...s.digest } } : { name: s.name, digest: { ...s.digest } },
+    ),
+    predicateType: REVOCATION_V1,
+    predicate: {
+      revoked: {
+        uri: waybillUris(r.issuer).attestation(r.revoked.id),
+        id: r.revoked.id,
+        statementSha256: r.revoked.statementSha256,
+        predicateType: r.revoked.predicateType,
+      },
+      reason: r.reason,
+      revokedBy: r.revokedBy,
+      revokedAt: r.revokedAt.toISOString(),
     },
   };
 }

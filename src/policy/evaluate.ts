@@ -71,12 +71,19 @@ export function evaluate(policy: Policy, input: EvaluationInput, now: Date): Dec
       rules.push(result);
     }
     const satisfied = rules.filter((r) => r.satisfied);
+    const allow = rules.length > 0 && satisfied.length === rules.length;
+    // A deny cites what made it a deny first; every decision cites the revocations it honoured.
+    const causes = allow ? [] : rules.flatMap((r) => (r.satisfied ? [] : (r.rejected ?? [])));
     return withPolicy({
       environment: policy.environment,
       digest,
-      decision: rules.length > 0 && satisfied.length === rules.length ? 'allow' : 'deny',
+      decision: allow ? 'allow' : 'deny',
       rules,
-      inputAttestations: unique(satisfied.flatMap((r) => r.evidence)),
+      inputAttestations: unique([
+        ...causes,
+        ...satisfied.flatMap((r) => r.evidence),
+        ...rules.flatMap((r) => r.revoked ?? []),
+      ]),
       reasons: rules.filter((r) => !r.satisfied).map((r) => `${r.name}: ${r.reason}`),
     });
   } catch (err) {
@@ -92,11 +99,13 @@ function borrowed(own: RuleResult, theirs: RuleResult, exception: RebuildExcepti
       reason:
         `${own.reason}; nor does the original ${exception.original} ` + `under the rebuild exception: ${theirs.reason}`,
     };
+  const revoked = unique([...(own.revoked ?? []), ...(theirs.revoked ?? [])]);
   return {
     name: own.name,
     satisfied: true,
     evidence: [...theirs.evidence, exception.attestationId],
     reason: `satisfied by the original ${exception.original} under rebuild exception ${exception.attestationId}`,
+    ...(revoked.length > 0 ? { revoked } : {}),
   };
 }
 
@@ -123,12 +132,19 @@ function evaluateRule(rule: Rule, digest: string, evidence: readonly Evidence[],
   const where = rule.environment === null ? '' : ` in environment ${rule.environment}`;
   const about = `${rule.predicateType} evidence for ${digest}${where}`;
   const inScope = evidence.filter((e) => e.predicateType === rule.predicateType && e.subjects.includes(digest));
-  const candidates = rule.environment === null ? inScope : inScope.filter((e) => e.environment === rule.environment);
+  const inEnvironment = rule.environment === null ? inScope : inScope.filter((e) => e.environment === rule.environment);
+  // Revoked evidence never counts, for or against; the decision cites the revocations.
+  const candidates = inEnvironment.filter((e) => !e.revocation);
+  const revokedEvidence = inEnvironment.filter((e) => e.revocation);
+  const revoked = unique(revokedEvidence.map((e) => e.revocation!.id));
+  const withRevoked = (r: RuleResult): RuleResult => (revoked.length > 0 ? { ...r, revoked } : r);
 
   const matched: Evidence[] = [];
   const unusable: string[] = []; // cannot be trusted: never counts, and an `absent` rule cannot be shown
   const rejected: string[] = []; // trusted, but does not match the rule
   const errors: string[] = [];
+  const rejectedIds: string[] = [];
+  const errorIds: string[] = [];
   for (const e of candidates) {
     const subject = subjectEntry(e.statement, digest);
     const integrity = !e.verified
@@ -145,6 +161,7 @@ function evaluateRule(rule: Rule, digest: string, evidence: readonly Evidence[],
     const mismatch = signerMismatch(rule, e) ?? ageMismatch(rule, e, now);
     if (mismatch !== undefined) {
       rejected.push(`evidence ${e.id}: ${mismatch}`);
+      rejectedIds.push(e.id);
       continue;
     }
     if (rule.where !== null) {
@@ -153,33 +170,68 @@ function evaluateRule(rule: Rule, digest: string, evidence: readonly Evidence[],
         holds = rule.where.evaluate(celVariables(e, subject!));
       } catch (err) {
         errors.push(`where failed on evidence ${e.id}: ${messageOf(err)}`);
+        errorIds.push(e.id);
         continue;
       }
       if (!holds) {
         rejected.push(`evidence ${e.id} does not satisfy where: ${rule.where.source}`);
+        rejectedIds.push(e.id);
         continue;
       }
     }
     matched.push(e);
   }
 
-  const fail = (reason: string): RuleResult => ({ name: rule.name, satisfied: false, evidence: [], reason });
+  const fail = (reason: string, because: readonly string[] = []): RuleResult =>
+    withRevoked({
+      name: rule.name,
+      satisfied: false,
+      evidence: [],
+      reason,
+      ...(because.length > 0 ? { rejected: unique(because) } : {}),
+    });
   // Fail closed: an expression that errors on any candidate decides nothing.
-  if (errors.length > 0) return fail(listed(errors));
+  if (errors.length > 0) return fail(listed(errors), errorIds);
   if (rule.absent) {
-    if (matched.length > 0) return fail(`found ${about} that must be absent: ${listed(matched.map(describe))}`);
+    if (matched.length > 0)
+      return fail(
+        `found ${about} that must be absent: ${listed(matched.map(describe))}`,
+        matched.map((e) => e.id),
+      );
     if (unusable.length > 0) return fail(`cannot show that no ${about} matches: ${listed(unusable)}`);
-    return { name: rule.name, satisfied: true, evidence: [] };
+    return withRevoked({ name: rule.name, satisfied: true, evidence: [] });
   }
-  if (matched.length > 0) return { name: rule.name, satisfied: true, evidence: unique(matched.map((e) => e.id)) };
+  if (matched.length > 0 && rule.signers !== null) {
+    // N of M: distinct identities; the same identity signing twice counts once.
+    const identities = unique(matched.map((e) => `${e.signer.subject} (${e.signer.issuer})`));
+    if (identities.length < rule.signers.min) {
+      const listedSigners = rule.signers.of.map((o) => o.subject).join(', ');
+      return fail(
+        `${about} is signed by ${identities.length} of the ${rule.signers.min} distinct listed signers ` +
+          `required (${listedSigners}): ${identities.join(', ')}`,
+        matched.map((e) => e.id),
+      );
+    }
+  }
+  if (matched.length > 0)
+    return withRevoked({ name: rule.name, satisfied: true, evidence: unique(matched.map((e) => e.id)) });
+  const revokedNote = revokedEvidence.map(
+    (e) => `evidence ${e.id} was revoked by ${e.revocation!.revokedBy} (${e.revocation!.reason})`,
+  );
   if (candidates.length === 0) {
+    if (revokedNote.length > 0) return fail(`no ${about} qualifies: ${listed(revokedNote)}`);
     const elsewhere = unique(inScope.map((e) => e.environment ?? 'none'));
     return fail(`no ${about}${elsewhere.length > 0 ? ` (only in environments: ${elsewhere.join(', ')})` : ''}`);
   }
-  return fail(`no ${about} qualifies: ${listed([...unusable, ...rejected])}`);
+  // Unverified evidence is named in the reason but never cited: a VSA cites only what verified.
+  return fail(`no ${about} qualifies: ${listed([...unusable, ...rejected, ...revokedNote])}`, rejectedIds);
 }
 
 function signerMismatch(rule: Rule, e: Evidence): string | undefined {
+  const listed = rule.signers?.of;
+  if (listed && !listed.some((o) => o.issuer === e.signer.issuer && o.subjectPattern.test(e.signer.subject))) {
+    return `signer ${e.signer.subject} (${e.signer.issuer}) is not one of the listed signers`;
+  }
   const signer = rule.signer;
   if (signer === null) return undefined;
   if (signer.issuer !== null && e.signer.issuer !== signer.issuer) {

@@ -233,6 +233,16 @@ function toPolicy(data: PolicyFile, file: string, bytes: Uint8Array, opts: LoadO
             subjectPattern: r.signer.subject?.pattern ?? null,
           })
         : null,
+      signers: r.signers
+        ? Object.freeze({
+            min: r.signers.min,
+            of: Object.freeze(
+              r.signers.of.map((o) =>
+                Object.freeze({ issuer: o.issuer, subject: o.subject.source, subjectPattern: o.subject.pattern }),
+              ),
+            ),
+          })
+        : null,
       environment: r.environment ?? null,
       where: r.where ?? null,
       maxAge: r.maxAge?.text ?? null,
@@ -249,6 +259,13 @@ function toPolicy(data: PolicyFile, file: string, bytes: Uint8Array, opts: LoadO
     rules: Object.freeze(rules),
     rebuilds: Object.freeze({
       allowWithException: data.rebuilds?.allowWithException ?? false,
+      approvers: data.rebuilds?.approvers
+        ? Object.freeze(
+            data.rebuilds.approvers.map((o) =>
+              Object.freeze({ issuer: o.issuer, subject: o.subject.source, subjectPattern: o.subject.pattern }),
+            ),
+          )
+        : null,
       minApprovals: data.rebuilds?.minApprovals ?? DEFAULT_MIN_APPROVALS,
       require: Object.freeze([...(data.rebuilds?.require ?? [])]),
     }),
@@ -384,8 +401,11 @@ function describeIssue(
 
 function objectKind(path: Path): keyof typeof KNOWN_FIELDS {
   if (path.length === 0) return 'policy';
-  if (path[0] === 'rebuilds') return 'rebuilds';
-  return path.at(-1) === 'signer' ? 'signer' : 'rule';
+  if (path[0] === 'rebuilds') return path[1] === 'approvers' && path.length === 3 ? 'approvers' : 'rebuilds';
+  if (path.at(-1) === 'signer') return 'signer';
+  if (path.at(-1) === 'signers') return 'signers';
+  if (path.at(-3) === 'signers' && path.at(-2) === 'of') return 'signersOf';
+  return 'rule';
 }
 
 /** `rules[1].signer.subject` */

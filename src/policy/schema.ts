@@ -52,6 +52,31 @@ const subjectPattern = z.string().transform((source, ctx) => {
   }
 });
 
+/** A listed signer's subject: exact, or an anchored regular expression (`^...$`). */
+const exactOrPattern = z
+  .string()
+  .min(1, 'must not be empty')
+  .transform((source, ctx) => {
+    if (!source.startsWith('^')) return { source, pattern: new RegExp(`^${escapeRegExp(source)}$`, 'u') };
+    if (!isAnchored(source)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `a pattern must be anchored (start with ^ and end with $), got ${JSON.stringify(source)}`,
+      });
+      return z.NEVER;
+    }
+    try {
+      return { source, pattern: new RegExp(`^(?:${source})$`, 'u') };
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${messageOf(err)}` });
+      return z.NEVER;
+    }
+  });
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 const celExpression = z.string().transform((source, ctx) => {
   try {
     return compileCel(source);
@@ -84,6 +109,16 @@ export function policyFileSchema(opts: { issuer: string }) {
       ),
     predicateType: z.string().regex(TYPE_URI, 'must be a predicate type URI, e.g. https://slsa.dev/provenance/v1'),
     signer: z.strictObject({ issuer: issuer.optional(), subject: subjectPattern.optional() }).optional(),
+    signers: z
+      .strictObject({
+        min: z.number().int('must be a whole number').min(1, 'must be at least 1'),
+        of: z.array(z.strictObject({ issuer, subject: exactOrPattern })).min(1, 'list at least one signer'),
+      })
+      .refine((s) => s.min <= s.of.length, {
+        message: 'min is more than the signers listed',
+        path: ['min'],
+      })
+      .optional(),
     environment: environmentName.optional(),
     where: celExpression.optional(),
     maxAge: duration.optional(),
@@ -91,8 +126,17 @@ export function policyFileSchema(opts: { issuer: string }) {
     transferable: z.boolean().optional(),
   });
 
+  const checkedRule = rule.superRefine((r, ctx) => {
+    if (r.signers && r.absent)
+      ctx.addIssue({ code: 'custom', path: ['signers'], message: 'an absent rule cannot require signers' });
+  });
+
   const rebuilds = z.strictObject({
     allowWithException: z.boolean().optional(),
+    approvers: z
+      .array(z.strictObject({ issuer, subject: exactOrPattern }))
+      .min(1, 'list at least one approver')
+      .optional(),
     minApprovals: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
     require: z
       .array(z.enum(REBUILD_REQUIREMENTS))
@@ -104,7 +148,7 @@ export function policyFileSchema(opts: { issuer: string }) {
     environment: environmentName,
     after: environmentName.optional(),
     verdictTtl: duration.optional(),
-    rules: z.array(rule).min(1, 'a policy needs at least one rule'),
+    rules: z.array(checkedRule).min(1, 'a policy needs at least one rule'),
     rebuilds: rebuilds.optional(),
   });
 }
@@ -113,11 +157,15 @@ export type PolicyFile = z.output<ReturnType<typeof policyFileSchema>>;
 
 const shape = policyFileSchema({ issuer: '' }).shape;
 const ruleShape = shape.rules.element.shape;
+const signersShape = ruleShape.signers.unwrap().shape;
 
 /** The fields each object of the file may have, for "unknown field" messages. */
 export const KNOWN_FIELDS = {
   policy: Object.keys(shape),
   rule: Object.keys(ruleShape),
   signer: Object.keys(ruleShape.signer.unwrap().shape),
+  signers: Object.keys(signersShape),
+  signersOf: Object.keys(signersShape.of.element.shape),
   rebuilds: Object.keys(shape.rebuilds.unwrap().shape),
+  approvers: Object.keys(shape.rebuilds.unwrap().shape.approvers.unwrap().element.shape),
 };

@@ -26,10 +26,18 @@ export interface SignerRule {
   readonly subjectPattern: RegExp | null;
 }
 
+/** N of M named signers: evidence from at least `min` distinct identities matching `of`. */
+export interface SignersRule {
+  readonly min: number;
+  /** Each with an exact issuer and a subject pattern (an exact subject is compiled to one). */
+  readonly of: ReadonlyArray<{ readonly issuer: string; readonly subject: string; readonly subjectPattern: RegExp }>;
+}
+
 export interface Rule {
   readonly name: string;
   readonly predicateType: string;
   readonly signer: SignerRule | null;
+  readonly signers: SignersRule | null;
   /** Only evidence recorded for this environment counts. */
   readonly environment: string | null;
   readonly where: CompiledCel | null;
@@ -43,6 +51,8 @@ export interface Rule {
 
 export interface RebuildPolicy {
   readonly allowWithException: boolean;
+  /** Who may approve an exception (issuer exact, subject exact or ^pattern$); null: any approver token. */
+  readonly approvers: SignersRule['of'] | null;
   readonly minApprovals: number;
   readonly require: readonly RebuildRequirement[];
 }
@@ -87,6 +97,18 @@ export interface Evidence {
   /** Whether its bundle verified against waybill's trust material or an ingestion root. */
   verified: boolean;
   verifyError?: string;
+  /** Set when a revocation that counts revokes it: it then never counts for a rule. */
+  revocation?: EvidenceRevocation;
+}
+
+/** A signed revocation of a piece of evidence (src/policy/revocations.ts). */
+export interface EvidenceRevocation {
+  /** The revocation attestation. */
+  id: string;
+  reason: string;
+  revokedBy: string;
+  /** When the log recorded the revocation. */
+  at: Date;
 }
 
 export interface Deployment {
@@ -126,6 +148,13 @@ export interface RuleResult {
   /** The attestations that satisfied it (none for an `absent` rule). */
   evidence: string[];
   reason?: string;
+  /**
+   * When it failed: the attestations that made it fail (what an `absent` rule found, the
+   * candidates the rule rejected), so a deny cites what it was decided on.
+   */
+  rejected?: string[];
+  /** The revocations of evidence it would otherwise have read (cited by the decision). */
+  revoked?: string[];
 }
 
 export interface Decision {
@@ -133,7 +162,10 @@ export interface Decision {
   digest: string;
   decision: 'allow' | 'deny';
   rules: RuleResult[];
-  /** Every attestation a satisfied rule used, once, in rule order. */
+  /**
+   * Every attestation a satisfied rule used, once, in rule order; for a deny, first what made the
+   * failing rules fail; then the revocations of evidence a rule would otherwise have read.
+   */
   inputAttestations: string[];
   /** One line per unsatisfied rule (or the reason nothing was evaluated). */
   reasons: string[];

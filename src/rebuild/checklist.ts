@@ -22,6 +22,8 @@ export interface RebuildExceptionInput {
   ticket?: string | null;
   requestedBy: string;
   approvers: readonly string[];
+  /** Builder dependencies (by name) the exception accepts as changed. */
+  acceptedBuilderDependencies?: readonly string[];
 }
 
 export interface ChecklistInput {
@@ -29,7 +31,7 @@ export interface ChecklistInput {
   /** The rebuild's provenance statement (the diff's `b`). */
   newer: StatementInput;
   exception: RebuildExceptionInput;
-  /** Whether the rebuild has test evidence of its own (not borrowed from the original). */
+  /** Whether the rebuild has a PASSED test result of its own (not borrowed from the original). */
   ownTests: boolean;
 }
 
@@ -94,7 +96,11 @@ function pinnedBaseImages(images: readonly NormalizedDependency[]): ChecklistRes
   );
 }
 
-function sameBuilder(diff: ProvenanceDiff, newer: ReturnType<typeof normalizeProvenance>): ChecklistResult {
+function sameBuilder(
+  diff: ProvenanceDiff,
+  newer: ReturnType<typeof normalizeProvenance>,
+  accepted: readonly string[] = [],
+): ChecklistResult {
   const item = 'same-builder';
   const id = diff.builder.find((c) => c.field === 'id');
   const versions = diff.builder.filter((c) => c.field === 'version');
@@ -106,8 +112,12 @@ function sameBuilder(diff: ProvenanceDiff, newer: ReturnType<typeof normalizePro
       problems.push(`version ${c.name} ${String(c.new)} not recorded for the original build`);
     else problems.push(`version ${c.name} ${String(c.old)} not recorded for the rebuild`);
   }
-  const deps = diff.builder.filter((c) => c.field === 'builderDependencies').length;
-  const note = deps ? `; ${deps} builder ${deps === 1 ? 'dependency' : 'dependencies'} changed` : '';
+  // A changed builder dependency fails the item unless the exception lists it as accepted.
+  const changed = diff.builder.filter((c) => c.field === 'builderDependencies');
+  const ok = changed.filter((c) => c.name !== undefined && accepted.includes(c.name));
+  for (const c of changed) if (!ok.includes(c)) problems.push(`builder dependency ${c.name ?? '?'} ${c.kind}`);
+  const deps = ok.length;
+  const note = deps ? `; ${deps} builder ${deps === 1 ? 'dependency' : 'dependencies'} changed (accepted)` : '';
   if (problems.length) return { item, ok: false, detail: `${problems.join('; ')}${note}` };
   const builderId = newer.builder.id?.value ?? 'unset';
   const v = [...newer.builder.version].map(([k, l]) => `${k} ${l.value}`);
@@ -166,12 +176,12 @@ export function rebuildChecklist(input: ChecklistInput): ChecklistResult[] {
   const results: Record<ChecklistItem, ChecklistResult> = {
     'pinned-dependencies': pinnedDependencies(deps),
     'pinned-base-images': pinnedBaseImages(images),
-    'same-builder': sameBuilder(input.diff, newer),
+    'same-builder': sameBuilder(input.diff, newer, input.exception.acceptedBuilderDependencies),
     'documented-reason': documentedReason(input.exception),
     'distinct-approvers': distinctApprovers(input.exception),
     'own-tests': input.ownTests
-      ? { item: 'own-tests', ok: true, detail: 'the rebuild has test evidence of its own' }
-      : { item: 'own-tests', ok: false, detail: 'the rebuild has no test evidence of its own' },
+      ? { item: 'own-tests', ok: true, detail: 'the rebuild has a PASSED test result of its own' }
+      : { item: 'own-tests', ok: false, detail: 'the rebuild has no PASSED test result of its own' },
   };
   return CHECKLIST_ITEMS.map((item) => results[item]);
 }

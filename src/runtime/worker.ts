@@ -56,6 +56,7 @@ async function startIsolate(
   sequencer: ReturnType<typeof sequencerOf>,
 ): Promise<void> {
   await services.tokens.syncBootstrap();
+  await services.policyHistory.record();
   const sealed = await sequencer.seal();
   if (sealed.sets + sealed.heads > 0)
     logger.warn(sealed, 'sealed log entries and subject index heads from before they were kept');

@@ -10,7 +10,7 @@ import {
 } from '../audit/pack.ts';
 import { AppError } from '../errors.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01, VSA_V1 } from '../intoto/predicates.ts';
-import { DEPLOYMENT_V1, REBUILD_EXCEPTION_V1 } from '../intoto/waybill.ts';
+import { DEPLOYMENT_V1, REBUILD_EXCEPTION_V1, REVOCATION_V1 } from '../intoto/waybill.ts';
 import type { PolicySet } from '../policy/types.ts';
 import type { TrustedRootJson } from '../signing/trusted-root.ts';
 import type { AttestationRecord, AttestationRepo } from '../storage/attestation-repo.ts';
@@ -19,8 +19,16 @@ import { toBase64 as b64 } from '../util/encoding.ts';
 import type { DeploymentService } from './promotion/deployments.ts';
 
 // The kinds of a digest's own attestations a pack is built from: provenance, tests, verdicts,
-// deployments and exceptions.
-const PACK_KINDS = [PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01, VSA_V1, DEPLOYMENT_V1, REBUILD_EXCEPTION_V1];
+// deployments, exceptions and the revocations of any of them.
+const PACK_KINDS = [
+  PROVENANCE_V1,
+  PROVENANCE_V02,
+  TEST_RESULT_V01,
+  VSA_V1,
+  DEPLOYMENT_V1,
+  REBUILD_EXCEPTION_V1,
+  REVOCATION_V1,
+];
 
 function roleOf(predicateType: string): PackRole {
   if (predicateType === PROVENANCE_V1 || predicateType === PROVENANCE_V02) return 'provenance';
@@ -28,6 +36,7 @@ function roleOf(predicateType: string): PackRole {
   if (predicateType === VSA_V1) return 'verdict';
   if (predicateType === DEPLOYMENT_V1) return 'deployment';
   if (predicateType === REBUILD_EXCEPTION_V1) return 'rebuild-exception';
+  if (predicateType === REVOCATION_V1) return 'revocation';
   return 'other';
 }
 
@@ -45,6 +54,12 @@ function vsaInputs(vsa: AttestationRecord | undefined): string[] {
   )
     .map((i) => i.digest?.sha256)
     .filter((x): x is string => typeof x === 'string');
+}
+
+/** Whether a revocation names an attestation in `held`. */
+function revokesOneOf(revocation: AttestationRecord, held: ReadonlyMap<string, AttestationRecord>): boolean {
+  const revoked = (revocation.statement.predicate as { revoked?: { id?: unknown } } | undefined)?.revoked?.id;
+  return typeof revoked === 'string' && held.has(revoked) && held.get(revoked)!.predicateType !== REVOCATION_V1;
 }
 
 export class AuditService {
@@ -157,7 +172,9 @@ export class AuditService {
         role === 'provenance' ||
         role === 'test-result' ||
         role === 'original-provenance' ||
-        role === 'rebuild-exception'
+        role === 'rebuild-exception' ||
+        // Waybill's revocations of what the pack holds: an auditor sees what no longer counts.
+        (role === 'revocation' && a.signer.subject === `${this.#issuer}/verifier` && revokesOneOf(a, byId))
       );
     });
 

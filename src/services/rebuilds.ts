@@ -2,9 +2,16 @@
 // subject name and source, another digest), explained by a provenance diff, and let through only
 // under an approved, signed exception whose checklist holds.
 import { AppError } from '../errors.ts';
+import { signingIdentityOf } from '../identity/caller.ts';
 import { assertMayActFor } from '../identity/grants.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
-import { type ExceptionRequest, exceptionStatement, waybillUris } from '../intoto/waybill.ts';
+import {
+  approvalStatement,
+  type ExceptionRequest,
+  exceptionStatement,
+  rejectionStatement,
+  waybillUris,
+} from '../intoto/waybill.ts';
 import type { PolicySet } from '../policy/types.ts';
 import {
   buildInputs,
@@ -137,6 +144,7 @@ export class RebuildService {
       reason: string;
       ticket?: string | undefined;
       expiresIn?: string | undefined;
+      acceptedBuilderDependencies?: string[] | undefined;
     },
     caller: Caller,
   ): Promise<ExceptionView> {
@@ -176,6 +184,7 @@ export class RebuildService {
       status: 'pending',
       expiresAt: new Date(now.getTime() + parseDuration(input.expiresIn ?? DEFAULT_EXCEPTION_TTL)),
       createdAt: now,
+      acceptedBuilderDependencies: [...new Set(input.acceptedBuilderDependencies ?? [])],
     });
     const view = this.#view(row, [], d.diff, await this.#checklist(row, [], d.diff));
     await this.#emit('exception.requested', view);
@@ -188,10 +197,29 @@ export class RebuildService {
     if (row.requestedBy === caller.subject)
       throw new AppError('FORBIDDEN', 'the requester of an exception may not approve it');
     if (row.status !== 'pending') throw new AppError('CONFLICT', `exception ${id} is ${row.status}, not pending`);
+    const named = policyFor(this.#policies, row.environment).rebuilds.approvers;
+    const issuer = caller.issuer ?? this.#issuer;
+    if (named && !named.some((a) => a.issuer === issuer && a.subjectPattern.test(caller.subject))) {
+      throw new AppError(
+        'FORBIDDEN',
+        `${caller.subject} is not one of the ${row.environment} policy's rebuild approvers ` +
+          `(${named.map((a) => a.subject).join(', ')})`,
+      );
+    }
     if (row.expiresAt && row.expiresAt.getTime() <= now.getTime())
       throw new AppError('CONFLICT', `exception ${id} expired at ${row.expiresAt.toISOString()}`);
     if (!(await this.#exceptions.addApproval(id, caller.subject, now)))
       throw new AppError('CONFLICT', `${caller.subject} already approved exception ${id}`);
+    // Each approval is its own attestation, signed as the approver.
+    const approval = approvalStatement({
+      issuer: this.#issuer,
+      exceptionId: id,
+      request: requestOf(row),
+      approver: caller.subject,
+      approvedAt: now,
+    });
+    const signedApproval = await this.#attest.sign(approval, signingIdentityOf(caller));
+    await this.#exceptions.setApprovalAttestation(id, caller.subject, signedApproval.record.id);
     const approvers = await this.#exceptions.approvers(id);
     const policy = policyFor(this.#policies, row.environment);
     const d = await this.diff(row.original, row.rebuild);
@@ -204,6 +232,7 @@ export class RebuildService {
       issuer: this.#issuer,
       request: requestOf(row),
       approvers,
+      approvals: await this.#exceptions.approvalAttestations(id),
       diffSummary: d.diff.summary,
       checklist,
       policy,
@@ -219,13 +248,70 @@ export class RebuildService {
     return { ...view, bundle: signed.record.bundle };
   }
 
+  /** Reject a pending exception (a named approver, not the requester): signed as the approver, with a reason. */
+  async reject(id: string, reason: string, caller: Caller): Promise<ExceptionView & { rejection: string }> {
+    const row = await this.#row(id);
+    if (row.requestedBy === caller.subject)
+      throw new AppError('FORBIDDEN', 'the requester of an exception may not reject it (let it expire)');
+    if (row.status !== 'pending') throw new AppError('CONFLICT', `exception ${id} is ${row.status}, not pending`);
+    const named = policyFor(this.#policies, row.environment).rebuilds.approvers;
+    const issuer = caller.issuer ?? this.#issuer;
+    if (named && !named.some((a) => a.issuer === issuer && a.subjectPattern.test(caller.subject))) {
+      throw new AppError(
+        'FORBIDDEN',
+        `${caller.subject} is not one of the ${row.environment} policy's rebuild approvers`,
+      );
+    }
+    const statement = rejectionStatement({
+      issuer: this.#issuer,
+      exceptionId: id,
+      request: requestOf(row),
+      rejectedBy: caller.subject,
+      reason,
+      rejectedAt: this.#now(),
+    });
+    const signed = await this.#attest.sign(statement, signingIdentityOf(caller));
+    const updated = await this.#exceptions.markRejected(id);
+    if (!updated) throw new AppError('CONFLICT', `exception ${id} is no longer pending`);
+    return { ...(await this.get(id)), rejection: signed.record.id };
+  }
+
+  /**
+   * Who may revoke an approved exception: an admin, or an approver the environment's policy
+   * names (any approver when it names none). Answers the exception's signed attestation id.
+   */
+  async revocable(id: string, caller: Caller): Promise<string> {
+    const row = await this.#row(id);
+    if (!row.attestationId) throw new AppError('CONFLICT', `exception ${id} is ${row.status}, not approved`);
+    if (caller.roles.includes('admin')) return row.attestationId;
+    const named = policyFor(this.#policies, row.environment).rebuilds.approvers;
+    const issuer = caller.issuer ?? this.#issuer;
+    const approver = caller.roles.includes('approver');
+    if (!approver || (named && !named.some((a) => a.issuer === issuer && a.subjectPattern.test(caller.subject)))) {
+      throw new AppError(
+        'FORBIDDEN',
+        `only an admin or a ${row.environment} rebuild approver may revoke exception ${id}`,
+      );
+    }
+    return row.attestationId;
+  }
+
   async #checklist(row: ExceptionRow, approvers: string[], diff: ProvenanceDiff): Promise<ChecklistResult[]> {
     const newer = await this.provenanceOf(row.rebuild);
-    const ownTests = (await this.#attestations.about(row.rebuild, { predicateTypes: [TEST_RESULT_V01] })).length > 0;
+    // Only a PASSED result of the rebuild itself counts as its own tests.
+    const ownTests = (await this.#attestations.about(row.rebuild, { predicateTypes: [TEST_RESULT_V01] })).some(
+      (a) => (a.statement.predicate as { result?: unknown } | undefined)?.result === 'PASSED',
+    );
     return rebuildChecklist({
       diff,
       newer: newer[newer.length - 1]!.statement,
-      exception: { reason: row.reason, ticket: row.ticket ?? undefined, requestedBy: row.requestedBy, approvers },
+      exception: {
+        reason: row.reason,
+        ticket: row.ticket ?? undefined,
+        requestedBy: row.requestedBy,
+        approvers,
+        acceptedBuilderDependencies: row.acceptedBuilderDependencies,
+      },
       ownTests,
     });
   }
@@ -325,8 +411,11 @@ export class RebuildService {
   }
 }
 
-function requestOf({ original, rebuild, environment, reason, ticket, requestedBy }: ExceptionRow): ExceptionRequest {
-  return { original, rebuild, environment, reason, ticket, requestedBy };
+function requestOf(row: ExceptionRow): ExceptionRequest {
+  const { original, rebuild, environment, reason, ticket, requestedBy, acceptedBuilderDependencies } = row;
+  // Signed into the exception only when some are accepted, so earlier exceptions keep their shape.
+  const accepted = acceptedBuilderDependencies.length > 0 ? { acceptedBuilderDependencies } : {};
+  return { original, rebuild, environment, reason, ticket, requestedBy, ...accepted };
 }
 
 // An exception cursor is `<created at>|<id>` of the last one shown.

@@ -44,6 +44,17 @@ export interface StoredAttestation {
   entry: { logIndex: number; body: Uint8Array; integratedTime: number; kind: string; set: Uint8Array | null } | null;
 }
 
+/** One attestation about one digest, without its bundle (AttestationRepo.evidenceAbout). */
+export interface EvidenceRow {
+  digest: string;
+  id: string;
+  predicateType: string;
+  statement: Statement;
+  signer: SignerIdentity;
+  environment: string | null;
+  createdAt: Date;
+}
+
 /** The largest page `page` answers. */
 export const MAX_PAGE = 500;
 
@@ -172,6 +183,41 @@ export class AttestationRepo {
       ]),
     );
     return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  /**
+   * What a policy reads about many digests at once, slim (no bundles): one row per (digest,
+   * attestation) of `predicateTypes`, in log order. For replay, which evaluates thousands of
+   * past verdicts and signs nothing.
+   */
+  async evidenceAbout(digests: readonly string[], predicateTypes: readonly string[]): Promise<EvidenceRow[]> {
+    if (digests.length === 0 || predicateTypes.length === 0) return [];
+    const rows = await this.#database.sql.query<{
+      digest: string;
+      id: string;
+      predicate_type: string;
+      statement: unknown;
+      signer_subject: string;
+      signer_issuer: string;
+      environment: string | null;
+      created_at: Date | string;
+    }>(
+      `select s.digest, a.id, a.predicate_type, a.statement, a.signer_subject, a.signer_issuer, a.environment,
+              a.created_at
+       from attestation_subjects s join attestations a on a.id = s.attestation_id
+       where s.digest = any($1::text[]) and a.predicate_type = any($2::text[])
+       order by a.log_index`,
+      [[...digests], [...predicateTypes]],
+    );
+    return rows.map((r) => ({
+      digest: r.digest,
+      id: r.id,
+      predicateType: r.predicate_type,
+      statement: (typeof r.statement === 'string' ? JSON.parse(r.statement) : r.statement) as Statement,
+      signer: { subject: r.signer_subject, issuer: r.signer_issuer },
+      environment: r.environment,
+      createdAt: new Date(r.created_at),
+    }));
   }
 
   /** The ids of every attestation of a predicate type. */

@@ -69,6 +69,24 @@ export class ExceptionRepo {
     return inserted.length > 0;
   }
 
+  /** Record the attestation an approver signed for their approval. */
+  async setApprovalAttestation(id: string, approver: string, attestationId: string): Promise<void> {
+    await this.#database.db
+      .update(exceptionApprovals)
+      .set({ attestationId })
+      .where(and(eq(exceptionApprovals.exceptionId, id), eq(exceptionApprovals.approver, approver)));
+  }
+
+  /** The signed approval attestations, in the order approved (approvals signed before they were kept are absent). */
+  async approvalAttestations(id: string): Promise<string[]> {
+    const rows = await this.#database.db
+      .select({ attestationId: exceptionApprovals.attestationId })
+      .from(exceptionApprovals)
+      .where(eq(exceptionApprovals.exceptionId, id))
+      .orderBy(asc(exceptionApprovals.createdAt), asc(exceptionApprovals.approver));
+    return rows.flatMap((r) => (r.attestationId ? [r.attestationId] : []));
+  }
+
   /** Approvers in the order they approved. */
   async approvers(id: string): Promise<string[]> {
     const rows = await this.#database.db
@@ -84,6 +102,16 @@ export class ExceptionRepo {
     const [updated] = await this.#database.db
       .update(rebuildExceptions)
       .set({ status: 'approved', attestationId })
+      .where(and(eq(rebuildExceptions.id, id), eq(rebuildExceptions.status, 'pending')))
+      .returning();
+    return updated;
+  }
+
+  /** Mark a pending exception rejected; undefined if it was not pending. */
+  async markRejected(id: string): Promise<ExceptionRow | undefined> {
+    const [updated] = await this.#database.db
+      .update(rebuildExceptions)
+      .set({ status: 'rejected' })
       .where(and(eq(rebuildExceptions.id, id), eq(rebuildExceptions.status, 'pending')))
       .returning();
     return updated;

@@ -189,6 +189,8 @@ export const rebuildExceptions = pgTable('rebuild_exceptions', {
   expiresAt: tstz('expires_at'),
   attestationId: text('attestation_id').references(() => attestations.id),
   createdAt: createdAt(),
+  // Builder dependencies (by name) the requester accepts as changed: same-builder holds despite them.
+  acceptedBuilderDependencies: text('accepted_builder_dependencies').array().notNull().default(sql`'{}'::text[]`),
 });
 
 export const exceptionApprovals = pgTable(
@@ -199,6 +201,8 @@ export const exceptionApprovals = pgTable(
       .references(() => rebuildExceptions.id),
     approver: text('approver').notNull(),
     createdAt: createdAt(),
+    // The approval the approver signed (https://waybill.dev/rebuild-approval/v1).
+    attestationId: text('attestation_id').references(() => attestations.id),
   },
   (t) => [primaryKey({ columns: [t.exceptionId, t.approver] })],
 );
@@ -221,6 +225,7 @@ export const SCHEMA_TABLES = [
   'admission_events',
   'webhook_outbox',
   'ui_sessions',
+  'policy_versions',
 ] as const;
 
 // Idempotency-Key on POSTs: a retried request with the same key and body gets the original
@@ -333,4 +338,20 @@ export const uiSessions = pgTable(
     revokedAt: tstz('revoked_at'),
   },
   (t) => [index('ui_sessions_expires_idx').on(t.expiresAt)],
+);
+
+// Every policy file version waybill has loaded (issue 16): recorded at start-up, by digest, with
+// when it was first and last loaded. Versions of one environment in first_seen order tell which
+// file was in force when.
+export const policyVersions = pgTable(
+  'policy_versions',
+  {
+    environment: text('environment').notNull(),
+    sha256: text('sha256').notNull(),
+    file: text('file').notNull(),
+    content: text('content').notNull(),
+    firstSeen: tstz('first_seen').notNull().defaultNow(),
+    lastSeen: tstz('last_seen').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.environment, t.sha256] })],
 );

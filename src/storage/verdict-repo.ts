@@ -1,5 +1,5 @@
 // Verdicts: one row per decision, pointing at the VSA that was signed for it.
-import { and, asc, desc, eq, gt, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, lte } from 'drizzle-orm';
 import type { Database } from './driver.ts';
 import { verdicts } from './schema.ts';
 
@@ -62,5 +62,21 @@ export class VerdictRepo {
       .from(verdicts)
       .where(and(eq(verdicts.digest, digest), eq(verdicts.decision, 'allow'), gt(verdicts.expiresAt, now)));
     return rows.map((r) => r.environment).sort();
+  }
+
+  /** The verdicts for `environments` made in [since, until], oldest first. */
+  async between(since: Date, until: Date, environments: readonly string[]): Promise<VerdictRow[]> {
+    if (environments.length === 0) return [];
+    return this.#database.db
+      .select()
+      .from(verdicts)
+      .where(
+        and(
+          gte(verdicts.createdAt, since),
+          lte(verdicts.createdAt, until),
+          inArray(verdicts.environment, [...environments]),
+        ),
+      )
+      .orderBy(asc(verdicts.createdAt), asc(verdicts.id));
   }
 }

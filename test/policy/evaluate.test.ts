@@ -278,7 +278,8 @@ describe('evaluate', () => {
       expect(both.decision).toBe('deny');
       expect(ruleOf(both, 'builder')).toMatchObject({ satisfied: false, evidence: [] });
       expect(ruleOf(both, 'builder').reason).toContain(broken.id);
-      expect(both.inputAttestations).toEqual([]);
+      // The deny cites the evidence the expression failed on.
+      expect(both.inputAttestations).toEqual([broken.id]);
     });
 
     it('when a where expression is not a boolean', () => {
@@ -305,10 +306,13 @@ describe('evaluate', () => {
         reason:
           `found ${TEST_RESULT} evidence for ${DIGEST} in environment staging that must be absent: evidence ` +
           `${failed.id} (signed by ${CI}, created ${failed.createdAt.toISOString()})`,
+        rejected: [failed.id],
       });
       expect(ruleOf(d, 'passed-staging-tests').satisfied).toBe(true);
       expect(d.reasons).toHaveLength(1);
-      expect(d.inputAttestations).not.toContain(failed.id);
+      // The deny cites the FAILED test first, then what the satisfied rules used.
+      expect(d.inputAttestations[0]).toBe(failed.id);
+      expect(d.inputAttestations).toEqual(expect.arrayContaining(ruleOf(d, 'passed-staging-tests').evidence));
     });
 
     it('when evidence that might have to be absent cannot be verified', () => {

@@ -126,6 +126,7 @@ rebuilds:
     });
     expect(p.rebuilds).toEqual({
       allowWithException: true,
+      approvers: null,
       minApprovals: 2,
       require: ['pinned-dependencies', 'same-builder'],
     });
@@ -139,7 +140,7 @@ rebuilds:
   it('gets the defaults: verdictTtl 15m, no rebuild exceptions, two approvals', () => {
     const p = parsePolicy(DEV, 'dev.yaml', opts);
     expect(p).toMatchObject({ after: null, verdictTtl: '15m', verdictTtlMs: 900_000 });
-    expect(p.rebuilds).toEqual({ allowWithException: false, minApprovals: 2, require: [] });
+    expect(p.rebuilds).toEqual({ allowWithException: false, approvers: null, minApprovals: 2, require: [] });
     expect(p.rules[0]).toMatchObject({
       signer: null,
       environment: null,

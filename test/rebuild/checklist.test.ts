@@ -72,7 +72,7 @@ describe('rebuildChecklist', () => {
     expect(c['distinct-approvers'].detail).toBe(
       '2 distinct approvers other than the requester: bob@example.com, carol@example.com',
     );
-    expect(c['own-tests'].detail).toBe('the rebuild has test evidence of its own');
+    expect(c['own-tests'].detail).toBe('the rebuild has a PASSED test result of its own');
   });
 
   it(
@@ -182,7 +182,7 @@ describe('rebuildChecklist', () => {
     });
   });
 
-  it('same-builder ignores dependency drift but mentions builder dependencies', () => {
+  it('same-builder ignores dependency drift; a changed builder dependency fails unless accepted', () => {
     const deps = DEFAULT_DEPS.map((d) => (d.uri === 'pkg:npm/lodash@4.17.20' ? npm('lodash', '4.17.21', 'd') : d));
     expect(check(v1Provenance({ subjectDigest: sha256('b'), deps }))['same-builder'].ok).toBe(true);
     const older = v1Provenance({
@@ -193,8 +193,13 @@ describe('rebuildChecklist', () => {
       builderDependencies: [{ uri: 'git+https://github.com/actions/runner@v2', digest: { gitCommit: '2'.repeat(40) } }],
     });
     expect(check(newer, { older })['same-builder']).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/^builder dependency \S+ changed$/),
+    });
+    const name = check(newer, { older })['same-builder'].detail.split(' ')[2]!;
+    expect(check(newer, { older, exception: { acceptedBuilderDependencies: [name] } })['same-builder']).toMatchObject({
       ok: true,
-      detail: expect.stringMatching(/; 1 builder dependency changed$/),
+      detail: expect.stringMatching(/; 1 builder dependency changed \(accepted\)$/),
     });
   });
 
@@ -238,7 +243,7 @@ describe('rebuildChecklist', () => {
     expect(check(rebuild, { ownTests: false })['own-tests']).toEqual({
       item: 'own-tests',
       ok: false,
-      detail: 'the rebuild has no test evidence of its own',
+      detail: 'the rebuild has no PASSED test result of its own',
     });
   });
 });

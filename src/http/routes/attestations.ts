@@ -1,5 +1,5 @@
 // Attestation intake and queries: POST /v1/provenance, POST /v1/attestations, POST /v1/bundles,
-// GET /v1/attestations[/{id}], GET /v1/artifacts/{digest}.
+// GET /v1/attestations[/{id}], POST /v1/attestations/{id}/revocations, GET /v1/artifacts/{digest}.
 import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Deps } from '../../deps.ts';
@@ -22,6 +22,12 @@ import {
   z,
 } from '../openapi.ts';
 import { Artifact, AttestationRecord } from '../schemas.ts';
+
+const AttestationId = z.string().regex(/^[0-9a-f]{64}$/, 'a 64-character hex attestation id');
+const RevocationRequest = z
+  .object({ reason: z.string().trim().min(1, 'say why it is revoked').max(2000) })
+  .strict()
+  .openapi('RevocationRequest');
 
 const AnyJson = z.unknown().openapi({ type: 'object' });
 
@@ -117,7 +123,10 @@ function mapFactErrors(err: unknown): never {
 }
 
 export function attestationRoutes(
-  deps: Pick<Deps, 'tokens' | 'intake' | 'attest' | 'idempotency' | 'ingest' | 'deployments' | 'rebuilds'>,
+  deps: Pick<
+    Deps,
+    'tokens' | 'intake' | 'attest' | 'idempotency' | 'ingest' | 'deployments' | 'rebuilds' | 'revocations'
+  >,
 ) {
   const app = router();
   const anyRole = requireRole(deps.tokens);
@@ -198,7 +207,7 @@ export function attestationRoutes(
       path: '/v1/attestations/{id}',
       summary: 'An attestation record and its bundle',
       ...behind(anyRole),
-      request: { params: z.object({ id: z.string().regex(/^[0-9a-f]{64}$/, 'a 64-character hex attestation id') }) },
+      request: { params: z.object({ id: AttestationId }) },
       responses: {
         200: jsonResponse('the record', AttestationRecord),
         ...problemResponses(400, 401, 404),
@@ -208,6 +217,28 @@ export function attestationRoutes(
       const record = await deps.attest.get(c.req.valid('param').id);
       if (!record) throw new AppError('NOT_FOUND', 'no attestation with that id');
       return c.json(record, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/attestations/{id}/revocations',
+      summary: 'Revoke an attestation (admin, or its own signer): verdicts no longer count it',
+      ...behind(anyRole, requireJson),
+      request: { params: z.object({ id: AttestationId }), body: jsonBody(RevocationRequest) },
+      responses: {
+        201: {
+          description: 'the signed, logged revocation',
+          content: { 'application/json': { schema: AttestationRecord } },
+        },
+        ...problemResponses(400, 401, 403, 404, 409, 415),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { record } = await deps.revocations.revoke(id, c.req.valid('json').reason, callerOf(c));
+      return c.json(record, 201, { location: `/v1/attestations/${record.id}` });
     },
   );
 
@@ -248,11 +279,12 @@ export function attestationRoutes(
       const { digest } = c.req.valid('param');
       const artifact = await deps.intake.artifact(digest, c.req.valid('query'));
       if (!artifact) throw new AppError('NOT_FOUND', `nothing is known about ${digest}`);
-      const [history, relations] = await Promise.all([
+      const [history, relations, revocations] = await Promise.all([
         deps.deployments.historyOf(digest, { latest: 100 }),
         deps.rebuilds.relations(digest),
+        deps.revocations.about(digest),
       ]);
-      return c.json({ ...artifact, ...history, ...relations }, 200);
+      return c.json({ ...artifact, ...history, ...relations, revocations }, 200);
     },
   );
   return app;

@@ -4,8 +4,8 @@ import type { Deps } from '../../deps.ts';
 import { DURATION_PATTERN, isDuration } from '../../util/duration.ts';
 import { callerOf, requireRole } from '../auth.ts';
 import { requireJson } from '../middleware.ts';
-import { behind, DigestParam, EnvironmentName, PageQuery, problemResponses, router, z } from '../openapi.ts';
-import { ProvenanceDiff, RebuildException, RebuildReport } from '../schemas.ts';
+import { behind, DigestParam, EnvironmentName, jsonBody, PageQuery, problemResponses, router, z } from '../openapi.ts';
+import { AttestationRecord, ProvenanceDiff, RebuildException, RebuildReport } from '../schemas.ts';
 
 const ok = <T extends z.ZodType>(description: string, schema: T) => ({
   description,
@@ -13,7 +13,7 @@ const ok = <T extends z.ZodType>(description: string, schema: T) => ({
 });
 const ExceptionList = z.object({ items: z.array(RebuildException), nextCursor: z.string().nullable() });
 
-export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds' | 'idempotency'>) {
+export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds' | 'idempotency' | 'revocations'>) {
   const app = router();
   const anyRole = requireRole(deps.tokens);
 
@@ -53,6 +53,11 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds' | 'idempote
                     .min(10, 'explain why the rebuild is needed (10 characters at least)')
                     .max(4000),
                   ticket: z.string().min(1).max(500).optional(),
+                  acceptedBuilderDependencies: z
+                    .array(z.string().min(1).max(2000))
+                    .max(100)
+                    .optional()
+                    .openapi({ description: 'builder dependencies (by name) accepted as changed: same-builder holds' }),
                   expiresIn: z
                     .string()
                     .regex(DURATION_PATTERN, 'a duration such as 12h or 7d')
@@ -109,6 +114,52 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds' | 'idempote
         (resource) => deps.rebuilds.get(resource.slice('exception:'.length)),
       );
       return c.json(value, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/rebuild-exceptions/{id}/rejections',
+      summary: 'Reject a pending rebuild exception (an approver the policy names): signed, with a reason',
+      ...behind(requireRole(deps.tokens, 'approver'), requireJson),
+      request: {
+        params: z.object({ id: z.string().max(64) }),
+        body: jsonBody(z.object({ reason: z.string().trim().min(1, 'say why it is rejected').max(2000) }).strict()),
+      },
+      responses: {
+        200: ok('the rejected exception and its signed rejection', RebuildException.extend({ rejection: z.string() })),
+        ...problemResponses(400, 401, 403, 404, 409, 415),
+      },
+    }),
+    async (c) => {
+      const x = await deps.rebuilds.reject(c.req.valid('param').id, c.req.valid('json').reason, callerOf(c));
+      return c.json(x, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/rebuild-exceptions/{id}/revocations',
+      summary: 'Revoke an approved rebuild exception (admin or a named approver): it stops counting at once',
+      ...behind(requireRole(deps.tokens, 'approver', 'admin'), requireJson),
+      request: {
+        params: z.object({ id: z.string().max(64) }),
+        body: jsonBody(z.object({ reason: z.string().trim().min(1, 'say why it is revoked').max(2000) }).strict()),
+      },
+      responses: {
+        201: ok('the signed, logged revocation of the exception attestation', AttestationRecord),
+        ...problemResponses(400, 401, 403, 404, 409, 415),
+      },
+    }),
+    async (c) => {
+      const caller = callerOf(c);
+      const attestationId = await deps.rebuilds.revocable(c.req.valid('param').id, caller);
+      const { record } = await deps.revocations.revoke(attestationId, c.req.valid('json').reason, caller, {
+        authorized: true,
+      });
+      return c.json(record, 201);
     },
   );
 

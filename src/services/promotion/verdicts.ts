@@ -5,8 +5,9 @@
 import type { Logger } from 'pino';
 import { assertMayActFor } from '../../identity/grants.ts';
 import { TEST_RESULT_V01 } from '../../intoto/predicates.ts';
-import { DEPLOYMENT_V1, REBUILD_EXCEPTION_V1, vsaStatement, waybillUris } from '../../intoto/waybill.ts';
+import { DEPLOYMENT_V1, REBUILD_EXCEPTION_V1, REVOCATION_V1, vsaStatement, waybillUris } from '../../intoto/waybill.ts';
 import { denyAll, evaluate } from '../../policy/evaluate.ts';
+import { markRevoked, revocationsIn } from '../../policy/revocations.ts';
 import type { Decision, Deployment, Evidence, Policy, PolicySet } from '../../policy/types.ts';
 import type { VerdictRepo } from '../../storage/verdict-repo.ts';
 import { newId } from '../../util/ids.ts';
@@ -119,11 +120,11 @@ export class VerdictService {
     digest: string,
     now: Date,
   ): Promise<{ decision: Decision; exception: UsedException | undefined }> {
-    const mine = await this.#evidence.about(digest, kindsRead(policy));
+    const mine = await this.#about(digest, policy);
     let exception = await this.#approvedException(policy, digest, mine, now);
     let borrowed: Parameters<typeof evaluate>[1]['exception'];
     if (exception) {
-      const theirs = await this.#evidence.about(exception.original, kindsRead(policy));
+      const theirs = await this.#about(exception.original, policy);
       borrowed = {
         attestationId: exception.attestationId,
         original: exception.original,
@@ -142,12 +143,20 @@ export class VerdictService {
     return { decision, exception };
   }
 
+  // The verified evidence about `digest` of the kinds the policy reads, each revoked one marked.
+  async #about(digest: string, policy: Policy): Promise<Evidence[]> {
+    const evidence = await this.#evidence.about(digest, kindsRead(policy));
+    const signer = { subject: waybillUris(this.#issuer).verifier, issuer: this.#issuer };
+    return markRevoked(evidence, revocationsIn(evidence, signer));
+  }
+
   // The `after` rule's evidence: signed deployments of the digest to the prior stage, each made
   // under a VSA that waybill signed allowing exactly that digest into exactly that stage.
   async #priorDeployments(policy: Policy, digest: string, evidence: readonly Evidence[]): Promise<Deployment[]> {
     if (!policy.after) return [];
     const out: Deployment[] = [];
     for (const e of evidence) {
+      if (e.revocation) continue;
       const d = signedDeployment(e, digest, this.#issuer);
       if (!d || d.environment !== policy.after) continue;
       const vsa = await this.#evidence.one(d.verdictAttestationId);
@@ -172,12 +181,19 @@ export class VerdictService {
     const ownTests = required.delete('own-tests');
     if (
       ownTests &&
-      !evidence.some((e) => e.verified && e.predicateType === TEST_RESULT_V01 && e.subjects.includes(digest))
+      !evidence.some(
+        (e) =>
+          e.verified &&
+          !e.revocation &&
+          e.predicateType === TEST_RESULT_V01 &&
+          e.subjects.includes(digest) &&
+          (e.statement.predicate as { result?: unknown } | undefined)?.result === 'PASSED',
+      )
     ) {
       return undefined;
     }
     const usable = evidence
-      .map((e) => ({ e, x: signedException(e, this.#issuer) }))
+      .map((e) => ({ e, x: e.revocation ? undefined : signedException(e, this.#issuer) }))
       .filter(({ x }) => {
         if (!x || x.rebuild !== digest || x.environment !== policy.environment) return false;
         const approvers = new Set(x.approvers);
@@ -203,7 +219,7 @@ export class VerdictService {
     for (const original of rel.rebuildOf) {
       let evidence: Evidence[];
       try {
-        evidence = await this.#evidence.about(original.digest, kindsRead(policy));
+        evidence = await this.#about(original.digest, policy);
       } catch (err) {
         if (err instanceof UntrustedEvidenceError) continue;
         throw err;
@@ -223,7 +239,7 @@ export class VerdictService {
 
 /** The predicate types a verdict under `policy` reads: its rules', deployments and exceptions. */
 function kindsRead(policy: Policy): string[] {
-  const kinds = new Set(policy.rules.map((r) => r.predicateType));
+  const kinds = new Set([...policy.rules.map((r) => r.predicateType), REVOCATION_V1]);
   if (policy.after) kinds.add(DEPLOYMENT_V1);
   if (policy.rebuilds.allowWithException) {
     kinds.add(REBUILD_EXCEPTION_V1);
