@@ -52,7 +52,8 @@ import { UiSessionRepo } from './storage/ui-session-repo.ts';
 import { VerdictRepo } from './storage/verdict-repo.ts';
 import { WebhookRepo } from './storage/webhook-repo.ts';
 import { WorkloadRepo } from './storage/workload-repo.ts';
-import { logIdentity, type Sequencer, TransparencyLog } from './tlog/log.ts';
+import { logIdentity } from './tlog/identity.ts';
+import { type Sequencer, TransparencyLog } from './tlog/log.ts';
 
 export interface Deps {
   config: Config;

@@ -6,7 +6,8 @@ import { type Config, parseWorkerConfig } from '../config.ts';
 import type { Material } from '../deps.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { type AppendItem, DuplicateAttestationError, type TlogEntryJson } from '../tlog/batch.ts';
-import { logIdentity, type Sequencer } from '../tlog/log.ts';
+import { logIdentity } from '../tlog/identity.ts';
+import type { Sequencer } from '../tlog/log.ts';
 import { workerMaterial } from './worker-material.ts';
 
 /** What the log's Durable Object answers: the entry, or the stored attestation the item repeats. */

@@ -31,6 +31,7 @@ import {
 } from './batch.ts';
 import { logId as logIdOf } from './checkpoint.ts';
 import { inclusionPromise, verifyInclusionPromise } from './entry.ts';
+import { type LogIdentity, logIdentity } from './identity.ts';
 import {
   consistencyPlan,
   EMPTY_ROOT,
@@ -41,37 +42,12 @@ import {
   nodeMap,
   nodesFor,
 } from './merkle.ts';
-import type { BatchStats, LogStats } from './stats.ts';
-import type { LoggedRecord, LogStore, LogTransaction, StoredCheckpoint, StoredHead } from './store.ts';
+import { type BatchStats, type LogStats, timedRecord, timedTransaction } from './stats.ts';
+import type { LoggedRecord, LogStore, StoredCheckpoint, StoredHead } from './store.ts';
 import { chainOf, headMessage, signHead } from './subject-index.ts';
 
 /** How many subject digests' index heads a log keeps in memory between batches. */
 const HEAD_CACHE_SIZE = 50_000;
-
-export interface LogIdentity {
-  /** The checkpoint signer name and origin prefix: the issuer URL's host. */
-  keyName: string;
-  treeId: string;
-  origin: string;
-  logId: Uint8Array;
-}
-
-/**
- * A stable tree id from the log key: its log id's first 7 bytes as a decimal number. Rotating the
- * log key changes it, so a log whose key will rotate pins it with WAYBILL_LOG_TREE_ID.
- */
-export function treeIdFor(logId: Uint8Array): string {
-  return BigInt(`0x${Buffer.from(logId.subarray(0, 7)).toString('hex')}`).toString(10);
-}
-
-export function logIdentity(opts: { issuer: string; publicKey: KeyObject; treeId?: string | undefined }): LogIdentity {
-  const id = logIdOf(opts.publicKey);
-  const keyName = new URL(opts.issuer).host;
-  if (opts.treeId !== undefined && !/^[1-9][0-9]{0,18}$/.test(opts.treeId))
-    throw new RangeError(`log: tree id ${JSON.stringify(opts.treeId)} is not a decimal integer from 1 to 2^63-1`);
-  const treeId = opts.treeId ?? treeIdFor(id);
-  return { keyName, treeId, origin: `${keyName} - ${treeId}`, logId: id };
-}
 
 /**
  * Where appends go instead of this process's own queue: on Workers, the log's Durable Object
@@ -454,39 +430,4 @@ function apiVersionOf(body: Uint8Array): string {
 function settle(p: Pending, outcome: Outcome): void {
   if (outcome instanceof DuplicateAttestationError) p.reject(outcome);
   else p.resolve(outcome);
-}
-
-/** `loggedRecord`, timed into `stats`. */
-function timedRecord(stats: BatchStats): (pending: PendingRecord, entry: TlogEntryJson) => LoggedRecord {
-  return (pending, entry) => {
-    const t0 = performance.now();
-    try {
-      return loggedRecord(pending, entry);
-    } finally {
-      stats.records++;
-      stats.recordMs += performance.now() - t0;
-    }
-  };
-}
-
-/** The transaction with its node reads and write timed into `locked`. */
-function timedTransaction(tx: LogTransaction, locked: NonNullable<BatchStats['locked']>): LogTransaction {
-  return {
-    async nodes(ids) {
-      const t0 = performance.now();
-      try {
-        return await tx.nodes(ids);
-      } finally {
-        locked.nodeReadMs += performance.now() - t0;
-      }
-    },
-    async write(rows) {
-      const t0 = performance.now();
-      try {
-        return await tx.write(rows);
-      } finally {
-        locked.writeMs += performance.now() - t0;
-      }
-    },
-  };
 }

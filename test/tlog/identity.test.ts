@@ -2,7 +2,7 @@
 // the log key must never change for an existing log, and a configured one is used digit for digit.
 import { createPublicKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { logIdentity, treeIdFor } from '../../src/tlog/log.ts';
+import { logIdentity, treeIdFor } from '../../src/tlog/identity.ts';
 
 // A fixed P-256 public key, so the derived id below is pinned.
 const KEY = createPublicKey({
