@@ -42,6 +42,7 @@ export type UiDeps = Pick<
   | 'deployments'
   | 'intake'
   | 'rebuilds'
+  | 'revocations'
   | 'audit'
   | 'trustedRoot'
   | 'attest'

@@ -232,6 +232,33 @@ describe.each(backends)('web UI pages ($name)', (backend) => {
     expect(verdict.body.decision).toBe('deny');
   });
 
+  it('marks a revoked test result on the passport, struck, with who, why and the log index', async () => {
+    const tests = (await t.deps.intake.list({ digest: `sha256:${story.notInDev}`, limit: 100 })).items.filter(
+      (a) => a.predicateType === 'https://in-toto.io/attestation/test-result/v0.1',
+    );
+    expect(tests).toHaveLength(1);
+    const admin = await t.mint(['admin'], 'https://people.example.com/admin');
+    const revoked = await pipeline(t, c).post(`/v1/attestations/${tests[0]!.id}/revocations`, admin, {
+      reason: 'the dev test run used a stale fixture',
+    });
+    expect(revoked.status).toBe(201);
+    const { html } = await ui.page(`/ui/artifacts/sha256:${story.notInDev}`, await ui.signIn(c.tester));
+    const at = html.indexOf(`<li id="a-${tests[0]!.id}"`);
+    expect(at).toBeGreaterThan(0);
+    const item = html.slice(at, html.indexOf('</li>', at));
+    expect(item).toContain('class="revoked"');
+    expect(item).toContain('<s>Test result</s>');
+    expect(item).toContain(
+      '<span class="badge bad">revoked</span> by <strong>https://people.example.com/admin</strong>',
+    );
+    expect(item).toContain('the dev test run used a stale fixture');
+    const index = String(revoked.body.logIndex);
+    expect(item).toContain(`log index <a href="/v1/log/entries/${index}">#${index}</a>`);
+    expect(item).toContain('<div class="struck">');
+    const own = html.slice(html.indexOf(`<li id="a-${revoked.body.id}"`));
+    expect(own.slice(0, own.indexOf('</li>'))).toContain(`Revokes <a href="#a-${tests[0]!.id}">the test result</a>`);
+  });
+
   it('shows the log: checkpoint signed, consistent with the previous one, recent entries', async () => {
     const { html } = await ui.page('/ui/log', await ui.signIn(c.tester));
     expect(html).toContain('✓ signed by the log key');
