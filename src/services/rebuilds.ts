@@ -9,6 +9,7 @@ import {
   approvalStatement,
   type ExceptionRequest,
   exceptionStatement,
+  REBUILD_REJECTION_V1,
   rejectionStatement,
   waybillUris,
 } from '../intoto/waybill.ts';
@@ -53,6 +54,16 @@ export interface ExceptionView extends ExceptionRequest {
   summary: string;
   checklist: ChecklistResult[];
   bundle?: unknown;
+}
+
+/** A signed rejection of an exception, as the inbox shows it. */
+export interface RejectionView {
+  /** The rejection attestation. */
+  id: string;
+  rejectedBy: string;
+  reason: string;
+  rejectedAt: string;
+  logIndex: number;
 }
 
 export class RebuildService {
@@ -274,6 +285,27 @@ export class RebuildService {
     const updated = await this.#exceptions.markRejected(id);
     if (!updated) throw new AppError('CONFLICT', `exception ${id} is no longer pending`);
     return { ...(await this.get(id)), rejection: signed.record.id };
+  }
+
+  /** Who rejected exception `id`, when and why, read from its signed rejection; undefined if none is stored. */
+  async rejectionOf(id: string): Promise<RejectionView | undefined> {
+    const row = await this.#row(id);
+    if (row.status !== 'rejected') return undefined;
+    const uri = waybillUris(this.#issuer).exception(id);
+    const signed = await this.#attestations.about(row.rebuild, { predicateTypes: [REBUILD_REJECTION_V1] });
+    for (const a of signed) {
+      const p = (a.statement.predicate ?? {}) as Record<string, unknown>;
+      // Signed here, as the approver it names.
+      if (a.origin !== 'signed' || p.exception !== uri || p.rejectedBy !== a.signer.subject) continue;
+      return {
+        id: a.id,
+        rejectedBy: a.signer.subject,
+        reason: typeof p.reason === 'string' ? p.reason : '',
+        rejectedAt: typeof p.rejectedAt === 'string' ? p.rejectedAt : a.createdAt,
+        logIndex: a.logIndex,
+      };
+    }
+    return undefined;
   }
 
   /**

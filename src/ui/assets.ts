@@ -51,6 +51,10 @@ del { background: var(--badbg); }
 form.inline { display: inline; }
 button { font: inherit; padding: .35rem .9rem; border-radius: 6px; border: 1px solid #1f883d; background: #1f883d;
   color: #fff; cursor: pointer; }
+button.danger { background: var(--bg); color: var(--bad); border-color: var(--bad); }
+textarea { display: block; font: inherit; width: 100%; max-width: 32rem; padding: .4rem; margin-bottom: .4rem;
+  border: 1px solid var(--muted); border-radius: 6px; }
+.struck, .struck * { text-decoration: line-through; }
 button.secondary { background: var(--bg); color: var(--fg); border-color: var(--line); }
 label { display: block; font-weight: 600; margin-bottom: .25rem; }
 input[type="password"] { font: inherit; width: 100%; max-width: 32rem; padding: .4rem;

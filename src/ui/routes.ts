@@ -42,6 +42,7 @@ export type UiDeps = Pick<
   | 'deployments'
   | 'intake'
   | 'rebuilds'
+  | 'revocations'
   | 'audit'
   | 'trustedRoot'
   | 'attest'
@@ -76,7 +77,7 @@ export function uiRoutes(deps: UiDeps): Hono {
   const ui = new Hono();
   const issuer = deps.config.issuer;
   const chains = new ChainCache();
-  const render = (c: Context, html: Html, status: 200 | 403 | 404 | 409 = 200) => c.html(html, status);
+  const render = (c: Context, html: Html, status: 200 | 400 | 403 | 404 | 409 = 200) => c.html(html, status);
 
   ui.use(securityHeaders());
   ui.get('/assets/ui.css', (c) =>
@@ -168,6 +169,37 @@ export function uiRoutes(deps: UiDeps): Hono {
       if (!(err instanceof AppError) || !['FORBIDDEN', 'CONFLICT', 'NOT_FOUND'].includes(err.code)) throw err;
       notice = { tone: 'error', text: err.message };
       status = ERRORS[err.code].status as 403 | 404 | 409;
+    }
+    return render(c, inboxPage(await inboxData(deps), session, notice), status);
+  });
+
+  // Reject through the page as through POST /v1/rebuild-exceptions/{id}/rejections: approvers
+  // only, with a reason (1 to 2000 characters, as the API asks); RebuildService keeps the rest
+  // (not the requester, pending only, an approver the policy names) and signs the rejection.
+  ui.post('/exceptions/:id/reject', async (c) => {
+    const { session, form } = await checkedForm(c, issuer);
+    const id = c.req.param('id');
+    const reason = (form.reason ?? '').trim();
+    let notice: { tone: 'success' | 'error'; text: string };
+    let status: 200 | 400 | 403 | 404 | 409 = 200;
+    try {
+      if (!session.caller.roles.includes('approver'))
+        throw new AppError('FORBIDDEN', 'only approvers (role approver) may reject exceptions');
+      if (reason.length === 0 || reason.length > 2000)
+        throw new AppError(
+          'VALIDATION_FAILED',
+          reason.length === 0
+            ? `Say why exception ${id} is rejected: the reason is required.`
+            : `The reason for rejecting ${id} is too long (at most 2000 characters).`,
+        );
+      const after = await deps.rebuilds.reject(id, reason, session.caller);
+      deps.logger.info({ caller: session.caller.subject, exception: id, status: after.status }, 'ui rejection');
+      notice = { tone: 'success', text: `Exception ${id} is rejected; the rejection is signed (${after.rejection}).` };
+    } catch (err) {
+      if (!(err instanceof AppError) || !['VALIDATION_FAILED', 'FORBIDDEN', 'CONFLICT', 'NOT_FOUND'].includes(err.code))
+        throw err;
+      notice = { tone: 'error', text: err.message };
+      status = ERRORS[err.code].status as 400 | 403 | 404 | 409;
     }
     return render(c, inboxPage(await inboxData(deps), session, notice), status);
   });

@@ -202,11 +202,13 @@ describe.skipIf(!available && !REQUIRED)('the web UI in a browser', { timeout: 9
     expect((await t.deps.rebuilds.get(exceptionId)).approvers).toEqual([]);
   });
 
-  it('shows a builder no approve button', async () => {
+  it('shows a builder no approve or reject button', async () => {
     const page = await signedIn(c.builder);
     await page.goto(`${base}/ui/exceptions`);
     expect(await page.locator('main').innerText()).toContain(exceptionId);
     expect(await page.locator('button', { hasText: 'Approve' }).count()).toBe(0);
+    expect(await page.locator('button', { hasText: 'Reject' }).count()).toBe(0);
+    expect(await page.locator('textarea').count()).toBe(0);
   });
 
   it('approves the rebuild exception as two approvers through the page; the rebuild is then allowed', async () => {

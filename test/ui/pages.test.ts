@@ -168,6 +168,97 @@ describe.each(backends)('web UI pages ($name)', (backend) => {
     expect(res.status).toBe(403);
   });
 
+  it('rejects through the page with a reason: signed, shown as decided, and the rebuild stays denied', async () => {
+    const p = pipeline(t, c);
+    const other = sha256(randomBytes(16));
+    await changedRebuild(p, c.builder, other, story.promoted);
+    const req = await p.post('/v1/rebuild-exceptions', c.deployer, {
+      original: `sha256:${story.promoted}`,
+      rebuild: `sha256:${other}`,
+      environment: 'production',
+      reason: 'rebuilt on a runner nobody recognises',
+    });
+    expect(req.status).toBe(201);
+    const id: string = req.body.id;
+
+    const builder = await ui.signIn(c.builder);
+    const builderView = await ui.page('/ui/exceptions', builder);
+    expect(builderView.html).toContain(id);
+    expect(builderView.html).not.toContain(`Reject exception ${id}`);
+    const byBuilder = await ui.post(
+      `/ui/exceptions/${id}/reject`,
+      { csrf: builderView.csrf!, reason: 'not mine to say' },
+      { cookie: builder },
+    );
+    expect(byBuilder.status).toBe(403);
+    expect(await byBuilder.text()).toContain('only approvers');
+
+    const session = await ui.signIn(c.approver);
+    const { html, csrf } = await ui.page('/ui/exceptions', session);
+    expect(html).toContain(`Reject exception ${id}`);
+    expect(html).toContain(`<label for="reason-${id}">`);
+    const noToken = await ui.post(`/ui/exceptions/${id}/reject`, { reason: 'unknown runner' }, { cookie: session });
+    expect(noToken.status).toBe(403);
+    expect(await noToken.text()).toContain('no valid CSRF token');
+    const empty = await ui.post(`/ui/exceptions/${id}/reject`, { csrf: csrf!, reason: '   ' }, { cookie: session });
+    expect(empty.status).toBe(400);
+    expect(await empty.text()).toContain(`Say why exception ${id} is rejected: the reason is required.`);
+    expect((await t.deps.rebuilds.get(id)).status).toBe('pending');
+
+    const res = await ui.post(
+      `/ui/exceptions/${id}/reject`,
+      { csrf: csrf!, reason: 'the runner is not one of ours' },
+      { cookie: session },
+    );
+    expect(res.status).toBe(200);
+    const after = await res.text();
+    expect(after).toContain(`Exception ${id} is rejected`);
+    expect(after).not.toContain(`Reject exception ${id}`);
+    const row = after
+      .slice(after.indexOf('<h2>Decided'))
+      .split('<tr>')
+      .find((r) => r.includes(id))!;
+    expect(row).toContain('<span class="badge bad">rejected</span>');
+    expect(row).toContain('rejected by https://people.example.com/approver');
+    expect(row).toContain('the runner is not one of ours');
+    expect((await t.deps.rebuilds.get(id)).status).toBe('rejected');
+
+    // Rejected for good: neither approvals nor a second rejection count, and production denies the rebuild.
+    const approve = await ui.post(`/ui/exceptions/${id}/approve`, { csrf: csrf! }, { cookie: session });
+    expect(approve.status).toBe(409);
+    const again = await ui.post(`/ui/exceptions/${id}/reject`, { csrf: csrf!, reason: 'again' }, { cookie: session });
+    expect(again.status).toBe(409);
+    const verdict = await p.verdict(other, 'production');
+    expect(verdict.body.decision).toBe('deny');
+  });
+
+  it('marks a revoked test result on the passport, struck, with who, why and the log index', async () => {
+    const tests = (await t.deps.intake.list({ digest: `sha256:${story.notInDev}`, limit: 100 })).items.filter(
+      (a) => a.predicateType === 'https://in-toto.io/attestation/test-result/v0.1',
+    );
+    expect(tests).toHaveLength(1);
+    const admin = await t.mint(['admin'], 'https://people.example.com/admin');
+    const revoked = await pipeline(t, c).post(`/v1/attestations/${tests[0]!.id}/revocations`, admin, {
+      reason: 'the dev test run used a stale fixture',
+    });
+    expect(revoked.status).toBe(201);
+    const { html } = await ui.page(`/ui/artifacts/sha256:${story.notInDev}`, await ui.signIn(c.tester));
+    const at = html.indexOf(`<li id="a-${tests[0]!.id}"`);
+    expect(at).toBeGreaterThan(0);
+    const item = html.slice(at, html.indexOf('</li>', at));
+    expect(item).toContain('class="revoked"');
+    expect(item).toContain('<s>Test result</s>');
+    expect(item).toContain(
+      '<span class="badge bad">revoked</span> by <strong>https://people.example.com/admin</strong>',
+    );
+    expect(item).toContain('the dev test run used a stale fixture');
+    const index = String(revoked.body.logIndex);
+    expect(item).toContain(`log index <a href="/v1/log/entries/${index}">#${index}</a>`);
+    expect(item).toContain('<div class="struck">');
+    const own = html.slice(html.indexOf(`<li id="a-${revoked.body.id}"`));
+    expect(own.slice(0, own.indexOf('</li>'))).toContain(`Revokes <a href="#a-${tests[0]!.id}">the test result</a>`);
+  });
+
   it('shows the log: checkpoint signed, consistent with the previous one, recent entries', async () => {
     const { html } = await ui.page('/ui/log', await ui.signIn(c.tester));
     expect(html).toContain('✓ signed by the log key');

@@ -1,8 +1,9 @@
 // The exception inbox (/ui/exceptions): pending rebuild exceptions with their diff summary,
 // checklist and reason, an Approve button for approvers who may approve (not the requester, once
-// each), and the decided ones below.
+// each), a Reject form with a required reason (approvers, not the requester), and the decided ones
+// below (a rejected one with who rejected it and why).
 import type { Deps } from '../../deps.ts';
-import type { ExceptionView } from '../../services/rebuilds.ts';
+import type { ExceptionView, RejectionView } from '../../services/rebuilds.ts';
 import type { UiSession } from '../../services/ui-sessions.ts';
 import { at, badge, csrfField, digestLink, type Html, h, nothing } from '../html.ts';
 import { page } from '../layout.ts';
@@ -17,10 +18,41 @@ export async function inboxData(deps: Pick<Deps, 'rebuilds'>) {
     deps.rebuilds.list('pending', { limit: PENDING }),
     deps.rebuilds.list(undefined, { limit: RECENT }),
   ]);
+  const done = decided.items.filter((e) => e.status !== 'pending');
+  const rejections = await Promise.all(
+    done.map(async (e) => (e.status === 'rejected' ? deps.rebuilds.rejectionOf(e.id) : undefined)),
+  );
   return {
     pending: pending.items.filter((e) => e.status === 'pending'),
-    decided: decided.items.filter((e) => e.status !== 'pending'),
+    decided: done.map((e, i) => ({ ...e, rejection: rejections[i] })),
   };
+}
+
+/** Why this caller may not reject `e`, or null when the page may offer the form. */
+export function cannotReject(e: ExceptionView, session: UiSession): string | null {
+  const { caller } = session;
+  if (!caller.roles.includes('approver')) return 'only approvers may reject';
+  if (e.requestedBy === caller.subject) return 'you requested it: the requester may not reject it (let it expire)';
+  return null;
+}
+
+function rejectForm(e: ExceptionView, session: UiSession): Html {
+  if (cannotReject(e, session)) return nothing;
+  return h`<form method="post" action="/ui/exceptions/${e.id}/reject">${csrfField(session.csrf)}
+  <label for="reason-${e.id}">Reason for rejecting ${e.id}</label>
+  <textarea id="reason-${e.id}" name="reason" rows="2" maxlength="2000" required></textarea>
+  <button type="submit" class="danger">Reject exception ${e.id}</button></form>`;
+}
+
+function decidedBy(e: ExceptionView & { rejection?: RejectionView | undefined }): Html {
+  if (e.status === 'rejected') {
+    if (!e.rejection) return h`<span class="muted">rejected (no signed rejection stored)</span>`;
+    const r = e.rejection;
+    const index = String(r.logIndex);
+    return h`rejected by ${r.rejectedBy}, ${at(r.rejectedAt)}: ${r.reason}
+      <span class="muted">(log index <a href="/v1/log/entries/${index}">#${index}</a>)</span>`;
+  }
+  return h`${e.approvers.join(', ')}`;
 }
 
 /** Why this caller may not approve `e` now, or null when the page may offer the button. */
@@ -53,6 +85,7 @@ ${
     : h`<form method="post" action="/ui/exceptions/${e.id}/approve">${csrfField(session.csrf)}
   <button type="submit">Approve exception ${e.id}</button></form>`
 }
+${rejectForm(e, session)}
 </li>`;
 }
 
@@ -81,11 +114,11 @@ ${
   data.decided.length
     ? h`<div class="scroll"><table>
 <thead><tr><th scope="col">Exception</th><th scope="col">Environment</th><th scope="col">Status</th>
-<th scope="col">Rebuild</th><th scope="col">Approvers</th><th scope="col">Requested</th></tr></thead>
+<th scope="col">Rebuild</th><th scope="col">Decided by</th><th scope="col">Requested</th></tr></thead>
 <tbody>${data.decided.map(
         (e) => h`<tr><td><code>${e.id}</code></td><td>${e.environment}</td>
 <td>${badge(e.status, e.status === 'approved' ? 'ok' : 'bad')}</td>
-<td>${digestLink(e.rebuild)} of ${digestLink(e.original)}</td><td>${e.approvers.join(', ')}</td>
+<td>${digestLink(e.rebuild)} of ${digestLink(e.original)}</td><td>${decidedBy(e)}</td>
 <td>${at(e.createdAt)} by ${e.requestedBy}</td></tr>`,
       )}</tbody></table></div>`
     : h`<p class="muted">None decided yet.</p>`

@@ -1,12 +1,15 @@
 // The artifact passport (/ui/artifacts/{digest}): a digest's whole story, oldest first. Each
 // attestation shows its signer, its log index and whether its bundle and inclusion proof verify,
 // checked on the server by the code `waybill audit verify` runs on the digest's evidence pack.
+// A revoked attestation stays in the timeline, struck, with who revoked it, why, and the
+// revocation's log index; the revocation is a timeline item of its own.
 import type { AttestationReport, PackReport } from '../../audit/verify.ts';
 import type { Deps } from '../../deps.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01, VSA_V1 } from '../../intoto/predicates.ts';
-import { DEPLOYMENT_V1, REBUILD_EXCEPTION_V1 } from '../../intoto/waybill.ts';
+import { DEPLOYMENT_V1, REBUILD_EXCEPTION_V1, REBUILD_REJECTION_V1, REVOCATION_V1 } from '../../intoto/waybill.ts';
 import type { AttestationRecord } from '../../services/attest.ts';
 import type { ExceptionView, Relation } from '../../services/rebuilds.ts';
+import type { RevocationView } from '../../services/revocations.ts';
 import type { UiSession } from '../../services/ui-sessions.ts';
 import { at, badge, digestLink, type Html, h, nothing, short, verified } from '../html.ts';
 import { firstSteps, page } from '../layout.ts';
@@ -14,13 +17,14 @@ import { type ChainCache, verifiedChain } from '../verify.ts';
 
 const TIMELINE = 200;
 
-type PassportDeps = Pick<Deps, 'intake' | 'deployments' | 'rebuilds' | 'audit' | 'trustedRoot'>;
+type PassportDeps = Pick<Deps, 'intake' | 'deployments' | 'rebuilds' | 'revocations' | 'audit' | 'trustedRoot'>;
 
 export async function passportData(deps: PassportDeps, cache: ChainCache, digest: string) {
-  const [artifact, history, relations] = await Promise.all([
+  const [artifact, history, relations, revocations] = await Promise.all([
     deps.intake.artifact(digest, { limit: TIMELINE }),
     deps.deployments.historyOf(digest),
     deps.rebuilds.relations(digest),
+    deps.revocations.about(digest),
   ]);
   const exceptions = (
     await Promise.all([
@@ -41,6 +45,7 @@ export async function passportData(deps: PassportDeps, cache: ChainCache, digest
     relations,
     chain,
     exceptions,
+    revocations,
   };
 }
 
@@ -52,6 +57,8 @@ export function kindOf(predicateType: string): string {
   if (predicateType === VSA_V1) return 'Verdict';
   if (predicateType === DEPLOYMENT_V1) return 'Deployment';
   if (predicateType === REBUILD_EXCEPTION_V1) return 'Rebuild exception';
+  if (predicateType === REBUILD_REJECTION_V1) return 'Rebuild rejection';
+  if (predicateType === REVOCATION_V1) return 'Revocation';
   return 'Attestation';
 }
 
@@ -118,6 +125,31 @@ function exceptionFacts(a: AttestationRecord): Html {
   }; approvers: ${approvers.join(', ') || 'none listed'}.</p>`;
 }
 
+/** The log index of attestation `id` when the timeline holds it. */
+function logIndexOf(id: string, data: Data): number | undefined {
+  return data.artifact?.attestations.find((a) => a.id === id)?.logIndex;
+}
+
+function logLink(index: number | undefined, id: string): Html {
+  return index === undefined
+    ? h`revocation <a href="/ui/attestations/${id}/bundle" download><code>${id.slice(0, 12)}</code></a>`
+    : h`log index <a href="/v1/log/entries/${String(index)}">#${String(index)}</a>`;
+}
+
+function revokedNote(r: RevocationView, data: Data): Html {
+  return h`<p role="note">${badge('revoked', 'bad')} by <strong>${r.revokedBy}</strong>, ${at(r.revokedAt)}:
+  ${r.reason} <span class="muted">(${logLink(logIndexOf(r.id, data), r.id)})</span>. It no longer counts.</p>`;
+}
+
+function revocationFacts(a: AttestationRecord, data: Data): Html {
+  const r = data.revocations.find((x) => x.id === a.id);
+  if (!r) return h`<p class="muted">A revocation not signed by this waybill (it does not count).</p>`;
+  const target = data.artifact?.attestations.find((x) => x.id === r.attestationId);
+  return h`<p>Revokes ${
+    target ? h`<a href="#a-${target.id}">the ${kindOf(target.predicateType).toLowerCase()}</a>` : h`attestation`
+  } <code>${r.attestationId.slice(0, 12)}</code>, asked by <strong>${r.revokedBy}</strong>: ${r.reason}</p>`;
+}
+
 function check(report: AttestationReport | undefined, inPack: boolean): Html {
   if (!report)
     return inPack
@@ -141,12 +173,18 @@ function item(a: AttestationRecord, data: Data, reports: Map<string, Attestation
             ? deploymentFacts(a, data)
             : kind === 'Rebuild exception'
               ? exceptionFacts(a)
-              : h`<p><code>${a.predicateType}</code></p>`;
-  return h`<li id="a-${a.id}">
-<h3>${kind} ${a.environment ? h`<span class="muted">· ${a.environment}</span>` : nothing}</h3>
+              : kind === 'Revocation'
+                ? revocationFacts(a, data)
+                : h`<p><code>${a.predicateType}</code></p>`;
+  const revoked = data.revocations.find((r) => r.attestationId === a.id);
+  return h`<li id="a-${a.id}"${revoked ? h` class="revoked"` : nothing}>
+<h3>${revoked ? h`<s>${kind}</s>` : kind} ${
+    a.environment ? h`<span class="muted">· ${a.environment}</span>` : nothing
+  }</h3>
+${revoked ? revokedNote(revoked, data) : nothing}
 <p class="muted">${at(a.createdAt)} · signed by <strong>${a.signer.subject}</strong>
   (${a.signer.issuer}) · log index <a href="/v1/log/entries/${String(a.logIndex)}">#${String(a.logIndex)}</a></p>
-${facts}
+${revoked ? h`<div class="struck">${facts}</div>` : facts}
 <p>${check(reports.get(a.id), false)} · <a href="/ui/attestations/${a.id}/bundle" download>download bundle</a></p>
 </li>`;
 }
