@@ -1,6 +1,7 @@
 // `waybill snapshot kubernetes`: what runs in a cluster, from `kubectl get pods -A -o json` on
 // standard input, posted as a runtime snapshot of an environment (POST /v1/environments/{name}/snapshots).
 import type { Command } from 'commander';
+import { globRegExp } from '../util/glob.ts';
 import { api } from './client.ts';
 import { CliFailure, EXIT, json, jsonOption, type Out, readJsonArg, serverOption, tokenOption } from './common.ts';
 
@@ -18,15 +19,6 @@ export interface PodsRead {
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 /** An image ID as a container runtime reports it: `docker-pullable://ghcr.io/x@sha256:…`, `ghcr.io/x@sha256:…`. */
 const IMAGE_ID = /^(?:[a-z-]+:\/\/)?[^@\s]+@(sha256:[0-9a-f]{64})$/;
-
-function globRegExp(pattern: string): RegExp {
-  return new RegExp(
-    `^${pattern
-      .split('*')
-      .map((s) => s.replace(/[.+?^${}()|[\]\\-]/g, '\\$&'))
-      .join('.*')}$`,
-  );
-}
 
 /**
  * The running containers of a pod list (`kubectl get pods -A -o json`) with the registry digest

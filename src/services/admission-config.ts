@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { globRegExp } from '../util/glob.ts';
 
 export type Enforcement = 'enforce' | 'audit';
 
@@ -44,15 +45,6 @@ export class AdmissionConfigError extends Error {
     this.name = 'AdmissionConfigError';
     this.problems = problems;
   }
-}
-
-function globRegExp(pattern: string): RegExp {
-  return new RegExp(
-    `^${pattern
-      .split('*')
-      .map((s) => s.replace(/[.+?^${}()|[\]\\-]/g, '\\$&'))
-      .join('.*')}$`,
-  );
 }
 
 /** The environment a namespace belongs to, or undefined (which admission denies). */
