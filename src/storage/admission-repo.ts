@@ -1,6 +1,7 @@
 // Admission decisions: one row per AdmissionReview answered.
-import { and, desc, eq, lt, or } from 'drizzle-orm';
+import { desc } from 'drizzle-orm';
 import type { Database } from './driver.ts';
+import { type Cursor, olderThan, pageOf } from './paging.ts';
 import { admissionEvents } from './schema.ts';
 
 export type AdmissionEventRow = typeof admissionEvents.$inferSelect;
@@ -47,23 +48,13 @@ export class AdmissionRepo {
    * Newest first; `before` is the (createdAt, id) of the last row of the previous page (rows are
    * written with a millisecond createdAt from the service's clock, so the cursor is exact).
    */
-  async page(
-    before: { createdAt: Date; id: string } | undefined,
-    limit: number,
-  ): Promise<{ rows: AdmissionEventRow[]; next: { createdAt: Date; id: string } | null }> {
-    const { createdAt, id } = admissionEvents;
+  async page(before: Cursor | undefined, limit: number): Promise<{ rows: AdmissionEventRow[]; next: Cursor | null }> {
     const rows = await this.#database.db
       .select()
       .from(admissionEvents)
-      .where(
-        before
-          ? or(lt(createdAt, before.createdAt), and(eq(createdAt, before.createdAt), lt(id, before.id)))
-          : undefined,
-      )
-      .orderBy(desc(createdAt), desc(id))
+      .where(olderThan(admissionEvents, before))
+      .orderBy(desc(admissionEvents.createdAt), desc(admissionEvents.id))
       .limit(limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return { rows: page, next: rows.length > limit && last ? { createdAt: last.createdAt, id: last.id } : null };
+    return pageOf(rows, limit);
   }
 }

@@ -1,6 +1,7 @@
 // The webhook outbox: deliveries waiting, claimed, delivered or given up.
-import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from './driver.ts';
+import { type Cursor, olderThan, pageOf } from './paging.ts';
 import { webhookOutbox } from './schema.ts';
 
 export type DeliveryRow = typeof webhookOutbox.$inferSelect;
@@ -63,23 +64,13 @@ export class WebhookRepo {
   }
 
   /** Newest first; `before` is the (createdAt, id) of the previous page's last row. */
-  async page(
-    before: { createdAt: Date; id: string } | undefined,
-    limit: number,
-  ): Promise<{ rows: DeliveryRow[]; next: { createdAt: Date; id: string } | null }> {
-    const { createdAt, id } = webhookOutbox;
+  async page(before: Cursor | undefined, limit: number): Promise<{ rows: DeliveryRow[]; next: Cursor | null }> {
     const rows = await this.#database.db
       .select()
       .from(webhookOutbox)
-      .where(
-        before
-          ? or(lt(createdAt, before.createdAt), and(eq(createdAt, before.createdAt), lt(id, before.id)))
-          : undefined,
-      )
-      .orderBy(desc(createdAt), desc(id))
+      .where(olderThan(webhookOutbox, before))
+      .orderBy(desc(webhookOutbox.createdAt), desc(webhookOutbox.id))
       .limit(limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return { rows: page, next: rows.length > limit && last ? { createdAt: last.createdAt, id: last.id } : null };
+    return pageOf(rows, limit);
   }
 }
