@@ -4,6 +4,7 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import { callerOf, requireRole } from '../auth.ts';
+import { idempotent } from '../idempotent.ts';
 import { requireJson } from '../middleware.ts';
 import { behind, DigestParam, EnvironmentName, jsonResponse, problemResponses, router, z } from '../openapi.ts';
 import { Deployment, EnvironmentDetail, EnvironmentSummary, Verdict } from '../schemas.ts';
@@ -37,16 +38,12 @@ export function promotionRoutes(
     async (c) => {
       const body = c.req.valid('json');
       const caller = callerOf(c);
-      const { value } = await deps.idempotency.once(
-        caller.subject,
-        c.req.header('idempotency-key'),
-        'verdicts',
-        body,
-        async () => {
-          const v = await deps.verdicts.decide(body.digest, body.environment, caller);
-          return { value: v, status: 200, resource: `verdict:${v.id}` };
-        },
-        (resource) => deps.verdicts.get(resource.slice('verdict:'.length)),
+      const value = await idempotent(
+        c,
+        deps.idempotency,
+        { route: 'verdicts', body, kind: 'verdict', status: 200 },
+        () => deps.verdicts.decide(body.digest, body.environment, caller),
+        (id) => deps.verdicts.get(id),
       );
       return c.json(value, 200);
     },
@@ -97,16 +94,12 @@ export function promotionRoutes(
     async (c) => {
       const body = c.req.valid('json');
       const caller = callerOf(c);
-      const { value } = await deps.idempotency.once(
-        caller.subject,
-        c.req.header('idempotency-key'),
-        'deployments',
-        body,
-        async () => {
-          const d = await deps.deployments.deploy(body, caller);
-          return { value: d, status: 201, resource: `deployment:${d.id}` };
-        },
-        (resource) => deps.deployments.get(resource.slice('deployment:'.length)),
+      const value = await idempotent(
+        c,
+        deps.idempotency,
+        { route: 'deployments', body, kind: 'deployment', status: 201 },
+        () => deps.deployments.deploy(body, caller),
+        (id) => deps.deployments.get(id),
       );
       return c.json(value, 201);
     },

@@ -3,6 +3,7 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Deps } from '../../deps.ts';
 import { DURATION_PATTERN, isDuration } from '../../util/duration.ts';
 import { callerOf, requireRole } from '../auth.ts';
+import { idempotent } from '../idempotent.ts';
 import { requireJson } from '../middleware.ts';
 import { behind, DigestParam, EnvironmentName, jsonBody, PageQuery, problemResponses, router, z } from '../openapi.ts';
 import { AttestationRecord, ProvenanceDiff, RebuildException, RebuildReport } from '../schemas.ts';
@@ -75,16 +76,12 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds' | 'idempote
     async (c) => {
       const body = c.req.valid('json');
       const caller = callerOf(c);
-      const { value } = await deps.idempotency.once(
-        caller.subject,
-        c.req.header('idempotency-key'),
-        'rebuild-exceptions',
-        body,
-        async () => {
-          const x = await deps.rebuilds.request(body, caller);
-          return { value: x, status: 201, resource: `exception:${x.id}` };
-        },
-        (resource) => deps.rebuilds.get(resource.slice('exception:'.length)),
+      const value = await idempotent(
+        c,
+        deps.idempotency,
+        { route: 'rebuild-exceptions', body, kind: 'exception', status: 201 },
+        () => deps.rebuilds.request(body, caller),
+        (id) => deps.rebuilds.get(id),
       );
       return c.json(value, 201);
     },

@@ -4,6 +4,7 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import { callerOf, requireRole } from '../auth.ts';
+import { idempotent } from '../idempotent.ts';
 import { requireJson } from '../middleware.ts';
 import {
   behind,
@@ -75,16 +76,12 @@ export function snapshotRoutes(deps: Pick<Deps, 'tokens' | 'snapshots' | 'idempo
       const { name } = c.req.valid('param');
       const body = c.req.valid('json');
       const caller = callerOf(c);
-      const { value } = await deps.idempotency.once(
-        caller.subject,
-        c.req.header('idempotency-key'),
-        `snapshots:${name}`,
-        body,
-        async () => {
-          const s = await deps.snapshots.record(name, body, caller);
-          return { value: s, status: 201, resource: `attestation:${s.id}` };
-        },
-        async (resource) => (await deps.snapshots.get(resource.slice('attestation:'.length))) ?? undefined,
+      const value = await idempotent(
+        c,
+        deps.idempotency,
+        { route: `snapshots:${name}`, body, kind: 'attestation', status: 201 },
+        () => deps.snapshots.record(name, body, caller),
+        (id) => deps.snapshots.get(id),
       );
       return c.json(value, 201);
     },
