@@ -255,7 +255,7 @@ export class RebuildService {
     const updated = await this.#exceptions.markApproved(id, signed.record.id);
     const final = updated ?? (await this.#row(id));
     const view = this.#view(final, approvers, d.diff, checklist);
-    if (updated) await this.#emit('exception.decided', view);
+    if (updated) await this.#emit('exception.decided', { ...view, decision: 'approved' });
     return { ...view, bundle: signed.record.bundle };
   }
 
@@ -284,7 +284,26 @@ export class RebuildService {
     const signed = await this.#attest.sign(statement, signingIdentityOf(caller));
     const updated = await this.#exceptions.markRejected(id);
     if (!updated) throw new AppError('CONFLICT', `exception ${id} is no longer pending`);
-    return { ...(await this.get(id)), rejection: signed.record.id };
+    const view = await this.get(id);
+    await this.#emit('exception.decided', {
+      ...view,
+      decision: 'rejected',
+      decisionReason: reason,
+      decidedBy: caller.subject,
+    });
+    return { ...view, rejection: signed.record.id };
+  }
+
+  /** Report that an approved exception was revoked (after its attestation's revocation was signed and logged). */
+  async revoked(id: string, reason: string, caller: Caller, revocation: string): Promise<void> {
+    const view = await this.get(id);
+    await this.#emit('exception.decided', {
+      ...view,
+      decision: 'revoked',
+      decisionReason: reason,
+      decidedBy: caller.subject,
+      revocation,
+    });
   }
 
   /** Who rejected exception `id`, when and why, read from its signed rejection; undefined if none is stored. */

@@ -167,6 +167,7 @@ export async function buildChain(database: Database): Promise<Chain> {
   await post(`/v1/rebuild-exceptions/${req.body.id}/approvals`, approver1);
   const approved = await post(`/v1/rebuild-exceptions/${req.body.id}/approvals`, approver2);
   expect(approved.body.status).toBe('approved');
+  await tested(B, 'staging'); // production requires the rebuild's own PASSED test (own-tests)
   await promote(B, 'production');
 
   // C: another source entirely, in dev.

@@ -332,4 +332,64 @@ describe('the workflow from the command line', () => {
       expect(readFileSync(file('history.json'), 'utf8')).toMatch(/"end"/);
     });
   });
+
+  it('exceptions reject (with a reason; not by the requester) and revoke (an approved one only)', async () => {
+    const asked = await waybill(
+      'exceptions',
+      'request',
+      ...S,
+      '--token',
+      t.deployer,
+      '--original',
+      `sha256:${A}`,
+      '--rebuild',
+      `sha256:${B}`,
+      '--environment',
+      'production',
+      '--reason',
+      'asked twice by mistake',
+      '--ticket',
+      'SEC-2',
+      '--json',
+    );
+    expect(asked.code, asked.err).toBe(0);
+    const id = (JSON.parse(asked.out) as Json).id as string;
+    // --reason is required: a usage error before any request
+    expect((await waybill('exceptions', 'reject', id, ...S, '--token', t.alex)).code).toBe(2);
+    const byRequester = await waybill('exceptions', 'reject', id, ...S, '--token', t.deployer, '--reason', 'no');
+    expect(byRequester.code).toBe(4);
+    expect(byRequester.err).toMatch(/HTTP 403/);
+    const rejected = await waybill('exceptions', 'reject', id, ...S, '--token', t.alex, '--reason', 'a duplicate');
+    expect(rejected.code, rejected.err).toBe(0);
+    expect(rejected.out).toMatch(new RegExp(`^${id}: REJECTED rebuild sha256:${B} of sha256:${A} for production`));
+    const twice = await waybill('exceptions', 'reject', id, ...S, '--token', t.sam, '--reason', 'again');
+    expect(twice.code).toBe(4);
+    expect(twice.err).toMatch(/HTTP 409/);
+
+    // Revoke the exception approved earlier in this file (revoking a pending one is refused).
+    const approved = await waybill('exceptions', 'list', ...S, '--token', t.auditor, '--status', 'approved', '--json');
+    const approvedId = (JSON.parse(approved.out) as Json[])[0]!.id as string;
+    const notApproved = await waybill('exceptions', 'revoke', id, ...S, '--token', t.alex, '--reason', 'x');
+    expect(notApproved.code).toBe(4);
+    expect(notApproved.err).toMatch(/HTTP 409/);
+    const byDeployer = await waybill('exceptions', 'revoke', approvedId, ...S, '--token', t.deployer, '--reason', 'x');
+    expect(byDeployer.code).toBe(4);
+    expect(byDeployer.err).toMatch(/HTTP 403/);
+    const revoked = await waybill(
+      'exceptions',
+      'revoke',
+      approvedId,
+      ...S,
+      '--token',
+      t.sam,
+      '--reason',
+      'image found',
+    );
+    expect(revoked.code, revoked.err).toBe(0);
+    expect(revoked.out.startsWith(`revoked exception ${approvedId}\n`)).toBe(true);
+    expect(revoked.out).toMatch(/\n {2}revocation [0-9a-f]{64} \(log #\d+, \S+\)\n$/);
+    const json = await waybill('exceptions', 'revoke', approvedId, ...S, '--token', t.sam, '--reason', 'y', '--json');
+    expect(json.code).toBe(4); // already revoked
+    expect(json.err).toMatch(/HTTP 409/);
+  });
 });

@@ -13,7 +13,7 @@ describe('docs/policies.md', () => {
     const policy = parsePolicy(yamlBlocks[0]!, 'production.yaml', { issuer: 'https://waybill.example.com' });
     expect(policy.after).toBe('staging');
     expect(policy.rules[0]!.signer!.issuer).toBe('https://waybill.example.com');
-    expect(policy.rebuilds.require).toHaveLength(5);
+    expect(policy.rebuilds.require).toHaveLength(6);
   });
 
   it('shows CEL examples that compile and hold on matching evidence', () => {

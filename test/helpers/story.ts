@@ -119,8 +119,17 @@ export interface RebuildStory {
   exceptionId: string;
 }
 
-/** Rebuild `original` (built by promotionStory), and approve a production exception for it. */
-export async function rebuildStory(t: App, c: Callers, original: string): Promise<RebuildStory> {
+/**
+ * Rebuild `original` (built by promotionStory), approve a production exception for it and give
+ * the rebuild a PASSED staging test result of its own (production requires own-tests); pass
+ * `ownTests: false` to leave it untested.
+ */
+export async function rebuildStory(
+  t: App,
+  c: Callers,
+  original: string,
+  opts: { ownTests?: boolean } = {},
+): Promise<RebuildStory> {
   const p = pipeline(t, c);
   const rebuild = sha256(randomBytes(16));
   await p.build(rebuild, { commit: sha256(original).slice(0, 40) });
@@ -137,5 +146,6 @@ export async function rebuildStory(t: App, c: Callers, original: string): Promis
     const approved = await p.post(`/v1/rebuild-exceptions/${requested.body.id}/approvals`, token, {});
     expect(approved.status, JSON.stringify(approved.body)).toBeLessThan(300);
   }
+  if (opts.ownTests !== false) await p.tested(rebuild, 'staging', 'PASSED');
   return { rebuild, exceptionId: requested.body.id };
 }

@@ -68,7 +68,8 @@ export function uiClient(t: App) {
 
 /**
  * Build `rebuild` from the same commit as `original` (promotionStory's commit for it), with a
- * dependency added and a parameter changed, so that the diff has something to show.
+ * dependency added and a parameter changed, so that the diff has something to show; and give it a
+ * PASSED staging test result of its own (production requires own-tests).
  */
 export async function changedRebuild(
   p: ReturnType<typeof pipeline>,
@@ -86,4 +87,5 @@ export async function changedRebuild(
     ],
   });
   if (r.status !== 201) throw new Error(`rebuild provenance: ${r.status} ${JSON.stringify(r.body)}`);
+  await p.tested(rebuild, 'staging', 'PASSED');
 }

@@ -152,10 +152,11 @@ export function rebuildRoutes(deps: Pick<Deps, 'tokens' | 'rebuilds' | 'idempote
     }),
     async (c) => {
       const caller = callerOf(c);
-      const attestationId = await deps.rebuilds.revocable(c.req.valid('param').id, caller);
-      const { record } = await deps.revocations.revoke(attestationId, c.req.valid('json').reason, caller, {
-        authorized: true,
-      });
+      const { id } = c.req.valid('param');
+      const { reason } = c.req.valid('json');
+      const attestationId = await deps.rebuilds.revocable(id, caller);
+      const { record } = await deps.revocations.revoke(attestationId, reason, caller, { authorized: true });
+      await deps.rebuilds.revoked(id, reason, caller, record.id);
       return c.json(record, 201);
     },
   );

@@ -121,7 +121,8 @@ export class VerdictService {
     now: Date,
   ): Promise<{ decision: Decision; exception: UsedException | undefined }> {
     const mine = await this.#about(digest, policy);
-    let exception = await this.#approvedException(policy, digest, mine, now);
+    const found = await this.#approvedException(policy, digest, mine, now);
+    let exception = found.exception;
     let borrowed: Parameters<typeof evaluate>[1]['exception'];
     if (exception) {
       const theirs = await this.#about(exception.original, policy);
@@ -138,7 +139,9 @@ export class VerdictService {
       { digest, evidence: mine, deployments, ...(borrowed ? { exception: borrowed } : {}) },
       now,
     );
-    if (decision.decision === 'deny') decision.reasons.unshift(...(await this.#rebuildReasons(policy, digest)));
+    if (decision.decision === 'deny') {
+      decision.reasons.unshift(...(await this.#rebuildReasons(policy, digest)), ...found.reasons);
+    }
     if (!decision.inputAttestations.includes(exception?.attestationId ?? '')) exception = undefined;
     return { decision, exception };
   }
@@ -173,8 +176,8 @@ export class VerdictService {
     digest: string,
     evidence: readonly Evidence[],
     now: Date,
-  ): Promise<UsedException | undefined> {
-    if (!policy.rebuilds.allowWithException) return undefined;
+  ): Promise<{ exception?: UsedException; reasons: string[] }> {
+    if (!policy.rebuilds.allowWithException) return { reasons: [] };
     // The signed checklist holds what was true at approval; whether the rebuild has test evidence
     // of its own is asked again now, of verified evidence.
     const required = new Set<string>(policy.rebuilds.require);
@@ -190,7 +193,15 @@ export class VerdictService {
           (e.statement.predicate as { result?: unknown } | undefined)?.result === 'PASSED',
       )
     ) {
-      return undefined;
+      // Say so when an exception for this digest exists: it is the reason the exception is unused.
+      const any = evidence.some((e) => {
+        const x = e.revocation ? undefined : signedException(e, this.#issuer);
+        return x?.rebuild === digest && x.environment === policy.environment;
+      });
+      const why =
+        `own-tests: the rebuild ${digest} has no PASSED test result of its own, ` +
+        'so its rebuild exception does not count';
+      return { reasons: any ? [why] : [] };
     }
     const usable = evidence
       .map((e) => ({ e, x: e.revocation ? undefined : signedException(e, this.#issuer) }))
@@ -207,9 +218,9 @@ export class VerdictService {
       })
       .sort((a, b) => b.e.createdAt.getTime() - a.e.createdAt.getTime());
     const chosen = usable[0]?.x;
-    if (!chosen) return undefined;
+    if (!chosen) return { reasons: [] };
     const id = (await this.#rebuilds.exceptionIdOf(chosen.attestationId)) ?? chosen.attestationId;
-    return { id, attestationId: chosen.attestationId, original: chosen.original };
+    return { exception: { id, attestationId: chosen.attestationId, original: chosen.original }, reasons: [] };
   }
 
   // A deny for a rebuild says so: the evidence it lacks exists, for another digest.

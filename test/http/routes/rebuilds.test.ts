@@ -182,6 +182,20 @@ describe.each(backends)('rebuilds on $name', (backend) => {
         ticket: 'SEC-1234',
       });
 
+      // Approved, but production requires own-tests: without a PASSED test result of the rebuild
+      // itself the exception does not count, and the deny says why.
+      const untested = await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'production' });
+      expect(untested.body.decision).toBe('deny');
+      expect(untested.body.exception).toBeNull();
+      const ownTestsReason = `own-tests: the rebuild sha256:${B} has no PASSED test result of its own`;
+      expect(untested.body.reasons.some((r: string) => r.startsWith(ownTestsReason))).toBe(true);
+      // A FAILED result of its own does not count (recorded in dev, so no staging rule trips on it).
+      await post('/v1/attestations', tester, { environment: 'dev', statement: testResult(B, 'FAILED') });
+      const failed = await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'production' });
+      expect(failed.body.decision).toBe('deny');
+      expect(failed.body.reasons.some((r: string) => r.startsWith(ownTestsReason))).toBe(true);
+      await post('/v1/attestations', tester, { environment: 'staging', statement: testResult(B) });
+
       const v = await post('/v1/verdicts', deployer, { digest: `sha256:${B}`, environment: 'production' });
       expect(v.body.decision, JSON.stringify(v.body.reasons)).toBe('allow');
       expect(v.body.exception.attestationId).toBe(second.body.attestationId);

@@ -129,8 +129,27 @@ describe('signed webhooks', () => {
 
   it('delivers each event once, signed, with its delivery id', async () => {
     const story = await promotionStory(t, callers);
-    await rebuildStory(t, callers, story.promoted);
+    const rebuilt = await rebuildStory(t, callers, story.promoted);
     const p = pipeline(t, callers);
+    // A second request for the same rebuild, rejected; then the approved one revoked.
+    const again = await p.post('/v1/rebuild-exceptions', callers.deployer, {
+      original: `sha256:${story.promoted}`,
+      rebuild: `sha256:${rebuilt.rebuild}`,
+      environment: 'production',
+      reason: 'asked twice by mistake; rebuilt from the same commit',
+      ticket: 'OPS-2',
+    });
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+    const rejection = { reason: 'a duplicate of an approved exception' };
+    const rejected = await p.post(`/v1/rebuild-exceptions/${again.body.id}/rejections`, callers.approver, rejection);
+    expect(rejected.status, JSON.stringify(rejected.body)).toBe(200);
+    const revocation = { reason: 'the original image was found again' };
+    const revoked = await p.post(
+      `/v1/rebuild-exceptions/${rebuilt.exceptionId}/revocations`,
+      callers.approver,
+      revocation,
+    );
+    expect(revoked.status, JSON.stringify(revoked.body)).toBe(201);
     expect((await p.verdict(story.notInDev, 'staging')).body.decision).toBe('deny');
     const admission = await t.mint(['admission']);
     const review = await t.call('POST', '/v1/admission/kubernetes', {
@@ -153,8 +172,8 @@ describe('signed webhooks', () => {
     const expected = {
       'deployment.recorded': 5,
       'verdict.denied': 1,
-      'exception.requested': 1,
-      'exception.decided': 1,
+      'exception.requested': 2,
+      'exception.decided': 3,
       'admission.denied': 1,
       'drift.detected': 1,
     };
@@ -176,6 +195,21 @@ describe('signed webhooks', () => {
         // the promoted digest was deployed there but the snapshot does not see it
         expect.objectContaining({ kind: 'deployed-not-running', digest: `sha256:${story.promoted}` }),
       ],
+    });
+    const decided = hook.received.filter((r) => r.event === 'exception.decided').map((r) => r.body.data);
+    const byDecision = (d: Json) => [d.id, d.decision, d.decisionReason ?? null];
+    expect(decided.map(byDecision).sort((a, b) => String(a[1]).localeCompare(String(b[1])))).toEqual([
+      [rebuilt.exceptionId, 'approved', null],
+      [again.body.id, 'rejected', 'a duplicate of an approved exception'],
+      [rebuilt.exceptionId, 'revoked', 'the original image was found again'],
+    ]);
+    expect(decided.find((d) => d.decision === 'rejected')).toMatchObject({
+      status: 'rejected',
+      decidedBy: 'https://people.example.com/approver',
+    });
+    expect(decided.find((d) => d.decision === 'revoked')).toMatchObject({
+      decidedBy: 'https://people.example.com/approver',
+      revocation: revoked.body.id,
     });
     const denied = hook.received.find((r) => r.event === 'verdict.denied')!;
     expect(denied.body.data).toMatchObject({ digest: `sha256:${story.notInDev}`, environment: 'staging' });
