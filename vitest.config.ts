@@ -8,5 +8,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two files at a time on CI's 2 cores (vitest's default is cores - 1 = 1): most test time waits on
+    // PostgreSQL, child processes and the browser, so the second worker fills the idle core.
+    maxWorkers: 2,
   },
 });
