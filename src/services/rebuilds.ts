@@ -7,7 +7,6 @@ import { assertMayActFor } from '../identity/grants.ts';
 import { PROVENANCE_V1, PROVENANCE_V02, TEST_RESULT_V01 } from '../intoto/predicates.ts';
 import {
   approvalStatement,
-  type ExceptionRequest,
   exceptionStatement,
   REBUILD_REJECTION_V1,
   rejectionStatement,
@@ -29,42 +28,20 @@ import { parseDuration } from '../util/duration.ts';
 import { newId } from '../util/ids.ts';
 import type { AttestService } from './attest.ts';
 import { policyFor } from './policies.ts';
+import {
+  decodeExceptionCursor,
+  type ExceptionView,
+  type RejectionView,
+  type Relation,
+  requestOf,
+} from './rebuild-views.ts';
 import type { Caller } from './tokens.ts';
 import { type Emit, NO_EVENTS } from './webhooks.ts';
 
+export type { ExceptionView, RejectionView, Relation } from './rebuild-views.ts';
+
 const PROVENANCE_TYPES = [PROVENANCE_V1, PROVENANCE_V02];
 const DEFAULT_EXCEPTION_TTL = '7d';
-
-export interface Relation {
-  digest: string;
-  name: string;
-  source: { uri: string; digest: string };
-  provenanceId: string;
-  firstSeen: string;
-}
-
-export interface ExceptionView extends ExceptionRequest {
-  id: string;
-  status: 'pending' | 'approved' | 'rejected' | 'expired';
-  approvers: string[];
-  minApprovals: number;
-  expiresAt: string | null;
-  createdAt: string;
-  attestationId: string | null;
-  summary: string;
-  checklist: ChecklistResult[];
-  bundle?: unknown;
-}
-
-/** A signed rejection of an exception, as the inbox shows it. */
-export interface RejectionView {
-  /** The rejection attestation. */
-  id: string;
-  rejectedBy: string;
-  reason: string;
-  rejectedAt: string;
-  logIndex: number;
-}
 
 export class RebuildService {
   readonly #emit: Emit;
@@ -208,15 +185,7 @@ export class RebuildService {
     if (row.requestedBy === caller.subject)
       throw new AppError('FORBIDDEN', 'the requester of an exception may not approve it');
     if (row.status !== 'pending') throw new AppError('CONFLICT', `exception ${id} is ${row.status}, not pending`);
-    const named = policyFor(this.#policies, row.environment).rebuilds.approvers;
-    const issuer = caller.issuer ?? this.#issuer;
-    if (named && !named.some((a) => a.issuer === issuer && a.subjectPattern.test(caller.subject))) {
-      throw new AppError(
-        'FORBIDDEN',
-        `${caller.subject} is not one of the ${row.environment} policy's rebuild approvers ` +
-          `(${named.map((a) => a.subject).join(', ')})`,
-      );
-    }
+    this.#assertNamedApprover(row, caller);
     if (row.expiresAt && row.expiresAt.getTime() <= now.getTime())
       throw new AppError('CONFLICT', `exception ${id} expired at ${row.expiresAt.toISOString()}`);
     if (!(await this.#exceptions.addApproval(id, caller.subject, now)))
@@ -265,14 +234,7 @@ export class RebuildService {
     if (row.requestedBy === caller.subject)
       throw new AppError('FORBIDDEN', 'the requester of an exception may not reject it (let it expire)');
     if (row.status !== 'pending') throw new AppError('CONFLICT', `exception ${id} is ${row.status}, not pending`);
-    const named = policyFor(this.#policies, row.environment).rebuilds.approvers;
-    const issuer = caller.issuer ?? this.#issuer;
-    if (named && !named.some((a) => a.issuer === issuer && a.subjectPattern.test(caller.subject))) {
-      throw new AppError(
-        'FORBIDDEN',
-        `${caller.subject} is not one of the ${row.environment} policy's rebuild approvers`,
-      );
-    }
+    this.#assertNamedApprover(row, caller);
     const statement = rejectionStatement({
       issuer: this.#issuer,
       exceptionId: id,
@@ -433,6 +395,19 @@ export class RebuildService {
     return { items };
   }
 
+  /** The policy's named approvers (`rebuilds.approvers`), when it names them, include the caller. */
+  #assertNamedApprover(row: ExceptionRow, caller: Caller): void {
+    const named = policyFor(this.#policies, row.environment).rebuilds.approvers;
+    const issuer = caller.issuer ?? this.#issuer;
+    if (named && !named.some((a) => a.issuer === issuer && a.subjectPattern.test(caller.subject))) {
+      throw new AppError(
+        'FORBIDDEN',
+        `${caller.subject} is not one of the ${row.environment} policy's rebuild approvers ` +
+          `(${named.map((a) => a.subject).join(', ')})`,
+      );
+    }
+  }
+
   async #row(id: string): Promise<ExceptionRow> {
     const row = await this.#exceptions.get(id);
     if (!row) throw new AppError('NOT_FOUND', `no rebuild exception ${id}`);
@@ -460,24 +435,4 @@ export class RebuildService {
       checklist,
     };
   }
-}
-
-function requestOf(row: ExceptionRow): ExceptionRequest {
-  const { original, rebuild, environment, reason, ticket, requestedBy, acceptedBuilderDependencies } = row;
-  // Signed into the exception only when some are accepted, so earlier exceptions keep their shape.
-  const accepted = acceptedBuilderDependencies.length > 0 ? { acceptedBuilderDependencies } : {};
-  return { original, rebuild, environment, reason, ticket, requestedBy, ...accepted };
-}
-
-// An exception cursor is `<created at>|<id>` of the last one shown.
-function decodeExceptionCursor(cursor: string | undefined): { createdAt: Date; id: string } | undefined {
-  if (cursor === undefined) return undefined;
-  const [at, id] = cursor.split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) {
-    throw new AppError('VALIDATION_FAILED', 'invalid cursor', {
-      errors: [{ path: '/cursor', message: 'not a cursor from a previous page' }],
-    });
-  }
-  return { createdAt, id };
 }
