@@ -1,8 +1,9 @@
 // The web UI as a browser uses it, in-process: sign in through the form, keep the session
 // cookie, read the CSRF token from a page and submit forms with it.
+import { randomBytes } from 'node:crypto';
 import type { testApp } from './app.ts';
 import { sha256 } from './statements.ts';
-import { buildFacts, type pipeline } from './story.ts';
+import { buildFacts, type Callers, pipeline, promotionStory, type Story } from './story.ts';
 
 type App = Awaited<ReturnType<typeof testApp>>;
 
@@ -88,4 +89,29 @@ export async function changedRebuild(
   });
   if (r.status !== 201) throw new Error(`rebuild provenance: ${r.status} ${JSON.stringify(r.body)}`);
   await p.tested(rebuild, 'staging', 'PASSED');
+}
+
+/**
+ * The UI tests' history: promotionStory, then a changed rebuild of the promoted digest with a
+ * pending production exception requested by the deployer, and a second approver's token.
+ */
+export async function pendingRebuild(
+  t: App,
+  c: Callers,
+): Promise<{ story: Story; rebuild: string; exceptionId: string; second: string }> {
+  const story = await promotionStory(t, c);
+  const p = pipeline(t, c);
+  const rebuild = sha256(randomBytes(16));
+  await changedRebuild(p, c.builder, rebuild, story.promoted);
+  const requested = await p.post('/v1/rebuild-exceptions', c.deployer, {
+    original: `sha256:${story.promoted}`,
+    rebuild: `sha256:${rebuild}`,
+    environment: 'production',
+    reason: 'the registry lost the original image; rebuilt from the same commit',
+    ticket: 'OPS-1',
+  });
+  if (requested.status !== 201)
+    throw new Error(`rebuild exception: ${requested.status} ${JSON.stringify(requested.body)}`);
+  const second = await t.mint(['approver'], 'https://people.example.com/second-approver');
+  return { story, rebuild, exceptionId: requested.body.id, second };
 }

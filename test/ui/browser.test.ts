@@ -4,7 +4,6 @@
 // story, approve a rebuild exception as two approvers, see a forged cross-site POST refused, and
 // let axe-core find no serious or critical accessibility violation on any page. With
 // UPDATE_SCREENSHOTS=1 it saves each page under docs/ui/ for the README.
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
@@ -17,9 +16,8 @@ import type { Database } from '../../src/storage/database.ts';
 import { testApp } from '../helpers/app.ts';
 import { backends } from '../helpers/db.ts';
 import { freePort } from '../helpers/process.ts';
-import { sha256 } from '../helpers/statements.ts';
-import { type Callers, mintCallers, pipeline, promotionStory, type Story } from '../helpers/story.ts';
-import { changedRebuild } from '../helpers/ui.ts';
+import { type Callers, mintCallers, pipeline, type Story } from '../helpers/story.ts';
+import { pendingRebuild } from '../helpers/ui.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const REQUIRED = process.env.WAYBILL_BROWSER_TESTS === 'required' || Boolean(process.env.CI);
@@ -67,20 +65,7 @@ describe.skipIf(!available && !REQUIRED)('the web UI in a browser', { timeout: 9
     evilBase = `http://localhost:${(evil.address() as { port: number }).port}`;
 
     c = await mintCallers(t);
-    story = await promotionStory(t, c);
-    const p = pipeline(t, c);
-    rebuild = sha256(randomBytes(16));
-    await changedRebuild(p, c.builder, rebuild, story.promoted);
-    const requested = await p.post('/v1/rebuild-exceptions', c.deployer, {
-      original: `sha256:${story.promoted}`,
-      rebuild: `sha256:${rebuild}`,
-      environment: 'production',
-      reason: 'the registry lost the original image; rebuilt from the same commit',
-      ticket: 'OPS-1',
-    });
-    expect(requested.status).toBe(201);
-    exceptionId = requested.body.id;
-    second = await t.mint(['approver'], 'https://people.example.com/second-approver');
+    ({ story, rebuild, exceptionId, second } = await pendingRebuild(t, c));
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -141,8 +126,8 @@ describe.skipIf(!available && !REQUIRED)('the web UI in a browser', { timeout: 9
   it('signs in through the form and shows the board, passport and diff', async () => {
     const page = await signedIn(c.auditor);
     const production = page.locator('li.card', { has: page.locator('#env-production') });
-    await expect.poll(() => production.innerText()).toContain(`sha256:${story.promoted.slice(0, 12)}`);
-    const column = await production.innerText();
+    await expect.poll(() => production.textContent()).toContain(`sha256:${story.promoted.slice(0, 12)}`);
+    const column = await production.textContent();
     expect(column).toContain('✓ verified');
     expect(column).toContain('https://cd.example.com/deployer');
     expect(await page.locator('h2').allInnerTexts()).toEqual(['dev', 'staging', 'production']);
@@ -154,7 +139,7 @@ describe.skipIf(!available && !REQUIRED)('the web UI in a browser', { timeout: 9
 
     await production.locator('a.digest').first().click();
     await page.waitForURL(`${base}/ui/artifacts/sha256:${story.promoted}`);
-    const passport = await page.locator('main').innerText();
+    const passport = await page.locator('main').textContent();
     expect(passport).toContain('Evidence chain: ✓ verified');
     expect(passport).toContain('https://ci.example.com/builder/v1');
     expect(passport).toContain('Deployed to production by https://cd.example.com/deployer');
@@ -164,7 +149,7 @@ describe.skipIf(!available && !REQUIRED)('the web UI in a browser', { timeout: 9
 
     await page.click(`a[href="/ui/artifacts/sha256:${story.promoted}/diff/sha256:${rebuild}"]`);
     await page.waitForURL(/\/diff\//);
-    const diff = await page.locator('main').innerText();
+    const diff = await page.locator('main').textContent();
     expect(diff).toContain('rebuild: same source');
     expect(diff).toContain('same-builder');
     for (const group of ['Dependencies', 'Base images', 'Builder', 'Parameters', 'Metadata'])
@@ -181,7 +166,7 @@ describe.skipIf(!available && !REQUIRED)('the web UI in a browser', { timeout: 9
       await shoot(page, name);
     }
     await page.goto(`${base}/ui/policies`);
-    expect(await page.locator('main').innerText()).toContain('passed-staging-tests');
+    expect(await page.locator('main').textContent()).toContain('passed-staging-tests');
   });
 
   it('refuses a forged POST from another site or another origin, without the CSRF token', async () => {
@@ -189,7 +174,7 @@ describe.skipIf(!available && !REQUIRED)('the web UI in a browser', { timeout: 9
     const forge = async (from: string) => {
       await page.goto(`${from}/${encodeURIComponent(`/ui/exceptions/${exceptionId}/approve`)}`);
       const [response] = await Promise.all([page.waitForNavigation(), page.click('#go')]);
-      return { status: response?.status(), text: await page.locator('main').innerText() };
+      return { status: response?.status(), text: await page.locator('main').textContent() };
     };
     // Another site (localhost vs 127.0.0.1): the SameSite=Strict cookie stays home, so no session.
     const crossSite = await forge(evilBase);
@@ -205,7 +190,7 @@ describe.skipIf(!available && !REQUIRED)('the web UI in a browser', { timeout: 9
   it('shows a builder no approve or reject button', async () => {
     const page = await signedIn(c.builder);
     await page.goto(`${base}/ui/exceptions`);
-    expect(await page.locator('main').innerText()).toContain(exceptionId);
+    expect(await page.locator('main').textContent()).toContain(exceptionId);
     expect(await page.locator('button', { hasText: 'Approve' }).count()).toBe(0);
     expect(await page.locator('button', { hasText: 'Reject' }).count()).toBe(0);
     expect(await page.locator('textarea').count()).toBe(0);
@@ -217,19 +202,19 @@ describe.skipIf(!available && !REQUIRED)('the web UI in a browser', { timeout: 9
     await noSeriousViolations(first, 'exceptions');
     await shoot(first, 'exceptions');
     await first.click(`button:has-text("Approve exception ${exceptionId}")`);
-    expect(await first.locator('[role=status]').innerText()).toContain('Your approval');
+    expect(await first.locator('[role=status]').textContent()).toContain('Your approval');
 
     const other = await signedIn(second);
     await other.goto(`${base}/ui/exceptions`);
     await other.click(`button:has-text("Approve exception ${exceptionId}")`);
-    expect(await other.locator('[role=status]').innerText()).toContain('is approved and signed');
+    expect(await other.locator('[role=status]').textContent()).toContain('is approved and signed');
 
     const verdict = await pipeline(t, c).verdict(rebuild, 'production');
     expect(verdict.body.decision, JSON.stringify(verdict.body.reasons)).toBe('allow');
     const deployed = await pipeline(t, c).deploy(rebuild, 'production', verdict.body.id);
     expect(deployed.status).toBe(201);
     await other.goto(`${base}/ui`);
-    const production = await other.locator('li.card', { has: other.locator('#env-production') }).innerText();
+    const production = await other.locator('li.card', { has: other.locator('#env-production') }).textContent();
     expect(production).toContain(`sha256:${rebuild.slice(0, 12)}`);
     expect(production).toContain('rebuild');
     expect(production).toContain('under exception');

@@ -7,8 +7,8 @@ import type { Database } from '../../src/storage/database.ts';
 import { testApp } from '../helpers/app.ts';
 import { backends } from '../helpers/db.ts';
 import { sha256 } from '../helpers/statements.ts';
-import { type Callers, mintCallers, pipeline, promotionStory, type Story } from '../helpers/story.ts';
-import { changedRebuild, uiClient } from '../helpers/ui.ts';
+import { type Callers, mintCallers, pipeline, type Story } from '../helpers/story.ts';
+import { changedRebuild, pendingRebuild, uiClient } from '../helpers/ui.ts';
 
 describe.each(backends)('web UI pages ($name)', (backend) => {
   let db: Database;
@@ -25,20 +25,7 @@ describe.each(backends)('web UI pages ($name)', (backend) => {
     t = await testApp(db);
     c = await mintCallers(t);
     ui = uiClient(t);
-    story = await promotionStory(t, c);
-    const p = pipeline(t, c);
-    rebuild = sha256(randomBytes(16));
-    await changedRebuild(p, c.builder, rebuild, story.promoted);
-    const requested = await p.post('/v1/rebuild-exceptions', c.deployer, {
-      original: `sha256:${story.promoted}`,
-      rebuild: `sha256:${rebuild}`,
-      environment: 'production',
-      reason: 'the registry lost the original image; rebuilt from the same commit',
-      ticket: 'OPS-1',
-    });
-    expect(requested.status).toBe(201);
-    exceptionId = requested.body.id;
-    second = await t.mint(['approver'], 'https://people.example.com/second-approver');
+    ({ story, rebuild, exceptionId, second } = await pendingRebuild(t, c));
   }, 60_000);
   afterAll(async () => db.close());
 
