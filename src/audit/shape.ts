@@ -1,23 +1,13 @@
 // The shape of an evidence pack (src/audit/pack.ts) as the verifier reads it: what must be
 // there, field by field, before any signature is looked at.
 import { z } from 'zod';
-import { EVIDENCE_PACK_MEDIA_TYPE, type PackRole } from './pack.ts';
+import { EVIDENCE_PACK_MEDIA_TYPE, PACK_ROLES } from './pack.ts';
 import type { PackReport } from './report.ts';
 
 export const HEX64 = /^[0-9a-f]{64}$/;
 const Hex64 = z.string().regex(HEX64, 'must be 64 lower-case hex characters');
 const Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>');
 const Decimal = z.string().regex(/^(0|[1-9][0-9]{0,15})$/, 'must be a decimal integer string');
-const ROLES = [
-  'provenance',
-  'test-result',
-  'verdict',
-  'deployment',
-  'rebuild-exception',
-  'original-provenance',
-  'revocation',
-  'other',
-] as const satisfies readonly PackRole[];
 
 const StepShape = z.object({
   environment: z.string().min(1),
@@ -64,7 +54,7 @@ const LogEntryShape = z.object({
 
 export const AttestationShape = z.object({
   id: Hex64,
-  role: z.enum(ROLES),
+  role: z.enum(PACK_ROLES),
   predicateType: z.string(),
   environment: z.string().nullable(),
   signer: z.object({ subject: z.string(), issuer: z.string() }),
