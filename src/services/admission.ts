@@ -2,13 +2,13 @@
 // image must be pinned by digest and hold, for the namespace's environment, an unexpired allow
 // verdict or a recorded deployment. Unknown namespaces and reviews that cannot be read are denied;
 // an environment in audit mode is answered allowed, with warnings. Every decision is recorded.
-import { AppError } from '../errors.ts';
 import type { AdmissionEventRow, AdmissionRepo } from '../storage/admission-repo.ts';
 import type { DeploymentRepo } from '../storage/deployment-repo.ts';
 import type { VerdictRepo } from '../storage/verdict-repo.ts';
 import { newId } from '../util/ids.ts';
 import { type AdmissionConfig, type Enforcement, environmentOfNamespace } from './admission-config.ts';
 import { type ReadReview, readReview } from './admission-review.ts';
+import { decodeTimeCursor, encodeTimeCursor } from './time-cursor.ts';
 import { type Emit, NO_EVENTS } from './webhooks.ts';
 
 /** The AdmissionReview waybill answers (admission.k8s.io/v1). */
@@ -104,18 +104,8 @@ export class AdmissionService {
     items: AdmissionEvent[];
     nextCursor: string | null;
   }> {
-    let before: { createdAt: Date; id: string } | undefined;
-    if (q.cursor) {
-      const m = /^([0-9]{1,15})\.(adm_[A-Za-z0-9_-]{1,40})$/.exec(q.cursor);
-      if (!m) {
-        throw new AppError('VALIDATION_FAILED', 'the query parameter cursor is not a cursor this list gave', {
-          errors: [{ path: '/query/cursor', message: 'use the nextCursor of the previous page' }],
-        });
-      }
-      before = { createdAt: new Date(Number(m[1])), id: m[2]! };
-    }
-    const { rows, next } = await this.#events.page(before, q.limit);
-    return { items: rows.map(eventView), nextCursor: next ? `${next.createdAt.getTime()}.${next.id}` : null };
+    const { rows, next } = await this.#events.page(decodeTimeCursor(q.cursor, 'adm'), q.limit);
+    return { items: rows.map(eventView), nextCursor: encodeTimeCursor(next) };
   }
 
   async #judge(read: ReadReview, now: Date): Promise<Judged> {

@@ -1,10 +1,10 @@
 // Signed webhooks: events go into the outbox right after the write they report (one row per
 // subscribed receiver); the dispatcher (webhook-dispatcher.ts) delivers them at least once.
 import { createHmac } from 'node:crypto';
-import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { DeliveryRow, WebhookRepo } from '../storage/webhook-repo.ts';
 import { newId } from '../util/ids.ts';
+import { decodeTimeCursor, encodeTimeCursor } from './time-cursor.ts';
 import type { WebhookEvent, WebhooksConfig } from './webhooks-config.ts';
 
 export type { WebhookEvent };
@@ -73,15 +73,8 @@ export class WebhookService {
     items: DeliveryView[];
     nextCursor: string | null;
   }> {
-    const m = q.cursor ? /^([0-9]{1,15})\.(dlv_[A-Za-z0-9_-]{1,40})$/.exec(q.cursor) : undefined;
-    if (q.cursor && !m) {
-      throw new AppError('VALIDATION_FAILED', 'the query parameter cursor is not a cursor this list gave', {
-        errors: [{ path: '/query/cursor', message: 'use the nextCursor of the previous page' }],
-      });
-    }
-    const before = m ? { createdAt: new Date(Number(m[1])), id: m[2]! } : undefined;
-    const { rows, next } = await this.#outbox.page(before, q.limit);
-    return { items: rows.map(deliveryView), nextCursor: next ? `${next.createdAt.getTime()}.${next.id}` : null };
+    const { rows, next } = await this.#outbox.page(decodeTimeCursor(q.cursor, 'dlv'), q.limit);
+    return { items: rows.map(deliveryView), nextCursor: encodeTimeCursor(next) };
   }
 }
 
